@@ -1,0 +1,217 @@
+"""`GET|POST /agc/api.php`: intake, the common layer, dispatch, logging, rendering.
+
+One transaction per request: the function's writes and its api log rows commit together, and only
+then are the engine's sessions woken (a wake-up never races ahead of its data).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openagc import API_BUILD, API_VERSION
+from openagc.api import functions  # noqa: F401  (registers every function)
+from openagc.api.audit import Ids, write_log
+from openagc.api.auth import ApiUser, authenticate, load_user
+from openagc.api.language import translator
+from openagc.api.params import filter_params, logging_query_string, pick
+from openagc.api.pipeline import REGISTRY, Call, run
+from openagc.api.reply import Line, Reply, bare, verbatim
+from openagc.bus import AGENT_COMMAND, Bus
+from openagc.clock import Clock, fmt_datetime
+from openagc.config import Settings
+from openagc.store.database import Database
+from openagc.store.schema import system_settings, vicidial_user_groups
+
+COFFEE = {"coffee", "start_coffee", "make_coffee", "brew_coffee"}
+HEADERS = {"Cache-Control": "no-cache, must-revalidate", "Pragma": "no-cache"}
+CLOSE_WINDOW = {
+    "en": "Close This Window",
+    "es": "Cerrar esta ventana",
+}
+
+
+@dataclass
+class Services:
+    """What every request shares: settings, database, clock, bus and per-process caches."""
+
+    settings: Settings
+    db: Database
+    clock: Clock = field(default_factory=Clock)
+    bus: Bus = field(default_factory=Bus)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ids = Ids(self.db)
+
+    def clear_caches(self) -> None:
+        self.ids.clear()
+
+
+async def load_system(conn: AsyncConnection) -> dict[str, Any]:
+    """The first `system_settings` row (every column we know), or {} when there is none."""
+    row = (await conn.execute(sa.select(system_settings).limit(1))).mappings().first()
+    return dict(row) if row else {}
+
+
+async def _form_pairs(request: Request) -> list[tuple[str, str]]:
+    if request.method != "POST":
+        return []
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form()
+        return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    body = await request.body()
+    if not body:
+        return []
+    return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def _api_page(request: Request, settings: Settings) -> tuple[str, str]:
+    """(scheme://SERVER_NAME[:port]/agc/api.php, SERVER_NAME) as upstream logs them."""
+    server = settings.server_name or request.url.hostname or ""
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    scheme = "https://" if "443" in str(port) else "http://"
+    port_part = "" if port in (80, 443) else f":{port}"
+    return f"{scheme}{server}{port_part}{request.url.path}", server
+
+
+def _numeric_positive(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
+
+
+def _version_line(call: Call) -> Line:
+    text = f"VERSION: {API_VERSION}|BUILD: {API_BUILD}|DATE: {call.now_time}|EPOCH: {call.epoch}"
+    return verbatim("SUCCESS", "", lambda t: text.replace("VERSION:", t("VERSION:"), 1) + "\n",
+                    API_VERSION, API_BUILD, call.now_time, call.epoch, data=text)
+
+
+def _coffee_line(call: Call) -> Line:
+    text = f"Coffee: {call.function}|Error 418 I'm a teapot"
+    return verbatim("ERROR", "", text, call.function, "Error 418 I'm a teapot", data=text)
+
+
+def _bad_credentials(user: str, code: str) -> Line:
+    """The fixed bad-credentials line: upstream's prefix, no echoed password or oracle flags."""
+    return verbatim(
+        "ERROR", "Invalid Username/Password",
+        lambda t: f"{t('ERROR')}: {t('Invalid Username/Password')}: |{user}|\n",
+        user, data=f"{user}|{code}|",
+    ).ends()
+
+
+async def _inert_list_restriction(call: Call, user_row: sa.RowMapping) -> bool:
+    """Upstream's placeholder list restriction: only `feature_not_needed*` with api_list_restrict on."""
+    if call.function not in ("feature_not_needed", "feature_not_needed2"):
+        return True
+    if str(user_row.get("api_list_restrict") or "0") in ("", "0"):
+        return True
+    G = vicidial_user_groups.c
+    exists = await call.scalar(sa.select(G.user_group).where(G.user_group == call.api_user.user_group))
+    if exists is None:
+        call.emit(Line("ERROR", "user_group DOES NOT EXIST", (call.p.value, call.api_user.user_group)).ends())
+        return False
+    return True
+
+
+async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, client_ip: str) -> None:
+    """Steps 13–17 of the common layer: version, coffee, validation, then the function."""
+    p = call.p
+    if call.function == "version":
+        call.emit(_version_line(call).ends())
+        return
+    if call.function in COFFEE:
+        reply.status, reply.reason_phrase = 418, "I'm a teapot"
+        call.emit(_coffee_line(call).ends())
+        return
+    if len(p.source.encode()) < 2:
+        call.emit(Line("ERROR", "Invalid Source", (p.source,)).ends())
+        return
+    auth = await authenticate(call.db, p.user, p.get("pass"), client_ip=client_ip,
+                              now=call.now, system=call.system, row=user_row)
+    if not auth.ok or auth.user is None:
+        call.emit(_bad_credentials(p.user, auth.code))
+        return
+    call.api_user = auth.user
+    if str(call.system.get("vdc_agent_api_active") or "0") != "1":
+        call.emit(bare("ERROR", "System API NOT ACTIVE").ends())
+        return
+    if not await _inert_list_restriction(call, user_row):
+        return
+    if p.format == "debug":
+        reply.preamble = (
+            f"<html>\n<head>\n<!-- VERSION: {API_VERSION}     BUILD: {API_BUILD}    USER: {p.user}\n"
+            "<title>VICIDiaL Agent API</title>\n</head>\n"
+            "<BODY BGCOLOR=white marginheight=0 marginwidth=0 leftmargin=0 topmargin=0>\n"
+        )
+    spec = REGISTRY.get(call.function)
+    if spec is not None:
+        await run(spec, call)
+
+
+def _trailer(call: Call, started: float) -> str:
+    text = ""
+    if _numeric_positive(call.p.close_window_link):
+        label = CLOSE_WINDOW.get(call.p.language.lower(), CLOSE_WINDOW["en"])
+        text += f"\n<a href=\"javascript:window.opener='x';window.close();\">{label}</a>\n"
+    if call.p.format == "debug":
+        text += f"\n<!-- script runtime: {int(time.perf_counter() - started)} seconds -->\n</body>\n</html>\n"
+    return text
+
+
+async def api_php(request: Request) -> Response:
+    """The Agent API endpoint."""
+    services: Services = request.app.state.services
+    started = time.perf_counter()
+    settings, clock = services.settings, services.clock
+    form_pairs = await _form_pairs(request)
+    raw = pick(request.query_params, dict(form_pairs))
+    client_ip = request.client.host if request.client else ""
+    url_text = logging_query_string(request.url.query, form_pairs)
+    page, server_name = _api_page(request, settings)
+    webserver_id = await services.ids.webserver(server_name, settings.hostname)
+    url_id = await services.ids.url(page)
+    now = clock.now().replace(microsecond=0)
+    reply = Reply()
+    async with services.db.begin() as conn:
+        system = await load_system(conn)
+        p = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
+        user_row = await load_user(conn, p.user) if p.user else None
+        call = Call(
+            function=p.function, p=p, db=conn, system=system,
+            api_user=ApiUser(p.user, (user_row or {}).get("user_group") or "", "", ""),
+            now=now, epoch=int(now.timestamp()),
+            settings=settings, services=services,
+        )
+        await _dispatch(call, user_row, reply, client_ip)
+        language = (user_row or {}).get("selected_language") or ""
+        t = await translator(conn, system, language,
+                             [w for line in call.lines for w in (line.result, line.reason)])
+        for line in call.lines:
+            if line.logged:
+                await write_log(
+                    conn, user=p.user, agent_user=line.log_agent_user or "", function=p.function,
+                    value=line.log_value or "", result=t(line.result), reason=t(line.reason),
+                    source=p.source, data=line.data, api_date=clock.now().replace(microsecond=0),
+                    run_time=time.perf_counter() - started, webserver=webserver_id, api_url=url_id,
+                    remote_ip=client_ip, url=url_text,
+                )
+    for user in call.woken:
+        services.bus.publish(AGENT_COMMAND, user)
+    reply.lines = call.lines
+    reply.trailer = _trailer(call, started)
+    if p.format == "json":
+        return Response(reply.json(), status_code=reply.status, media_type="application/json", headers=HEADERS)
+    response = Response(reply.text(t), status_code=reply.status, headers=HEADERS,
+                        media_type="text/html; charset=utf-8")
+    return response

@@ -1,0 +1,209 @@
+"""The shared steps every Agent API function runs, and the declaration a function handler makes.
+
+A handler declares what it needs with `@api_function(...)`; the pipeline runs upstream's order —
+validity (A), permission (B), alt_user (C), logged in (D) — so no handler repeats those checks:
+
+    @api_function("external_hangup", valid=lambda c: len(c.p.value) >= 1 and c.identifies_agent())
+    async def external_hangup(call: Call) -> Line:
+        await call.update_agent(external_hangup=call.p.value[:1])
+        return success("external_hangup function set", call.p.value, call.p.agent_user)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openagc.api.auth import ApiUser
+from openagc.api.params import Params
+from openagc.api.reply import Line, error
+from openagc.clock import fmt_cid, fmt_datetime, fmt_entry
+from openagc.config import Settings
+from openagc.store.schema import vicidial_live_agents, vicidial_manager, vicidial_users
+
+VLA = vicidial_live_agents.c
+
+Handler = Callable[["Call"], Awaitable[Line | None]]
+CallCheck = Callable[["Call"], bool]
+CallLine = Callable[["Call"], Line]
+
+
+class Stop(Exception):
+    """Raised by a shared step or handler to end the function after `line` (already emitted)."""
+
+
+@dataclass
+class Call:
+    """One Agent API request in flight: its parameters, caller, clock and database transaction."""
+
+    function: str
+    p: Params
+    db: AsyncConnection
+    system: dict[str, Any]
+    api_user: ApiUser
+    now: datetime
+    epoch: int
+    settings: Settings
+    services: Any = None  # the app's shared objects (clock, bus, remote clients …)
+    agent: sa.RowMapping | None = None  # the agent's vicidial_live_agents row, once looked up
+    lines: list[Line] = field(default_factory=list)
+    woken: set[str] = field(default_factory=set)
+    log_identity: Callable[[Call], tuple[str, str]] | None = None
+
+    # --- time formats upstream prints -------------------------------------------------------------
+    @property
+    def now_time(self) -> str:
+        return fmt_datetime(self.now)
+
+    @property
+    def entry_date(self) -> str:
+        return fmt_entry(self.now)
+
+    @property
+    def cid_date(self) -> str:
+        return fmt_cid(self.now)
+
+    # --- lines --------------------------------------------------------------------------------------
+    def emit(self, line: Line) -> Line:
+        """Print `line` now; its log row records `value` and `agent_user` as they stand at this moment."""
+        agent_user, value = (self.log_identity or _default_identity)(self)
+        stamped = replace(line, log_value=value, log_agent_user=agent_user)
+        self.lines.append(stamped)
+        return stamped
+
+    def stop(self, line: Line) -> Stop:
+        """Emit `line` and return the exception that ends the function: `raise call.stop(line)`."""
+        self.emit(line)
+        return Stop()
+
+    # --- shared checks ---------------------------------------------------------------------------
+    def identifies_agent(self, agent_min: int = 1, alt_min: int = 2) -> bool:
+        """Upstream's "agent_user ≥ n or alt_user ≥ m characters" rule."""
+        return len(self.p.agent_user.encode()) >= agent_min or len(self.p.alt_user.encode()) >= alt_min
+
+    async def resolve_alt_user(self, key: str, *, miss: CallLine | None = None) -> bool:
+        """Replace agent_user with the first user whose `custom_three` equals `key`.
+
+        On a miss, print upstream's `no user found` line and end the function (upstream carried on
+        with the caller's agent_user and could act on another agent: spec hazard, DECISIONS §2).
+        """
+        U = vicidial_users.c
+        found = await self.db.execute(
+            sa.select(U.user).where(U.custom_three == key).order_by(U.user).limit(1)
+        )
+        user = found.scalar()
+        if user is None:
+            raise self.stop(miss(self) if miss else error("no user found", key))
+        self.p.agent_user = user
+        return True
+
+    async def live_agent(self, user: str | None = None, columns: Iterable[sa.Column] | None = None
+                         ) -> sa.RowMapping | None:
+        """The first `vicidial_live_agents` row of `user` (default: agent_user)."""
+        cols = list(columns) if columns is not None else list(vicidial_live_agents.c)
+        found = await self.db.execute(
+            sa.select(*cols).where(VLA.user == (self.p.agent_user if user is None else user)).limit(1)
+        )
+        return found.mappings().first()
+
+    # --- writes -------------------------------------------------------------------------------------
+    async def update_agent(self, user: str | None = None, **values: Any) -> int:
+        """Write command columns on every live row of `user` (default: agent_user) and wake its session."""
+        who = self.p.agent_user if user is None else user
+        result = await self.db.execute(sa.update(vicidial_live_agents).where(VLA.user == who).values(**values))
+        self.woken.add(who)
+        return result.rowcount
+
+    async def insert_manager(self, **values: Any) -> int:
+        """Queue one switch action in `vicidial_manager` (upstream's AMI command table)."""
+        row = {"uniqueid": "", "entry_date": self.now, "status": "NEW", "response": "N", "channel": ""} | values
+        result = await self.db.execute(sa.insert(vicidial_manager).values(**row))
+        return int(result.inserted_primary_key[0])
+
+    async def scalar(self, statement: sa.Executable) -> Any:
+        return (await self.db.execute(statement)).scalar()
+
+    async def first(self, statement: sa.Executable) -> sa.RowMapping | None:
+        return (await self.db.execute(statement)).mappings().first()
+
+    async def all(self, statement: sa.Executable) -> list[sa.RowMapping]:
+        return list((await self.db.execute(statement)).mappings().all())
+
+
+def _default_identity(call: Call) -> tuple[str, str]:
+    return call.p.agent_user, call.p.value
+
+
+def not_valid(call: Call) -> Line:
+    """The common step-A failure: `ERROR: {function} not valid - {value}|{agent_user}`."""
+    return error(f"{call.function} not valid", call.p.value, call.p.agent_user)
+
+
+def not_logged_in(call: Call) -> Line:
+    return error("agent_user is not logged in", call.p.agent_user)
+
+
+def permission_subject(call: Call) -> tuple[str, ...]:
+    return (call.p.value,)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What a function needs from the shared steps."""
+
+    name: str
+    handler: Handler
+    valid: CallCheck | None = None  # step A
+    invalid: CallLine = not_valid
+    denied_subject: Callable[[Call], tuple[str, ...]] = permission_subject  # leading fields of step B's line
+    alt_user: bool = True  # step C: resolve `alt_user` (≥ 2 characters) through custom_three
+    alt_user_miss: CallLine | None = None
+    logged_in: bool = True  # step D
+    not_logged_in: CallLine = not_logged_in
+    log_identity: Callable[[Call], tuple[str, str]] | None = None  # (agent_user, value) of log rows
+
+
+REGISTRY: dict[str, FunctionSpec] = {}
+
+
+def api_function(name: str, **options: Any) -> Callable[[Handler], Handler]:
+    """Register a handler for `function={name}` with the shared steps it needs (see FunctionSpec)."""
+
+    def register(handler: Handler) -> Handler:
+        if name in REGISTRY:
+            raise ValueError(f"api function {name} registered twice")
+        REGISTRY[name] = FunctionSpec(name=name, handler=handler, **options)
+        return handler
+
+    return register
+
+
+PERMISSION_DENIED = "auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION"
+
+
+async def run(spec: FunctionSpec, call: Call) -> None:
+    """Run the shared steps and the handler; every printed line ends up in `call.lines`."""
+    call.log_identity = spec.log_identity
+    try:
+        if spec.valid is not None and not spec.valid(call):
+            raise call.stop(spec.invalid(call))
+        if not call.api_user.may_use(spec.name):
+            denied = error(PERMISSION_DENIED, *spec.denied_subject(call), call.api_user.user, spec.name,
+                           call.api_user.user_group)
+            raise call.stop(denied.ends())
+        if spec.alt_user and len(call.p.alt_user.encode()) >= 2:
+            await call.resolve_alt_user(call.p.alt_user, miss=spec.alt_user_miss)
+        if spec.logged_in:
+            call.agent = await call.live_agent()
+            if call.agent is None:
+                raise call.stop(spec.not_logged_in(call))
+        line = await spec.handler(call)
+        if line is not None:
+            call.emit(line)
+    except Stop:
+        pass

@@ -1,0 +1,60 @@
+"""The ASGI application: the Agent API, and (when enabled) the engine and the agent-side routes."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from openagc.api.app import Services, api_php
+from openagc.config import Settings
+from openagc.store.database import Database
+
+# Optional parts of the service, each a module exposing `routes(services)` and/or `start(services)`.
+# A part that is not installed yet is skipped, so the API runs on its own (drop-in mode).
+PARTS = ("openagc.engine.runtime", "openagc.console.routes")
+
+
+def _part(name: str):
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            return None
+        raise
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """Build the app; `services` may be given (tests share the clock and bus with the app)."""
+    services = services or Services(settings=settings, db=Database(settings.database))
+    routes = [Route("/agc/api.php", api_php, methods=["GET", "POST"])]
+    parts = [m for m in (_part(n) for n in PARTS) if m is not None]
+    for module in parts:
+        if hasattr(module, "routes"):
+            routes.extend(module.routes(services))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        stoppers = []
+        if settings.engine:
+            for module in parts:
+                if hasattr(module, "start"):
+                    stoppers.append(await module.start(services))
+        try:
+            yield
+        finally:
+            for stop in reversed(stoppers):
+                await stop()
+            await services.db.dispose()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.services = services
+    return app
+
+
+def app_from_env() -> Starlette:
+    """App factory for multi-worker servers: settings come from `OPENAGC_*` environment variables."""
+    return create_app(Settings())

@@ -1,0 +1,115 @@
+"""The narrow telephony interface the engine drives. Adapters: `simulated` (default), `asterisk` (AMI).
+
+The engine never talks to a PBX directly: it calls these operations and reacts to `SwitchEvent`s.
+Every operation is identified by a `call_id` (upstream's tracking id convention, e.g. `M0115103000000012345`)
+so the engine can tie events back to the call and to its `vicidial_manager` row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol, runtime_checkable
+
+
+class ChannelState(str, Enum):
+    RINGING = "ringing"
+    UP = "up"
+    DOWN = "down"
+
+
+class ChannelKind(str, Enum):
+    AGENT = "agent"  # the agent's phone, joined to the agent's conference
+    CUSTOMER = "customer"  # an outside party (manual dial, auto-dial, inbound, 3rd party)
+    PLAYBACK = "playback"  # audio played into a conference
+    PARKED = "parked"  # a channel on hold in the park / IVR park
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A live channel as the switch reports it."""
+
+    name: str  # e.g. SIP/1000-00000001, Local/8600051@default-00000002;1
+    uniqueid: str  # e.g. 1768473000.123
+    call_id: str  # the tracking id given at origination (callerid name upstream)
+    kind: ChannelKind
+    state: ChannelState
+    number: str = ""  # dialled or calling number
+    conference: str | None = None  # conference (conf_exten) it is joined to, if any
+    parked: bool = False
+
+
+class EventKind(str, Enum):
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    HANGUP = "hangup"  # a channel went away (either side)
+    INBOUND = "inbound"  # a customer called in: channel waits for routing (in-group in `data`)
+    DTMF = "dtmf"
+    RECORDING_STARTED = "recording_started"
+    RECORDING_STOPPED = "recording_stopped"
+    PLAYBACK_FINISHED = "playback_finished"
+
+
+@dataclass(frozen=True)
+class SwitchEvent:
+    kind: EventKind
+    channel: Channel
+    cause: str = ""  # hangup cause, e.g. NORMAL_CLEARING, BUSY, NO ANSWER
+    data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A conference recording the switch made (length in seconds, file written by the adapter)."""
+
+    filename: str
+    path: str
+    conference: str
+    started_epoch: float
+    ended_epoch: float | None = None
+
+    @property
+    def length_seconds(self) -> int | None:
+        return None if self.ended_epoch is None else int(round(self.ended_epoch - self.started_epoch))
+
+
+Listener = Callable[[SwitchEvent], Awaitable[None] | None]
+
+
+@runtime_checkable
+class SwitchPort(Protocol):
+    """What the engine needs from telephony. All operations are async and never block the loop."""
+
+    server_ip: str
+
+    async def originate(self, *, number: str, call_id: str, conference: str | None = None,
+                        caller_id: str = "", kind: ChannelKind = ChannelKind.CUSTOMER,
+                        timeout: float = 30.0) -> Channel:
+        """Dial `number`; once answered the channel joins `conference`. Events follow (ringing, answered …)."""
+
+    async def hangup(self, channel: str, cause: str = "NORMAL_CLEARING") -> None:
+        """Hang up one channel."""
+
+    async def redirect(self, channel: str, *, conference: str | None = None, park: bool = False) -> None:
+        """Move a channel: into another conference, or into the park (on hold) when `park` is set."""
+
+    async def send_dtmf(self, conference: str, digits: str) -> None:
+        """Play DTMF tones into a conference (digits 0-9 * #; `,` = a pause)."""
+
+    async def start_recording(self, conference: str, filename: str) -> Recording:
+        """Start recording a conference into `filename` (without extension)."""
+
+    async def stop_recording(self, conference: str, filename: str) -> Recording:
+        """Stop a recording; the returned value carries the final length."""
+
+    async def play_audio(self, conference: str, sound: str, call_id: str) -> Channel:
+        """Play an audio file into a conference (a PLAYBACK channel)."""
+
+    async def channels(self) -> list[Channel]:
+        """Every live channel."""
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Receive every SwitchEvent; returns a function that unsubscribes."""

@@ -1,0 +1,205 @@
+"""Test support: a real server on a real socket, over a real database (SQLite or MariaDB).
+
+`Backend` owns one database and one live uvicorn server for the whole session; `reset()` empties
+every table and loads the demo data again before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+import uvicorn
+
+from openagc.api.app import Services
+from openagc.config import Settings
+from openagc.service import create_app
+from openagc.store import schema
+from openagc.store.database import Database, make_sync_engine
+from openagc.store.demo import seed_demo
+from openagc.store.migrate import upgrade
+
+MARIADB_ROOT = os.environ.get("OPENAGC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
+FROZEN_AT = datetime(2026, 1, 15, 10, 30, 0)
+
+
+class LiveServer:
+    """uvicorn serving `app` in a background thread on an ephemeral port."""
+
+    def __init__(self, app: Any) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class Backend:
+    """A database of one kind, migrated, with a live server in front of it."""
+
+    def __init__(self, kind: str, sqlite_path: str) -> None:
+        self.kind = kind
+        if kind == "sqlite":
+            self.url = sqlite_path
+            self.admin = None
+        else:
+            self.dbname = f"openagc_test_{os.getpid()}"
+            self.admin = sa.create_engine(MARIADB_ROOT, isolation_level="AUTOCOMMIT")
+            with self.admin.connect() as c:
+                c.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.dbname}")
+                c.exec_driver_sql(f"CREATE DATABASE {self.dbname} CHARACTER SET utf8mb4")
+            self.url = f"{MARIADB_ROOT}/{self.dbname}".replace("mysql+pymysql", "mysql+asyncmy")
+        self.sync = make_sync_engine(self.url)
+        upgrade(self.sync.url.render_as_string(hide_password=False))
+        self.servers: list[LiveServer] = []
+        self.services = self.new_services(engine=False)
+        self.server = self.start(self.services)
+        self.client = httpx.Client(base_url=self.server.base_url, timeout=30)
+
+    def new_services(self, *, engine: bool) -> Services:
+        settings = Settings(database=self.url, engine=engine, server_name="testserver", hostname="testhost")
+        services = Services(settings=settings, db=Database(self.url))
+        services.clock.freeze(FROZEN_AT)
+        return services
+
+    def start(self, services: Services) -> LiveServer:
+        server = LiveServer(create_app(services.settings, services))
+        self.servers.append(server)
+        return server
+
+    def reset(self) -> None:
+        with self.sync.begin() as conn:
+            if self.kind == "mariadb":
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+            for table in reversed(schema.metadata.sorted_tables):
+                conn.execute(table.delete())
+            seed_demo(conn)
+        self.services.clear_caches()
+        self.services.clock.freeze(FROZEN_AT)
+
+    def close(self) -> None:
+        self.client.close()
+        for server in self.servers:
+            server.stop()
+        self.sync.dispose()
+        if self.admin is not None:
+            with self.admin.connect() as c:
+                c.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.dbname}")
+            self.admin.dispose()
+
+
+class Db:
+    """Read and arrange rows directly (assertions look at the database, not at the answer alone)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @staticmethod
+    def _table(name: str) -> sa.Table:
+        return schema.metadata.tables[name]
+
+    def rows(self, table: str, order_by: str | None = None, **where: Any) -> list[dict[str, Any]]:
+        t = self._table(table)
+        stmt = sa.select(t).where(*(t.c[k] == v for k, v in where.items()))
+        if order_by:
+            stmt = stmt.order_by(t.c[order_by])
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def row(self, table: str, **where: Any) -> dict[str, Any]:
+        found = self.rows(table, **where)
+        assert len(found) == 1, f"expected one {table} row for {where}, found {len(found)}"
+        return found[0]
+
+    def count(self, table: str, **where: Any) -> int:
+        return len(self.rows(table, **where))
+
+    def insert(self, table: str, **values: Any) -> int | None:
+        with self.engine.begin() as conn:
+            result = conn.execute(self._table(table).insert().values(**values))
+            pk = result.inserted_primary_key
+            return pk[0] if pk else None
+
+    def update(self, table: str, where: dict[str, Any], **values: Any) -> int:
+        t = self._table(table)
+        with self.engine.begin() as conn:
+            return conn.execute(t.update().where(*(t.c[k] == v for k, v in where.items())).values(**values)).rowcount
+
+    def delete(self, table: str, **where: Any) -> int:
+        t = self._table(table)
+        with self.engine.begin() as conn:
+            return conn.execute(t.delete().where(*(t.c[k] == v for k, v in where.items()))).rowcount
+
+    def logs(self) -> list[dict[str, Any]]:
+        """Every vicidial_api_log row, oldest first."""
+        return self.rows("vicidial_api_log", order_by="api_id")
+
+    def last_log(self) -> dict[str, Any]:
+        logs = self.logs()
+        assert logs, "no vicidial_api_log row was written"
+        return logs[-1]
+
+
+AUTH = {"source": "test", "user": "6666", "pass": "1234"}
+
+
+class Api:
+    """Calls `/agc/api.php` over HTTP, with the demo API user's credentials unless told otherwise."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def get(self, function: str | None = None, *, auth: bool = True, **params: Any) -> httpx.Response:
+        query = (AUTH if auth else {}) | ({"function": function} if function else {}) | params
+        return self.client.get("/agc/api.php", params={k: str(v) for k, v in query.items()})
+
+    def __call__(self, function: str | None = None, **params: Any) -> str:
+        """The response body of a GET with the demo credentials."""
+        return self.get(function, **params).text
+
+    def post(self, function: str | None = None, *, query: dict[str, Any] | None = None, **params: Any
+             ) -> httpx.Response:
+        form = AUTH | ({"function": function} if function else {}) | params
+        return self.client.post("/agc/api.php", params=query or {}, data={k: str(v) for k, v in form.items()})
+
+
+def live_agent_row(user: str = "1000", **overrides: Any) -> dict[str, Any]:
+    """A `vicidial_live_agents` row as the engine's login writes it (API tests run with the engine off)."""
+    row = {
+        "user": user,
+        "server_ip": "10.10.10.15",
+        "conf_exten": "8600051",
+        "extension": f"SIP/{user}",
+        "status": "PAUSED",
+        "lead_id": 0,
+        "campaign_id": "TESTCAMP",
+        "uniqueid": "",
+        "callerid": "",
+        "channel": "",
+        "random_id": 12345678,
+        "last_call_time": FROZEN_AT,
+        "last_update_time": FROZEN_AT,
+        "last_call_finish": FROZEN_AT,
+        "closer_campaigns": "",
+        "user_level": 1,
+        "comments": "",
+        "last_state_change": FROZEN_AT,
+    }
+    return row | overrides
