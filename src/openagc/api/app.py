@@ -192,6 +192,7 @@ async def api_php(request: Request) -> Response:
             api_user=ApiUser(p.user, (user_row or {}).get("user_group") or "", "", ""),
             now=now, epoch=int(now.timestamp()),
             settings=settings, services=services,
+            sent_names=frozenset(request.query_params.keys()) | frozenset(k for k, _ in form_pairs),
         )
         await _dispatch(call, user_row, reply, client_ip)
         language = (user_row or {}).get("selected_language") or ""

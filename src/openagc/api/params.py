@@ -145,7 +145,7 @@ PARAMETERS: dict[str, Filter] = {
     "notification_text": FREE_TEXT,
     "notification_retry": Filter("YNyn"),
     "text_size": DIGITS,
-    "text_font": Filter(",- ", letters=True),
+    "text_font": Filter("-, ", letters=True),
     "text_weight": Filter(",", letters=True),
     "text_color": ALNUM,
     "multi_dial_phones": Filter(",0-9"),

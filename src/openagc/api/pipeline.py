@@ -54,6 +54,7 @@ class Call:
     lines: list[Line] = field(default_factory=list)
     woken: set[str] = field(default_factory=set)
     log_identity: Callable[[Call], tuple[str, str]] | None = None
+    sent_names: frozenset[str] = frozenset()  # every parameter name the request carried (GET and POST)
 
     # --- time formats upstream prints -------------------------------------------------------------
     @property
@@ -166,6 +167,7 @@ class FunctionSpec:
     logged_in: bool = True  # step D
     not_logged_in: CallLine = not_logged_in
     log_identity: Callable[[Call], tuple[str, str]] | None = None  # (agent_user, value) of log rows
+    after: Callable[[Call], Awaitable[None]] | None = None  # runs when the function ends, unless a line EXITed
 
 
 REGISTRY: dict[str, FunctionSpec] = {}
@@ -207,3 +209,5 @@ async def run(spec: FunctionSpec, call: Call) -> None:
             call.emit(line)
     except Stop:
         pass
+    if spec.after is not None and not any(line.exit for line in call.lines):
+        await spec.after(call)

@@ -24,6 +24,7 @@ class ChannelKind(str, Enum):
     CUSTOMER = "customer"  # an outside party (manual dial, auto-dial, inbound, 3rd party)
     PLAYBACK = "playback"  # audio played into a conference
     PARKED = "parked"  # a channel on hold in the park / IVR park
+    RECORDING = "recording"  # a recording leg in a conference (upstream Local/5<conf>@ctx, Exten 8309)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+"""Property tests: no input crashes a request, and refused requests change no agent state."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from openagc.api.params import PARAMETERS, filter_params
+
+FUNCTIONS = ["external_hangup", "external_status", "external_pause", "logout", "external_dial", "recording",
+             "update_fields", "change_ingroups", "transfer_conference", "park_call", "send_notification",
+             "audio_playback", "webserver", "version", "nope"]
+text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+params = st.dictionaries(st.sampled_from(sorted(PARAMETERS)), text, max_size=8)
+
+
+@given(raw=params, non_latin=st.booleans())
+def test_filters_only_delete(raw, non_latin):
+    filtered = filter_params(raw, non_latin=non_latin)
+    for name, value in raw.items():
+        kept = filtered.get(name)
+        if name == "consultative":
+            continue
+        # every kept character came from the input (a `+` may have become a space)
+        source = value.replace("+", " ") + value
+        assert all(ch in source for ch in kept)
+        assert len(kept) <= len(value)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(function=st.sampled_from(FUNCTIONS), extra=params)
+def test_any_request_answers_and_bad_credentials_change_nothing(api, db, login, function, extra):
+    if not db.count("vicidial_live_agents", user="1000"):
+        login("1000")
+    before = db.row("vicidial_live_agents", user="1000")
+    extra = {k: v for k, v in extra.items() if k not in ("user", "pass", "function", "source")}
+    response = api.get(function, auth=False, source="test", user="6666", **{"pass": "wrong"}, **extra)
+    assert response.status_code in (200, 418)
+    if function not in ("version",):
+        assert response.text.startswith(("ERROR: Invalid Username/Password: |6666|", "Coffee"))
+    assert db.row("vicidial_live_agents", user="1000") == before
+    good = api.get(function, **extra)
+    assert good.status_code == 200
