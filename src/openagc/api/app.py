@@ -193,6 +193,7 @@ async def api_php(request: Request) -> Response:
             now=now, epoch=int(now.timestamp()),
             settings=settings, services=services,
             sent_names=frozenset(request.query_params.keys()) | frozenset(k for k, _ in form_pairs),
+            client_ip=client_ip,
         )
         await _dispatch(call, user_row, reply, client_ip)
         language = (user_row or {}).get("selected_language") or ""

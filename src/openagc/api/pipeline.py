@@ -55,6 +55,7 @@ class Call:
     woken: set[str] = field(default_factory=set)
     log_identity: Callable[[Call], tuple[str, str]] | None = None
     sent_names: frozenset[str] = frozenset()  # every parameter name the request carried (GET and POST)
+    client_ip: str = ""  # the caller's address (REMOTE_ADDR)
 
     # --- time formats upstream prints -------------------------------------------------------------
     @property
