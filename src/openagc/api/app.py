@@ -198,7 +198,7 @@ async def api_php(request: Request) -> Response:
         await _dispatch(call, user_row, reply, client_ip)
         language = (user_row or {}).get("selected_language") or ""
         t = await translator(conn, system, language,
-                             [w for line in call.lines for w in (line.result, line.reason)])
+                             [w for line in call.lines for w in (line.result, line.reason, *line.phrases)])
         for line in call.lines:
             if line.logged:
                 await write_log(

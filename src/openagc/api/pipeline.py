@@ -168,7 +168,7 @@ class FunctionSpec:
     logged_in: bool = True  # step D
     not_logged_in: CallLine = not_logged_in
     log_identity: Callable[[Call], tuple[str, str]] | None = None  # (agent_user, value) of log rows
-    after: Callable[[Call], Awaitable[None]] | None = None  # runs when the function ends, unless a line EXITed
+    after: Callable[[Call], Awaitable[None]] | None = None  # runs after the function unless a line EXITed
 
 
 REGISTRY: dict[str, FunctionSpec] = {}

@@ -29,6 +29,7 @@ class Line:
     body: Callable[[Translate], str] | None = None  # printed instead of the standard line
     exit: bool = False  # upstream's EXIT: nothing (no close-window link, no debug footer) follows
     logged: bool = True
+    phrases: tuple[str, ...] = ()  # further translatable texts its `body` uses (looked up with the reason)
     # Set by the pipeline when the line is emitted: the log row's value and agent_user at that moment.
     log_value: str | None = None
     log_agent_user: str | None = None

@@ -117,7 +117,8 @@ def _external_dial_valid(call: Call) -> bool:
 def _external_dial_not_valid(call: Call) -> Line:
     p = call.p
     request = (p.phone_code, p.search, p.preview, p.focus, p.lead_id)
-    return error("external_dial not valid", p.value, *request, p.agent_user, p.alt_user, data="|".join(request))
+    return error("external_dial not valid", p.value, *request, p.agent_user, p.alt_user,
+                 data="|".join(request))
 
 
 async def _caller_id(call: Call) -> str:
@@ -126,7 +127,8 @@ async def _caller_id(call: Call) -> str:
     number = ""
     if _blen(p.group_alias) > 1:
         G = groups_alias.c
-        row = await call.first(sa.select(G.caller_id_number).where(G.group_alias_id == p.group_alias).limit(1))
+        row = await call.first(
+            sa.select(G.caller_id_number).where(G.group_alias_id == p.group_alias).limit(1))
         if row is None:
             raise call.stop(error("group_alias is not valid", p.agent_user, p.group_alias,
                                   data=p.group_alias).ends())
@@ -170,12 +172,18 @@ def _search_lead_numbers(lead: sa.RowMapping, wanted: str) -> str:
     return ""
 
 
+def _lead_number_error(call: Call, reason: str) -> Line:
+    """`ERROR: {reason} - {agent_user}|{value}|{lead_id}|{alt_dial}` (EXIT), for step 11's number checks."""
+    p = call.p
+    fields = (p.value, p.lead_id, p.alt_dial)
+    return error(reason, p.agent_user, *fields, data="|".join(fields)).ends()
+
+
 async def _dial_lead(call: Call) -> None:
     """Step 11: `lead_id` replaces value and phone_code with the lead's number; errors EXIT."""
     p = call.p
     wanted, p.value, p.phone_code = p.value, "", ""
     key = _lead_key(p.lead_id)
-    failure = (p.agent_user, p.value, p.lead_id, p.alt_dial)
     if p.alt_dial == "SEARCH":
         p.alt_dial = ""
         lead = None
@@ -184,8 +192,7 @@ async def _dial_lead(call: Call) -> None:
         if lead is not None:
             p.alt_dial = _search_lead_numbers(lead, wanted)
             if not p.alt_dial:
-                raise call.stop(error("phone number lead_id search not found", p.agent_user, p.value,
-                                      p.lead_id, p.alt_dial, data=f"{p.value}|{p.lead_id}|{p.alt_dial}").ends())
+                raise call.stop(_lead_number_error(call, "phone number lead_id search not found"))
     column = LEAD_NUMBER_COLUMNS.get(p.alt_dial, VL.phone_number)
     lead = None
     if key is not None:
@@ -195,21 +202,20 @@ async def _dial_lead(call: Call) -> None:
     p.value = _digits(lead["number"])
     p.phone_code = (lead["phone_code"] or "").replace("!", "")
     if _blen(p.value) < 2:
-        failure = (p.value, p.lead_id, p.alt_dial)
-        raise call.stop(error("phone number is not valid", p.agent_user, *failure, data="|".join(failure)).ends())
+        raise call.stop(_lead_number_error(call, "phone number is not valid"))
 
 
 @api_function("external_dial", valid=_external_dial_valid, invalid=_external_dial_not_valid)
 async def external_dial(call: Call) -> Line:
-    """Queue a manual dial for the agent: straight into `external_dial` (STANDARD) or the manual dial queue."""
+    """Queue a manual dial: into the agent's `external_dial` (STANDARD) or its manual dial queue."""
     p = call.p
     p.vendor_id = p.vendor_id.replace("!", "")  # `!` separates the dial-string fields
     campaign = await _agent_campaign(call, VC.api_manual_dial)
     standard = campaign is not None and campaign["api_manual_dial"] == "STANDARD"
     ready = not standard or await _has_live_row(call, VLA.status == "PAUSED", VLA.lead_id < 1)
     if p.dial_ingroup:
-        I = vicidial_inbound_groups.c
-        if await call.scalar(sa.select(I.group_id).where(I.group_id == p.dial_ingroup).limit(1)) is None:
+        IG = vicidial_inbound_groups.c
+        if await call.scalar(sa.select(IG.group_id).where(IG.group_id == p.dial_ingroup).limit(1)) is None:
             call.emit(notice("defined dial_ingroup not found", p.dial_ingroup))
             p.dial_ingroup = ""
     if not (ready or p.dial_ingroup):  # a valid dial in-group bypasses the paused requirement
@@ -324,7 +330,8 @@ async def switch_lead(call: Call) -> Line:
         lead = await call.first(
             find.where(VL.vendor_lead_code == p.vendor_lead_code).order_by(VL.lead_id.desc()).limit(1))
     else:
-        lead = await call.first(find.where(VL.lead_id == _lead_key(p.lead_id)))
+        key = _lead_key(p.lead_id)
+        lead = None if key is None else await call.first(find.where(VL.lead_id == key))
     if lead is None:
         return error("switch-to lead not found", p.agent_user, p.lead_id, p.vendor_lead_code)
     await call.update_agent(external_lead_id=lead["lead_id"])

@@ -66,7 +66,7 @@ async def recording(call: Call) -> Line:
     recording_id = (call.agent or {}).get("external_recording") or ""
     session = _session_fields(call)
     if p.value == "STATUS":
-        number = positive_number(recording_id) if recording_id not in ("START", "STOP") else 0
+        number = positive_number(recording_id)  # a pending START/STOP command is not a recording
         if not number:
             return notice("not recording", p.agent_user, "", "", "", "", *session)
         R = recording_log.c
@@ -76,8 +76,9 @@ async def recording(call: Call) -> Line:
         start = row.get("start_time")
         return notice("recording active", p.agent_user, recording_id, row.get("filename") or "",
                       row.get("server_ip") or "", fmt_datetime(start) if start else "", *session)
-    if p.value == "STOP" and (recording_id == "STOP" or not positive_number(recording_id)):
-        raise call.stop(error("stop recording error", p.agent_user, recording_id, "", "", "", *session).ends())
+    if p.value == "STOP" and not positive_number(recording_id):
+        stop_error = error("stop recording error", p.agent_user, recording_id, "", "", "", *session)
+        raise call.stop(stop_error.ends())
     if p.value == "START" and p.stage:
         p.value = f"{p.value}{stage_suffix(p.stage)}"
     await call.update_agent(external_recording=fit(VLA.external_recording, p.value))
@@ -227,7 +228,7 @@ DTMF_SET = "send_dtmf function set"
 
 @api_function("send_dtmf", valid=lambda c: len(c.p.value) >= 1 and c.identifies_agent())
 async def send_dtmf(call: Call) -> Line:
-    """Queue a DTMF string for the agent's conference (P = #, S = *, Q = a second's pause: the session's job)."""
+    """Queue a DTMF string for the agent's conference (the session plays P as #, S as *, Q as a pause)."""
     p = call.p
     await call.update_agent(external_dtmf=fit(VLA.external_dtmf, p.value))
     value, agent_user = p.value, p.agent_user

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -37,13 +38,16 @@ async def _session_text(call: Call, column: sa.Column, function: str) -> str:
 
 
 # --- webphone_url ---------------------------------------------------------------------------------
+LAUNCH_LINK = "click here to continue. . ."
+
+
 def _launch_page(url: str) -> Callable[[Translate], str]:
     """The five-line redirect page LAUNCH prints (its link text is translatable)."""
     return lambda t: (
         f'<META HTTP-EQUIV=Refresh CONTENT="0; URL={url}">\n'
         "</HEAD>\n"
         "<BODY BGCOLOR=#FFFFFF marginheight=0 marginwidth=0 leftmargin=0 topmargin=0>\n"
-        f'<a href="{url}">{t("click here to continue. . .")}</a>\n'
+        f'<a href="{url}">{t(LAUNCH_LINK)}</a>\n'
         "</BODY>\n"
     )
 
@@ -54,7 +58,8 @@ async def webphone_url(call: Call) -> Line:
     url = await _session_text(call, SD.webphone_url, "webphone_url")
     if call.p.value == "DISPLAY":
         return verbatim("NOTICE", "webphone_url active and displayed", url, url)
-    return verbatim("NOTICE", "webphone_url active and launched", _launch_page(url), url)
+    launched = verbatim("NOTICE", "webphone_url active and launched", _launch_page(url), url)
+    return replace(launched, phrases=(LAUNCH_LINK,))
 
 
 # --- call_agent -----------------------------------------------------------------------------------
