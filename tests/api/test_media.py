@@ -14,7 +14,7 @@ PLAY_CHANNEL = "IAX2/ASTplay-0000a1b2"
 
 
 def log_of(row):
-    return (row["function"], row["agent_user"], row["value"], row["result"], row["result_reason"], row["data"])
+    return tuple(row[k] for k in ("function", "agent_user", "value", "result", "result_reason", "data"))
 
 
 def agent(db, user="1000"):
@@ -50,8 +50,8 @@ def test_permission_denied_ends_and_changes_nothing(api, db, login, function, pa
     login("1000")
     db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=" version webserver ")
     body = api(function, agent_user="1000", close_window_link="1", **params)
-    assert body == (f"ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - {value}|6666|{function}"
-                    "|ADMIN\n")  # EXIT: no close-window link
+    assert body == ("ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - "
+                    f"{value}|6666|{function}|ADMIN\n")  # EXIT: no close-window link
     if column:
         assert agent(db)[column] == ""
     assert manager_rows(db) == []
@@ -229,7 +229,8 @@ def test_audio_play_while_playing_exits(api, db, login):
     play_channel(db)
     body = api("audio_playback", agent_user="1000", value="ss-noservice", stage="PLAY", close_window_link="1")
     assert body == (  # the code prints dial_override (empty here), unlike the document's example; EXIT
-        "ERROR: audio_playback error - audio already playing in agent session - 8600051|10.10.10.15|PLAY||1000\n")
+        "ERROR: audio_playback error - audio already playing in agent session - "
+        "8600051|10.10.10.15|PLAY||1000\n")
     assert manager_rows(db) == []
     assert log_of(db.last_log()) == ("audio_playback", "1000", "ss-noservice", "ERROR",
                                      "audio_playback error - audio already playing in agent session",
@@ -256,7 +257,8 @@ def test_audio_override_other_than_y_does_not_override(api, db, login):
     login("1000")
     play_channel(db)
     assert api("audio_playback", agent_user="1000", value="x1", stage="PLAY", dial_override="N") == (
-        "ERROR: audio_playback error - audio already playing in agent session - 8600051|10.10.10.15|PLAY|N|1000\n")
+        "ERROR: audio_playback error - audio already playing in agent session - "
+        "8600051|10.10.10.15|PLAY|N|1000\n")
     assert manager_rows(db) == []
 
 
@@ -323,7 +325,8 @@ def test_audio_not_valid(api, db, login, value, stage):
     assert api("audio_playback", agent_user="1000", value=value, stage=stage, close_window_link="1") == (
         f"ERROR: audio_playback not valid - {value}|{stage}|1000\n" + CLOSE)
     assert manager_rows(db) == []
-    assert log_of(db.last_log()) == ("audio_playback", "1000", value, "ERROR", "audio_playback not valid", stage)
+    assert log_of(db.last_log()) == ("audio_playback", "1000", value, "ERROR", "audio_playback not valid",
+                                     stage)
 
 
 def test_audio_no_user_found_ends(api, db, login):
@@ -347,15 +350,16 @@ def test_audio_alt_user_resolves_the_agent(api, db, login):
 def test_audio_not_logged_in(api, db):
     assert api("audio_playback", agent_user="1000", value="x1", stage="PLAY") == (
         "ERROR: agent_user is not logged in - PLAY|1000\n")
-    assert log_of(db.last_log()) == ("audio_playback", "1000", "x1", "ERROR", "agent_user is not logged in", "PLAY")
+    assert log_of(db.last_log()) == ("audio_playback", "1000", "x1", "ERROR", "agent_user is not logged in",
+                                     "PLAY")
 
 
 DEBUG = "2026-01-15 10:29:58-----audio_play---ss-noservice|2026-01-15 10:29:59-----refresh---a---b|"
 
 
 def ajax_rows(db):
-    return [(r["user"], r["start_time"], r["db_time"], r["php_script"], r["action"], r["stage"], r["last_sql"],
-             r["run_time"]) for r in db.rows("vicidial_ajax_log", order_by="start_time")]
+    columns = ("user", "start_time", "db_time", "php_script", "action", "stage", "last_sql", "run_time")
+    return [tuple(r[c] for c in columns) for r in db.rows("vicidial_ajax_log", order_by="start_time")]
 
 
 def test_audio_soundboard_debug_log(api, db, login):
@@ -372,8 +376,9 @@ def test_audio_soundboard_debug_log(api, db, login):
 
 def test_audio_soundboard_log_runs_after_an_end(api, db, login):
     db.update("system_settings", {}, agent_debug_logging="1")
-    assert api("audio_playback", agent_user="1000", value="x1", stage="Play", source="soundboard",
-               agent_debug="bad time-----audio_play---x1") == "ERROR: audio_playback not valid - x1|Play|1000\n"
+    body = api("audio_playback", agent_user="1000", value="x1", stage="Play", source="soundboard",
+               agent_debug="bad time-----audio_play---x1")
+    assert body == "ERROR: audio_playback not valid - x1|Play|1000\n"
     assert ajax_rows(db) == [("1000", datetime(2026, 1, 15, 10, 30), datetime(2026, 1, 15, 10, 30), "api.php",
                               "audio_play", "0|x1", "", "0.000000")]
 
@@ -408,7 +413,8 @@ def test_send_dtmf(api, db, login):
 def test_send_dtmf_long_value_fits_the_column(api, db, login):
     login("1000")
     value = "1" * 120
-    assert api("send_dtmf", agent_user="1000", value=value) == f"SUCCESS: send_dtmf function set - {value}|1000\n"
+    assert api("send_dtmf", agent_user="1000", value=value) == (
+        f"SUCCESS: send_dtmf function set - {value}|1000\n")
     assert agent(db)["external_dtmf"] == "1" * 100
 
 
@@ -424,7 +430,8 @@ def test_send_dtmf_reason_is_never_translated(api, db, login):
     db.update("system_settings", {}, enable_languages="1", language_method="MYSQL")
     db.update("vicidial_users", {"user": "6666"}, selected_language="es")
     for english, spanish in (("SUCCESS", "ÉXITO"), ("send_dtmf function set", "función enviada")):
-        db.insert("vicidial_language_phrases", language_id="es", english_text=english, translated_text=spanish)
+        db.insert("vicidial_language_phrases", language_id="es", english_text=english,
+                  translated_text=spanish)
     login("1000")
     assert api("send_dtmf", agent_user="1000", value="1") == "ÉXITO: send_dtmf function set - 1|1000\n"
 
@@ -477,7 +484,8 @@ def test_vm_message_needs_a_live_call(api, db, login, state):
     assert api("vm_message", agent_user="1000", value="x1") == (
         "ERROR: agent_user does not have a live call - 1000\n")
     assert db.rows("vicidial_lead_messages") == []
-    assert log_of(db.last_log()) == ("vm_message", "1000", "x1", "ERROR", "agent_user does not have a live call", "")
+    assert log_of(db.last_log()) == ("vm_message", "1000", "x1", "ERROR",
+                                     "agent_user does not have a live call", "")
 
 
 def test_vm_message_not_valid(api, db, login):
@@ -499,8 +507,10 @@ def test_vm_message_permission_names_the_lead(api, db, login):
 
 def test_vm_message_alt_user(api, db, login):
     login("1000", **LIVE)
-    assert api("vm_message", alt_user="99999", agent_user="1000", value="x1") == "ERROR: no user found - 99999\n"
-    assert api("vm_message", alt_user="71000", value="x1") == "SUCCESS: vm_message function set - 1000|12345|x1|\n"
+    assert api("vm_message", alt_user="99999", agent_user="1000", value="x1") == (
+        "ERROR: no user found - 99999\n")
+    assert api("vm_message", alt_user="71000", value="x1") == (
+        "SUCCESS: vm_message function set - 1000|12345|x1|\n")
     assert db.count("vicidial_lead_messages") == 1
 
 

@@ -38,7 +38,6 @@ from openagc.store.schema import (
     vicidial_users,
     web_client_sessions,
 )
-from openagc.switch.port import ChannelKind
 
 if TYPE_CHECKING:
     from openagc.engine.runtime import Engine
@@ -171,12 +170,12 @@ def ready_stage(ctx: Ctx) -> str:
 
 async def ready(ctx: Ctx, *, new_row: bool = False) -> bool:
     """VDADready: refused (False) while the agent is in QUEUE or INCALL."""
-    if ctx.vla["status"] in LIVE_STATES:
+    if ctx.vla["status"] in LIVE_STATES or (ctx.phase == "DISPO" and not new_row):
         return False
     if new_row:
         await ctx.new_cycle()
     values: dict[str, Any] = {"status": ready_stage(ctx), "pause_code": "", "external_pause_code": "",
-                              "last_state_change": ctx.at.now, "lead_id": 0}
+                              "last_state_change": ctx.at.now}
     if ctx.campaign.get("dial_method") == "INBOUND_MAN":
         values["outbound_autodial"] = "N"
     if not await ctx.set(VLA.status.notin_(LIVE_STATES), **values):
@@ -586,7 +585,3 @@ async def logout(ctx: Ctx, *, expect_command: bool = False, event: str = "LOGOUT
     await logs.val_logout(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0))
     ctx.emit("logged_out")
     return True
-
-
-async def agent_kind() -> ChannelKind:  # pragma: no cover - kept for symmetry with routing imports
-    return ChannelKind.AGENT

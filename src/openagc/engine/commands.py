@@ -1,0 +1,277 @@
+"""One handler per `vicidial_live_agents` command column (spec §4), evaluated against the agent's state.
+
+Every handler follows the same rule: read the column, check the gate for the agent's current phase, and
+act only after claiming the value with a compare-and-clear (`UPDATE … SET col=<cleared> WHERE user=? AND
+col=<value read>`, one row changed). A command whose gate is closed stays in its column (level-triggered,
+as upstream's screen sees it) until its phase comes or an INCALL/dispo update wipes it (§7), so it never
+fires into a later call. `process()` runs them in a fixed order until none acts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from openagc.engine import logs, routing, session
+from openagc.engine.session import Ctx, auto_dial
+from openagc.store.schema import (
+    vicidial_agent_function_log,
+    vicidial_agent_log,
+    vicidial_auto_calls,
+    vicidial_callbacks,
+    vicidial_closer_log,
+    vicidial_list,
+    vicidial_log,
+    vicidial_manual_dial_queue,
+    vicidial_user_closer_log,
+)
+
+PREVIEW_WORDS = ("SKIP", "DIALONLY", "ALTDIAL", "ADR3DIAL", "FINISH")
+LEAD_FIELDS = ("phone_code", "address1", "address2", "address3", "alt_phone", "city", "comments", "country_code",
+               "date_of_birth", "email", "first_name", "gender", "gmt_offset_now", "last_name", "middle_initial",
+               "phone_number", "postal_code", "province", "security_phrase", "source_id", "state", "title",
+               "vendor_lead_code", "rank", "owner")
+
+
+@dataclass
+class Timer:
+    """A call timer set by external_timer_action (fires once call seconds ≥ seconds)."""
+
+    action: str
+    message: str
+    seconds: int
+    destination: str
+
+
+async def process(ctx: Ctx) -> None:
+    """Apply every command whose gate is open, in upstream's poll order, until nothing more happens."""
+    for _ in range(8):
+        acted = False
+        for handler in HANDLERS:
+            if ctx.vla.get("_gone"):
+                return
+            if await handler(ctx):
+                acted = True
+        if not acted:
+            return
+
+
+# --- in-groups, timer, fields, lead switch -------------------------------------------------------------------
+
+async def ingroups(ctx: Ctx) -> bool:
+    """manager_ingroup_set=SET: the new in-group selection and blended flag take effect."""
+    if ctx.vla.get("manager_ingroup_set") != "SET" or not await ctx.claim("manager_ingroup_set", "SET", "Y"):
+        return False
+    groups = ctx.vla.get("external_ingroups") or ""
+    blended = ctx.vla.get("external_blended") == "1"
+    autodial = blended and ctx.campaign.get("dial_method") not in session.NON_AUTODIAL_METHODS
+    await ctx.set(closer_campaigns=groups, outbound_autodial="Y" if autodial else "N")
+    setter = ctx.vla.get("external_igb_set_user") or ""
+    await ctx.conn.execute(sa.insert(vicidial_user_closer_log).values(
+        user=ctx.user, campaign_id=ctx.campaign_id, event_date=ctx.at.now, blended="1" if blended else "0",
+        closer_campaigns=groups, manager_change=setter))
+    if ctx.vla["status"] in session.IDLE_STATES:
+        await ctx.set(status=session.ready_stage(ctx))
+    ctx.emit("ingroups_changed", ingroups=session.groups_of(groups), blended=blended, set_by=setter)
+    ctx.emit("state")
+    return True
+
+
+async def timer_action(ctx: Ctx) -> bool:
+    """external_timer_action: handed to the call timer once, then blanked (the poll's own clear)."""
+    action = ctx.vla.get("external_timer_action") or ""
+    if len(action) <= 3 or not await ctx.claim("external_timer_action", action):
+        return False
+    try:
+        seconds = int(ctx.vla.get("external_timer_action_seconds") or -1)
+    except ValueError:
+        seconds = -1
+    ctx.engine.timers[ctx.user] = Timer(action, ctx.vla.get("external_timer_action_message") or "", seconds,
+                                        ctx.vla.get("external_timer_action_destination") or "")
+    ctx.emit("timer_set", action=action, seconds=seconds)
+    return True
+
+
+async def fire_timer(ctx: Ctx) -> bool:
+    """Fire the call timer on the first tick where call seconds ≥ its seconds."""
+    timer = ctx.engine.timers.get(ctx.user)
+    if timer is None or timer.seconds < 0 or ctx.vla["status"] != "INCALL":
+        return False
+    val = await logs.val_row(ctx.conn, int(ctx.vla["agent_log_id"] or 0))
+    if val is None or val["talk_epoch"] is None or ctx.at.epoch - val["talk_epoch"] < timer.seconds:
+        return False
+    ctx.engine.timers.pop(ctx.user, None)
+    ctx.emit("timer_fired", action=timer.action, message=timer.message, destination=timer.destination)
+    if timer.action == "HANGUP":
+        await session.end_call(ctx)
+    return True
+
+
+async def update_fields(ctx: Ctx) -> bool:
+    """external_update_fields=1: clear the flags and push the lead's current values to the console."""
+    if ctx.vla.get("external_update_fields") != "1":
+        return False
+    names = ctx.vla.get("external_update_fields_data") or ""
+    if not await ctx.set(sa.and_(session.VLA.external_update_fields == "1",
+                                 session.VLA.external_update_fields_data == names),
+                         external_update_fields="0", external_update_fields_data=""):
+        return False
+    fields = [f for f in names.split(",") if f]
+    lead = await ctx.lead(int(ctx.vla["lead_id"] or 0)) or {}
+    ctx.emit("update_fields", fields=fields,
+             lead={k: _json(lead.get(k)) for k in fields if k in LEAD_FIELDS})
+    return True
+
+
+def _json(value: Any) -> Any:
+    return value if value is None or isinstance(value, (int, str, float)) else str(value)
+
+
+async def switch_lead(ctx: Ctx) -> bool:
+    """external_lead_id: the live inbound call's lead becomes another lead (LeaDSearcHSelecTUpdatE)."""
+    new_id = int(ctx.vla.get("external_lead_id") or 0)
+    if new_id < 1 or not await ctx.claim("external_lead_id", new_id, 0):
+        return False
+    old_id = int(ctx.vla["lead_id"] or 0)
+    if ctx.vla["status"] != "INCALL" or old_id < 1 or await ctx.lead(new_id) is None:
+        ctx.emit("command_ignored", command="external_lead_id", value=new_id)
+        return True
+    uniqueid = ctx.vla.get("uniqueid") or ""
+    conn = ctx.conn
+    await ctx.set(lead_id=new_id)
+    await conn.execute(sa.update(vicidial_auto_calls).where(vicidial_auto_calls.c.callerid == ctx.vla["callerid"])
+                       .values(lead_id=new_id))
+    await conn.execute(sa.update(vicidial_list).where(vicidial_list.c.lead_id == old_id).values(status="LSMERG"))
+    await conn.execute(sa.update(vicidial_list).where(vicidial_list.c.lead_id == new_id)
+                       .values(status="INCALL", user=ctx.user))
+    await conn.execute(sa.update(vicidial_closer_log).where(vicidial_closer_log.c.uniqueid == uniqueid,
+                                                            vicidial_closer_log.c.lead_id == old_id)
+                       .values(lead_id=new_id))
+    await conn.execute(sa.update(vicidial_log).where(vicidial_log.c.uniqueid == uniqueid).values(lead_id=new_id))
+    await conn.execute(sa.update(vicidial_agent_log)
+                       .where(vicidial_agent_log.c.agent_log_id == int(ctx.vla["agent_log_id"] or 0))
+                       .values(lead_id=new_id))
+    CB = vicidial_callbacks.c
+    await conn.execute(sa.update(vicidial_callbacks).where(CB.lead_id == new_id, CB.status.in_(("ACTIVE", "LIVE")))
+                       .values(status="INACTIVE"))
+    await conn.execute(sa.insert(vicidial_agent_function_log).values(
+        agent_log_id=int(ctx.vla["agent_log_id"] or 0), user=ctx.user, function="switch_lead",
+        event_time=ctx.at.now, lead_id=new_id, campaign_id=ctx.campaign_id, user_group=ctx.user_group,
+        caller_code=ctx.vla.get("callerid") or "", comments=f"{old_id}|{new_id}"))
+    ctx.emit("lead_switched", old_lead_id=old_id, lead_id=new_id)
+    ctx.emit("state")
+    return True
+
+
+# --- session commands ---------------------------------------------------------------------------------------
+
+async def pause_code(ctx: Ctx) -> bool:
+    """external_pause_code: applied while paused (not in the dispo phase); cleared by the submit."""
+    code = ctx.vla.get("external_pause_code") or ""
+    if not code or ctx.phase != "PAUSED" or not await ctx.claim("external_pause_code", code):
+        return False
+    await session.pause_code(ctx, code)
+    return True
+
+
+async def hangup(ctx: Ctx) -> bool:
+    """external_hangup=1 with a call (live, ringing or dead): hang up and log the call end."""
+    if ctx.vla.get("external_hangup") != "1" or ctx.vla["status"] != "INCALL":
+        return False
+    if not await ctx.claim("external_hangup", "1", "0"):
+        return False
+    await session.end_call(ctx)
+    return True
+
+
+async def status(ctx: Ctx) -> bool:
+    """external_status: the disposition, applied once the dispo phase is open."""
+    value = ctx.vla.get("external_status") or ""
+    if not value or len(value) >= 1000 or value == "::::::::::" or ctx.phase != "DISPO":
+        return False
+    if not await ctx.claim("external_status", value):
+        return False
+    await session.dispo(ctx, value)
+    return True
+
+
+async def pause(ctx: Ctx) -> bool:
+    """external_pause: PAUSE!epoch / RESUME!epoch / LOGOUT, deferred past a live call and its dispo."""
+    value = ctx.vla.get("external_pause") or ""
+    if not value or ctx.vla["status"] in session.LIVE_STATES or ctx.phase == "DISPO" and value != "LOGOUT":
+        return False
+    if value == "LOGOUT":
+        if await session.logout(ctx, expect_command=True):
+            ctx.vla["_gone"] = True
+            return True
+        return False
+    word = value.split("!", 1)[0]
+    if not await ctx.claim("external_pause", value):
+        return False
+    if word == "PAUSE" and ctx.vla["status"] in session.IDLE_STATES:
+        await session.pause(ctx)
+    elif word == "RESUME" and ctx.phase == "PAUSED" and auto_dial(ctx.campaign):
+        await session.ready(ctx)
+    else:
+        ctx.emit("command_ignored", command="external_pause", value=value)
+    return True
+
+
+async def dial(ctx: Ctx) -> bool:
+    """external_dial: a dial string, MANUALNEXT, or a preview action word."""
+    value = ctx.vla.get("external_dial") or ""
+    if value in PREVIEW_WORDS:
+        return await preview_action(ctx, value)
+    if len(value) <= 9 and not value.startswith("MANUALNEXT"):
+        return False
+    spec = routing.DialSpec.parse(value)
+    if ctx.phase != "PAUSED" and not spec.dial_ingroup:
+        return False
+    if not await ctx.claim("external_dial", value):
+        return False
+    await routing.manual_dial(ctx, spec)
+    return True
+
+
+async def preview_action(ctx: Ctx, word: str) -> bool:
+    """SKIP / DIALONLY / ALTDIAL / ADR3DIAL while previewing; FINISH ends a pending alt-dial choice."""
+    previewing = int(ctx.vla.get("preview_lead_id") or 0) > 0 and ctx.phase == "PAUSED"
+    if word == "FINISH":
+        if ctx.phase != "DISPO" or not await ctx.claim("external_dial", word):
+            return False
+        ctx.emit("alt_dial_finished")
+        return True
+    if not previewing or not await ctx.claim("external_dial", word):
+        return False
+    lead_id = int(ctx.vla["preview_lead_id"])
+    if word == "SKIP":
+        await routing.skip_preview(ctx, lead_id)
+    else:
+        alt = {"DIALONLY": "MAIN", "ALTDIAL": "ALT", "ADR3DIAL": "ADDR3"}[word]
+        await routing.dial_previewed(ctx, lead_id, alt)
+    return True
+
+
+async def promote_queue(ctx: Ctx) -> bool:
+    """Manual-dial queue: the oldest READY entry becomes the agent's external_dial (QUEUE modes)."""
+    if ctx.campaign.get("api_manual_dial") not in ("QUEUE", "QUEUE_AND_AUTOCALL") or ctx.phase != "PAUSED" \
+            or int(ctx.vla.get("preview_lead_id") or 0) > 0 or len(ctx.vla.get("external_dial") or "") >= 16:
+        return False
+    MQ = vicidial_manual_dial_queue.c
+    row = (await ctx.conn.execute(sa.select(vicidial_manual_dial_queue).where(MQ.user == ctx.user, MQ.status == "READY")
+                                  .order_by(MQ.entry_time, MQ.mdq_id).limit(1))).mappings().first()
+    if row is None:
+        return False
+    took = await ctx.conn.execute(sa.update(vicidial_manual_dial_queue)
+                                  .where(MQ.mdq_id == row["mdq_id"], MQ.status == "READY").values(status="QUEUE"))
+    if took.rowcount != 1:
+        return False
+    await ctx.set(external_dial=row["external_dial"])
+    ctx.emit("manual_dial_queue", phone_number=row["phone_number"])
+    return True
+
+
+HANDLERS = (ingroups, timer_action, update_fields, switch_lead, pause_code, hangup, status, pause,
+            promote_queue, dial, fire_timer)

@@ -1,0 +1,401 @@
+"""The engine's composition root: `routes(services)`, `start(services)` → async `stop()`, and `Engine`.
+
+`Engine` owns what is per process: the switch adapter (the simulated PBX unless one is given in
+`services.extra["switch"]`), per-agent locks, call timers, and the `Watcher`. Everything else is read from
+the database inside the transaction that acts (`transact`), so engine state survives restarts and several
+engine processes can share one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.routing import BaseRoute
+
+from openagc.engine import commands, routing, session
+from openagc.engine.logs import Moment
+from openagc.engine.session import Ctx
+from openagc.engine.watcher import Watcher
+from openagc.store.schema import (
+    phones,
+    servers,
+    system_settings,
+    vicidial_agent_log,
+    vicidial_agent_notifications,
+    vicidial_campaigns,
+    vicidial_live_agents,
+    vicidial_manual_dial_queue,
+    vicidial_user_groups,
+    vicidial_users,
+)
+from openagc.switch.port import ChannelKind, EventKind, SwitchEvent, SwitchPort
+
+if TYPE_CHECKING:
+    from openagc.api.app import Services
+
+log = logging.getLogger(__name__)
+VLA = vicidial_live_agents.c
+STATE_EVENT = "agent.event"  # bus topic: (user, event dict) after each committed transition
+
+
+class Engine:
+    """One engine process: sessions are rows of `vicidial_live_agents`; this object only schedules them."""
+
+    def __init__(self, services: Services, switch: SwitchPort) -> None:
+        self.services = services
+        self.switch = switch
+        self.server_ip = getattr(switch, "server_ip", "") or "10.10.10.15"
+        self.phones = phones
+        self.locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.timers: dict[str, commands.Timer] = {}
+        self.alt_dial: dict[str, str] = {}
+        self.sessions: set[str] = set()
+        self.watcher = Watcher(self)
+        self._deliver_lock = asyncio.Lock()
+
+    # --- lifecycle ----------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.rebuild()
+        await self.watcher.start()
+
+    async def stop(self) -> None:
+        await self.watcher.stop()
+
+    def reset(self) -> None:
+        """Forget every in-memory session (tests reset the database under a running engine)."""
+        self.sessions.clear()
+        self.timers.clear()
+        self.alt_dial.clear()
+
+    async def rebuild(self) -> None:
+        """Sessions come back from `vicidial_live_agents` (the database is the truth)."""
+        async with self.services.db.connect() as conn:
+            self.sessions = {r[0] for r in await conn.execute(sa.select(VLA.user))}
+
+    def moment(self) -> Moment:
+        return Moment(self.services.clock.now().replace(microsecond=0))
+
+    # --- reads ------------------------------------------------------------------------------------------
+
+    async def campaign(self, conn: AsyncConnection, campaign_id: str) -> dict[str, Any]:
+        row = (await conn.execute(sa.select(vicidial_campaigns)
+                                  .where(vicidial_campaigns.c.campaign_id == campaign_id))).mappings().first()
+        return dict(row) if row else {}
+
+    async def campaign_allowed(self, conn: AsyncConnection, user_group: str, campaign_id: str) -> bool:
+        allowed = (await conn.execute(sa.select(vicidial_user_groups.c.allowed_campaigns)
+                                      .where(vicidial_user_groups.c.user_group == user_group))).scalar()
+        text = allowed or ""
+        return "-ALL-CAMPAIGNS-" in text or f" {campaign_id} " in text
+
+    async def password_ok(self, conn: AsyncConnection, password: str, user: sa.RowMapping) -> bool:
+        system = (await conn.execute(sa.select(system_settings).limit(1))).mappings().first() or {}
+        if str(system.get("pass_hash_enabled") or "0") == "1":
+            from openagc.api.passhash import verify_pass_hash  # the one hashing implementation
+
+            return verify_pass_hash(password, user["pass_hash"] or "", system.get("pass_key") or "",
+                                    int(system.get("pass_cost") or 2))
+        return bool(password) and password == user["pass"]
+
+    async def state(self, user: str) -> dict[str, Any] | None:
+        """The agent's state as the console sees it (read from the database)."""
+        async with self.services.db.connect() as conn:
+            row = (await conn.execute(sa.select(vicidial_live_agents).where(VLA.user == user).limit(1))
+                   ).mappings().first()
+            if row is None:
+                return None
+            val = (await conn.execute(sa.select(vicidial_agent_log).where(
+                vicidial_agent_log.c.agent_log_id == int(row["agent_log_id"] or 0)))).mappings().first()
+            queue = (await conn.execute(sa.select(sa.func.count()).select_from(vicidial_manual_dial_queue).where(
+                vicidial_manual_dial_queue.c.user == user, vicidial_manual_dial_queue.c.status == "READY"))).scalar()
+        return state_of(dict(row), dict(val) if val else None, int(queue or 0), self.timers.get(user))
+
+    # --- transitions ------------------------------------------------------------------------------------------
+
+    async def transact(self, user: str, action: Callable[[Ctx], Awaitable[Any]]) -> Any:
+        """Run `action` on the agent's context in one transaction, then the switch ops and push events."""
+        async with self.locks[user]:
+            at = self.moment()
+            try:
+                async with self.services.db.begin() as conn:
+                    ctx = await session.load(self, conn, user, at)
+                    if ctx is None:
+                        self.sessions.discard(user)
+                        return None
+                    result = await action(ctx)
+            except routing._Retry:
+                return False
+            await self.after_commit(ctx)
+            return result
+
+    async def after_commit(self, ctx: Ctx) -> None:
+        for op in ctx.ops:
+            try:
+                await op()
+            except Exception:  # a switch refusal must not undo committed bookkeeping
+                log.exception("switch operation for %s failed", ctx.user)
+        if any(e["event"] == "logged_out" for e in ctx.events):
+            self.sessions.discard(ctx.user)
+            self.timers.pop(ctx.user, None)
+        else:
+            self.sessions.add(ctx.user)
+        await self.publish(ctx.user, ctx.events)
+
+    async def publish(self, user: str, events: list[dict[str, Any]]) -> None:
+        seen_state = False
+        for event in events:
+            if event["event"] == "state":
+                if seen_state:
+                    continue
+                seen_state = True
+                event = {"event": "state", "state": await self.state(user)}
+            self.services.bus.publish(STATE_EVENT, (user, event))
+
+    async def process(self, user: str) -> None:
+        """Evaluate the agent's command columns (a wake-up or the sweep)."""
+        await self.transact(user, commands.process)
+
+    async def login(self, req: session.LoginRequest) -> tuple[str, str]:
+        at = self.moment()
+        async with self.locks[req.user]:
+            async with self.services.db.begin() as conn:
+                ctx, token = await session.login(self, conn, at, req)
+            await self.after_commit(ctx)
+        return token, ctx.conf
+
+    # --- sweep ------------------------------------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """Everything no notification announced: SQL-written commands, timers, queues, dialing, notices."""
+        for user in await self.pending_users():
+            await self.process(user)
+        for user in list(self.timers):
+            await self.process(user)
+        await self.deliver()
+        await self.dial_auto()
+        await self.notify()
+
+    async def pending_users(self) -> list[str]:
+        MQ = vicidial_manual_dial_queue.c
+        queued = sa.select(MQ.user).where(MQ.status == "READY")
+        async with self.services.db.connect() as conn:
+            rows = await conn.execute(sa.select(VLA.user).where(sa.or_(
+                VLA.external_hangup == "1", VLA.external_status != "", VLA.external_pause != "",
+                VLA.external_dial != "", VLA.external_pause_code != "", VLA.external_update_fields == "1",
+                sa.func.length(VLA.external_timer_action) > 3, VLA.manager_ingroup_set == "SET",
+                VLA.external_lead_id > 0, VLA.user.in_(queued))))
+            users = [r[0] for r in rows]
+            self.sessions |= {r[0] for r in await conn.execute(sa.select(VLA.user))}
+        return users
+
+    async def deliver(self) -> int:
+        """Hand waiting calls to free agents until no pair is left."""
+        delivered = 0
+        async with self._deliver_lock:
+            for _ in range(1000):
+                async with self.services.db.connect() as conn:
+                    calls = await routing.waiting_calls(conn)
+                    pairs = []
+                    for call in calls:
+                        agent = await routing.free_agent(conn, call)
+                        if agent is not None:
+                            pairs.append((call, agent))
+                            break
+                if not pairs:
+                    return delivered
+                call, agent = pairs[0]
+                ok = await self.transact(agent, lambda ctx, c=call: routing.claim_for_agent(ctx, c))
+                if ok:
+                    delivered += 1
+        return delivered
+
+    async def dial_auto(self) -> None:
+        at = self.moment()
+        async with self.services.db.begin() as conn:
+            originates = await routing.autodial(self, conn, at)
+        for number, call_id, caller_id, timeout in originates:
+            await self.originate(number=number, call_id=call_id, conference=None, caller_id=caller_id,
+                                 timeout=timeout)
+
+    async def notify(self) -> None:
+        """Deliver due agent notifications (send_notification) to the agents logged in now, once."""
+        N = vicidial_agent_notifications.c
+        at = self.moment()
+        async with self.services.db.connect() as conn:
+            due = (await conn.execute(sa.select(vicidial_agent_notifications).where(
+                N.notification_status.in_(("QUEUED", "READY")), N.notification_date <= at.now))).mappings().all()
+        for n in due:
+            async with self.services.db.begin() as conn:
+                users = await self._recipients(conn, n["recipient_type"], n["recipient"] or "")
+                if not users and (at.now - n["notification_date"]).total_seconds() < 60:
+                    continue
+                took = await conn.execute(sa.update(vicidial_agent_notifications).where(
+                    N.notification_id == n["notification_id"], N.notification_status == n["notification_status"])
+                    .values(notification_status="SENT" if users else "DEAD"))
+                if took.rowcount != 1:
+                    continue
+            event = {"event": "notification", "notification_id": n["notification_id"],
+                     "text": n["notification_text"] or "", "size": n["text_size"], "font": n["text_font"],
+                     "weight": n["text_weight"], "color": n["text_color"], "confetti": n["show_confetti"] == "Y",
+                     "confetti_options": n["confetti_options"] or ""}
+            for user in users:
+                self.services.bus.publish(STATE_EVENT, (user, dict(event)))
+
+    async def _recipients(self, conn: AsyncConnection, kind: str, recipient: str) -> list[str]:
+        if kind == "USER":
+            stmt = sa.select(VLA.user).where(VLA.user == recipient)
+        elif kind == "USER_GROUP":
+            stmt = sa.select(VLA.user).join(vicidial_users, vicidial_users.c.user == VLA.user).where(
+                vicidial_users.c.user_group == recipient)
+        elif kind == "CAMPAIGN":
+            stmt = sa.select(VLA.user).where(VLA.campaign_id == recipient)
+        else:
+            return []
+        return [r[0] for r in await conn.execute(stmt)]
+
+    # --- switch ----------------------------------------------------------------------------------------------
+
+    async def originate(self, *, number: str, call_id: str, conference: str | None, caller_id: str,
+                        timeout: float) -> None:
+        await self.switch.originate(number=number, call_id=call_id, conference=conference, caller_id=caller_id,
+                                    kind=ChannelKind.CUSTOMER, timeout=timeout)
+
+    async def hangup_call(self, channel: str, call_id: str) -> None:
+        names = [channel] if channel else []
+        if call_id:
+            names += [c.name for c in await self.switch.channels() if c.call_id == call_id and c.name not in names]
+        for name in names:
+            await self.switch.hangup(name)
+
+    async def redirect(self, channel: str, conference: str) -> None:
+        await self.switch.redirect(channel, conference=conference)
+
+    async def call_agent_phone(self, extension: str, call_id: str, conference: str) -> None:
+        await self.switch.originate(number=extension, call_id=call_id, conference=conference,
+                                    kind=ChannelKind.AGENT, timeout=60.0)
+
+    async def hangup_agent_phone(self, conference: str) -> None:
+        for chan in await self.switch.channels():
+            if chan.kind == ChannelKind.AGENT and chan.conference == conference:
+                await self.switch.hangup(chan.name)
+
+    async def on_switch_event(self, event: SwitchEvent) -> None:
+        """The listener/AGI/hangup-daemon part: call progress written back into the tables."""
+        ch = event.channel
+        if ch.kind != ChannelKind.CUSTOMER:
+            return
+        at = self.moment()
+        if event.kind == EventKind.INBOUND:
+            async with self.services.db.begin() as conn:
+                await routing.queue_inbound(conn, at, self, ch, event.data.get("ingroup", ""))
+            await self.deliver()
+            return
+        if ch.call_id.startswith("V") and event.kind in (EventKind.ANSWERED, EventKind.BUSY, EventKind.NO_ANSWER):
+            async with self.services.db.begin() as conn:
+                await routing.auto_call_result(conn, at, event)
+            if event.kind == EventKind.ANSWERED:
+                await self.deliver()
+            return
+        user = await self._agent_on(ch.call_id)
+        if event.kind == EventKind.ANSWERED and user:
+            await self.transact(user, lambda ctx: session.connected(ctx, uniqueid=ch.uniqueid, channel=ch.name))
+        elif event.kind in (EventKind.BUSY, EventKind.NO_ANSWER) and user:
+            await self.transact(user, lambda ctx: self._dial_failed(ctx, event))
+        elif event.kind == EventKind.HANGUP:
+            if user and event.cause not in ("BUSY", "NO ANSWER"):
+                await self.transact(user, lambda ctx: self._customer_left(ctx, ch.call_id))
+            elif not user:
+                async with self.services.db.begin() as conn:
+                    await routing.abandon(conn, at, ch)
+
+    async def _agent_on(self, call_id: str) -> str | None:
+        async with self.services.db.connect() as conn:
+            return (await conn.execute(sa.select(VLA.user).where(VLA.callerid == call_id, VLA.status == "INCALL")
+                                       .limit(1))).scalar()
+
+    @staticmethod
+    async def _dial_failed(ctx: Ctx, event: SwitchEvent) -> None:
+        if ctx.vla.get("callerid") != event.channel.call_id or ctx.vla.get("uniqueid"):
+            return
+        await session.end_call(ctx, term_reason="NONE", hangup_channel=False)
+        ctx.emit("dial_failed", reason=event.cause or event.kind.value)
+
+    @staticmethod
+    async def _customer_left(ctx: Ctx, call_id: str) -> None:
+        if ctx.vla.get("callerid") == call_id and ctx.vla["status"] == "INCALL":
+            await session.customer_left(ctx)
+
+
+def state_of(vla: dict[str, Any], val: dict[str, Any] | None, queued: int, timer: Any) -> dict[str, Any]:
+    """The JSON shape of an agent's state (the console and /agent/state use it)."""
+    phase = session.phase_of(vla)
+    command = vla.get("external_pause") or ""
+    pending = ""
+    if phase in ("INCALL", "QUEUE", "DISPO"):
+        pending = "LOGOUT" if command == "LOGOUT" else command.split("!", 1)[0] if "!" in command else ""
+    return {
+        "user": vla["user"], "status": vla["status"], "phase": phase, "pending": pending,
+        "campaign_id": vla["campaign_id"], "conf_exten": vla["conf_exten"], "server_ip": vla["server_ip"],
+        "lead_id": int(vla["lead_id"] or 0), "preview_lead_id": int(vla.get("preview_lead_id") or 0),
+        "callerid": vla.get("callerid") or "", "uniqueid": vla.get("uniqueid") or "",
+        "channel": vla.get("channel") or "", "comments": vla.get("comments") or "",
+        "pause_code": vla.get("pause_code") or "", "ingroups": session.groups_of(vla.get("closer_campaigns")),
+        "blended": vla.get("outbound_autodial") == "Y", "calls_today": int(vla.get("calls_today") or 0),
+        "agent_log_id": int(vla.get("agent_log_id") or 0),
+        "dead": bool(val and val.get("dead_epoch") and phase == "INCALL"),
+        "manual_dial_queue": queued, "timer": None if timer is None else vars(timer),
+        "last_state_change": str(vla.get("last_state_change") or ""),
+    }
+
+
+# --- service hooks ------------------------------------------------------------------------------------------
+
+def _make_switch(services: Services) -> SwitchPort:
+    given = services.extra.get("switch")
+    if given is not None:
+        return given
+    from openagc.switch.simulated import SimulatedSwitch  # the default adapter (embedded mode)
+
+    server_ip = services.extra.get("server_ip") or "10.10.10.15"
+    switch = SimulatedSwitch(server_ip=server_ip, clock=services.clock,
+                             speed=float(services.extra.get("switch_speed", 1.0)))
+    services.extra["switch"] = switch
+    return switch
+
+
+async def _server_ip(services: Services) -> str | None:
+    async with services.db.connect() as conn:
+        return (await conn.execute(sa.select(servers.c.server_ip).where(servers.c.active == "Y")
+                                   .order_by(servers.c.server_id).limit(1))).scalar()
+
+
+def routes(services: Services) -> list[BaseRoute]:
+    from openagc.engine.http import agent_routes
+
+    return agent_routes(services)
+
+
+async def start(services: Services) -> Callable[[], Awaitable[None]]:
+    """Start the engine for this process; returns the coroutine function that stops it."""
+    if "switch" not in services.extra and "server_ip" not in services.extra:
+        try:
+            services.extra["server_ip"] = await _server_ip(services)
+        except Exception:  # no schema yet: the simulated switch takes its default address
+            log.warning("could not read servers; using the default server_ip")
+    engine = Engine(services, _make_switch(services))
+    services.extra["engine"] = engine
+    await engine.start()
+
+    async def stop() -> None:
+        await engine.stop()
+        if services.extra.get("engine") is engine:
+            services.extra.pop("engine", None)
+
+    return stop

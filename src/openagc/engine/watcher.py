@@ -1,0 +1,126 @@
+"""Wake-ups and the sweep: when the engine looks at an agent.
+
+- The API publishes `AGENT_COMMAND` (user) on the bus after its transaction commits → that agent is
+  processed at once, in-process.
+- Every `settings.sweep_seconds` a sweep picks up what no notification announced: commands written by
+  plain SQL, commands of other processes, timers, calls waiting in queue, auto-dial, notifications.
+- Switch events are queued and handled one at a time, in order, off the switch's own dispatcher.
+
+A wake-up for an agent already being processed only marks it dirty, so a burst of commands costs at most
+one extra pass. Nothing here blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from openagc.bus import AGENT_COMMAND
+from openagc.switch.port import SwitchEvent
+
+if TYPE_CHECKING:
+    from openagc.engine.runtime import Engine
+
+log = logging.getLogger(__name__)
+
+
+class Watcher:
+    """Schedules the engine's work: bus wake-ups, the periodic sweep and switch events."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._running: set[str] = set()
+        self._dirty: set[str] = set()
+        self._events: asyncio.Queue[SwitchEvent] = asyncio.Queue()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._event_task: asyncio.Task[None] | None = None
+        self.sweeps = 0
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._unsubscribe.append(self.engine.services.bus.subscribe(AGENT_COMMAND, self._on_command))
+        self._unsubscribe.append(self.engine.switch.subscribe(self._on_switch_event))
+        self._sweeper = self.loop.create_task(self._sweep_loop())
+        self._event_task = self.loop.create_task(self._event_loop())
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        for task in (self._sweeper, self._event_task, *self._tasks):
+            if task is not None:
+                task.cancel()
+        for task in (self._sweeper, self._event_task, *list(self._tasks)):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # --- wake-ups -------------------------------------------------------------------------------------
+
+    def _on_command(self, _topic: str, user: Any) -> None:
+        if self.loop is not None and isinstance(user, str):
+            self.loop.call_soon_threadsafe(self.wake, user)
+
+    def wake(self, user: str) -> None:
+        """Process `user` now (or once more after the pass already running)."""
+        if user in self._running:
+            self._dirty.add(user)
+            return
+        self._running.add(user)
+        task = asyncio.get_running_loop().create_task(self._run(user))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, user: str) -> None:
+        try:
+            while True:
+                self._dirty.discard(user)
+                try:
+                    await self.engine.process(user)
+                except Exception:
+                    log.exception("processing agent %s failed", user)
+                if user not in self._dirty:
+                    return
+        finally:
+            self._running.discard(user)
+
+    # --- sweep -----------------------------------------------------------------------------------------
+
+    async def _sweep_loop(self) -> None:
+        period = max(0.02, float(self.engine.services.settings.sweep_seconds))
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.engine.sweep()
+                self.sweeps += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("engine sweep failed")
+
+    # --- switch events ----------------------------------------------------------------------------------
+
+    def _on_switch_event(self, event: SwitchEvent) -> None:
+        self._events.put_nowait(event)
+
+    async def _event_loop(self) -> None:
+        while True:
+            event = await self._events.get()
+            try:
+                await self.engine.on_switch_event(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("switch event %s failed", event.kind.value)
+            finally:
+                self._events.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every queued switch event has been handled (tests, simulations)."""
+        await self._events.join()
