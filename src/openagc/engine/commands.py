@@ -200,7 +200,13 @@ async def status(ctx: Ctx) -> bool:
 async def pause(ctx: Ctx) -> bool:
     """external_pause: PAUSE!epoch / RESUME!epoch / LOGOUT, deferred past a live call and its dispo."""
     value = ctx.vla.get("external_pause") or ""
-    if not value or ctx.vla["status"] in session.LIVE_STATES or ctx.phase == "DISPO" and value != "LOGOUT":
+    if value == "LOGOUT" and ctx.vla["status"] in session.LIVE_STATES:
+        # logout asked during a call: it waits for the disposition (marked so the dispo phase knows)
+        if await ctx.claim("external_pause", value, session.LOGOUT_AFTER_DISPO):
+            ctx.emit("state")
+        return False
+    if not value or value == session.LOGOUT_AFTER_DISPO or ctx.vla["status"] in session.LIVE_STATES \
+            or ctx.phase == "DISPO" and value != "LOGOUT":
         return False
     if value == "LOGOUT":
         if await session.logout(ctx, expect_command=True):

@@ -353,7 +353,7 @@ async def waiting_calls(conn: Any) -> list[dict[str, Any]]:
 async def free_agent(conn: Any, call: dict[str, Any]) -> str | None:
     """The longest-waiting agent who may take `call` (in-group selected, or READY in the campaign)."""
     base = [VLA.status.in_(session.IDLE_STATES), sa.not_(VLA.external_pause.like("PAUSE%")),
-            VLA.external_pause != "LOGOUT"]
+            VLA.external_pause.notlike("LOGOUT%")]
     if call["call_type"] == "IN":
         LIA = vicidial_live_inbound_agents.c
         stmt = (sa.select(VLA.user).join(vicidial_live_inbound_agents, LIA.user == VLA.user)
@@ -377,7 +377,7 @@ async def claim_for_agent(ctx: Ctx, call: dict[str, Any]) -> bool:
     inbound = call["call_type"] == "IN"
     comments = "INBOUND" if inbound else "AUTO"
     if not await ctx.set(VLA.status.in_(session.IDLE_STATES), sa.not_(VLA.external_pause.like("PAUSE%")),
-                         VLA.external_pause != "LOGOUT", status="QUEUE", lead_id=call["lead_id"],
+                         VLA.external_pause.notlike("LOGOUT%"), status="QUEUE", lead_id=call["lead_id"],
                          uniqueid=call["uniqueid"], callerid=call["callerid"], channel=call["channel"],
                          call_server_ip=call["server_ip"], comments=comments, last_state_change=ctx.at.now):
         raise _Retry()  # roll the call claim back with the transaction

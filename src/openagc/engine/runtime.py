@@ -339,7 +339,7 @@ def state_of(vla: dict[str, Any], val: dict[str, Any] | None, queued: int, timer
     command = vla.get("external_pause") or ""
     pending = ""
     if phase in ("INCALL", "QUEUE", "DISPO"):
-        pending = "LOGOUT" if command == "LOGOUT" else command.split("!", 1)[0] if "!" in command else ""
+        pending = command.split("!", 1)[0] if "!" in command or command == "LOGOUT" else ""
     return {
         "user": vla["user"], "status": vla["status"], "phase": phase, "pending": pending,
         "campaign_id": vla["campaign_id"], "conf_exten": vla["conf_exten"], "server_ip": vla["server_ip"],

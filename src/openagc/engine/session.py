@@ -47,6 +47,7 @@ VAC = vicidial_auto_calls.c
 LIVE_STATES = ("QUEUE", "INCALL")
 IDLE_STATES = ("READY", "CLOSER")
 NON_AUTODIAL_METHODS = ("MANUAL", "INBOUND_MAN")
+LOGOUT_AFTER_DISPO = "LOGOUT!DISPO"  # external_pause once a LOGOUT arrived during a live call
 
 
 class LoginError(Exception):
@@ -413,7 +414,7 @@ async def dispo(ctx: Ctx, value: str) -> bool:
 async def after_dispo(ctx: Ctx, *, manual_call: bool) -> None:
     """Logout, pause or ready after a disposition: a pending command decides, then the campaign."""
     pending = ctx.vla.get("external_pause") or ""
-    if pending == "LOGOUT":
+    if pending in ("LOGOUT", LOGOUT_AFTER_DISPO):
         await logout(ctx, expect_command=True)
         return
     wants_pause = ctx.campaign.get("pause_after_each_call") == "Y" or manual_call
@@ -559,7 +560,7 @@ async def logout(ctx: Ctx, *, expect_command: bool = False, event: str = "LOGOUT
     """userLOGout (spec §5.8). The row delete is the claim: only one process logs an agent out."""
     where = [VLA.user == ctx.user]
     if expect_command:
-        where.append(VLA.external_pause == "LOGOUT")
+        where.append(VLA.external_pause.in_(("LOGOUT", LOGOUT_AFTER_DISPO)))
     if (await ctx.conn.execute(sa.delete(vicidial_live_agents).where(*where))).rowcount != 1:
         return False
     if await logs.last_user_event(ctx.conn, ctx.user) != "LOGOUT":

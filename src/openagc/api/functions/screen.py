@@ -64,7 +64,7 @@ async def webphone_url(call: Call) -> Line:
 
 # --- call_agent -----------------------------------------------------------------------------------
 # The login originate is stored as the 19 `vicidial_manager` columns joined by `|`, in table order.
-MANAGER_COLUMNS = [c for c in vicidial_manager.c]
+MANAGER_COLUMNS = list(vicidial_manager.c)
 _SESSION_EXTEN = re.compile(r"(?<=.)(Exten: )\d{7}(?=\|Priority.)", re.DOTALL)
 _ENUMS = {"status": ("NEW", "QUEUE", "SENT", "UPDATED", "DEAD"), "response": ("Y", "N")}
 _ENUM_DEFAULTS = {"status": "NEW", "response": "N"}
