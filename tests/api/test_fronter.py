@@ -140,6 +140,8 @@ def test_leave_3way_permission(api, db, login):
     assert api(LEAVE, agent_user="1000", value="LOCAL_ONLY") == (
         f"{DENIED} - LOCAL_ONLY|6666|force_fronter_leave_3way|ADMIN\n")
     assert transferconf(db, "6667") == ""
+    assert log_of(db) == ("force_fronter_leave_", "1000", "LOCAL_ONLY", "ERROR",
+                          "auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION", "")
 
 
 def test_leave_3way_agent_not_logged_in(api, db, login):
@@ -239,13 +241,14 @@ def test_leave_3way_remote_unreachable(api, db, login, backend, remote):
     assert url_log["url_response"].startswith("HTTP ERROR: ConnectError - ")
 
 
-def test_leave_3way_ccc_without_a_configured_remote_cluster(api, db, login):
+@pytest.mark.parametrize("function", [LEAVE, AUDIO])
+def test_ccc_without_a_configured_remote_cluster(api, db, login, function):
     on_lead(login, "1000")
     ccc_link(db)
-    assert api(LEAVE, agent_user="1000", value="LOCAL_AND_CCC") == (
-        "ERROR: force_fronter_leave_3way CCC remote cluster URL is not configured - test_ccc|1000\n")
-    assert log_of(db) == ("force_fronter_leave_", "1000", "LOCAL_AND_CCC", "ERROR",
-                          "force_fronter_leave_3way CCC remote cluster URL is not configured", "")
+    assert api(function, agent_user="1000", value="LOCAL_AND_CCC") == (
+        f"ERROR: {function} CCC remote cluster URL is not configured - test_ccc|1000\n")
+    assert log_of(db) == (function[:20], "1000", "LOCAL_AND_CCC", "ERROR",
+                          f"{function} CCC remote cluster URL is not configured", "")
     assert db.count("vicidial_url_log") == 0
 
 
@@ -399,6 +402,7 @@ def test_audio_stop_validation_permission_login_and_call(api, db, login):
     assert text == "ERROR: agent_user is not on a phone call - 1000\n"
     text = api(AUDIO, agent_user="1000", alt_user="99999", value="LOCAL_ONLY")
     assert text == "ERROR: no user found - 99999\n"
+    assert log_of(db) == ("force_fronter_audio_", "1000", "LOCAL_ONLY", "ERROR", "no user found", "")
     db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=" version ")
     assert api(AUDIO, agent_user="1000", value="LOCAL_AND_CCC") == (
         f"{DENIED} - LOCAL_AND_CCC|6666|force_fronter_audio_stop|ADMIN\n")

@@ -86,6 +86,7 @@ def test_park_call_alt_user_miss_acts_on_nobody(api, db, login):
         "ERROR: no user found - 99999\n")
     assert db.row("vicidial_live_agents", user="1000")["external_park"] == ""
     assert db.count("vicidial_api_log") == 1
+    assert log_of(db) == ("park_call", "1000", "PARK_XFER", "ERROR", "no user found", "")
 
 
 def test_park_call_permission(api, db, login):
@@ -94,6 +95,8 @@ def test_park_call_permission(api, db, login):
     assert api("park_call", agent_user="1000", value="PARK_CUSTOMER") == (
         f"{DENIED} - PARK_CUSTOMER|6666|park_call|ADMIN\n")
     assert db.row("vicidial_live_agents", user="1000")["external_park"] == ""
+    assert log_of(db) == ("park_call", "1000", "PARK_CUSTOMER", "ERROR",
+                          "auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION", "")
 
 
 # ==================================================================================================
@@ -349,7 +352,8 @@ def test_transfer_refuses_a_command_too_long_for_its_column(api, db, login):
     match = re.fullmatch(r"ERROR: transfer_conference command too long - 1000\|(\d+)\n", text)
     assert match and int(match.group(1)) >= length > 120
     assert db.row("vicidial_live_agents", user="1000")["external_transferconf"] == ""
-    assert log_of(db)[3:5] == ("ERROR", "transfer_conference command too long")
+    assert log_of(db) == ("transfer_conference", "1000", "BLIND_TRANSFER", "ERROR",
+                          "transfer_conference command too long", "")
 
 
 # --- multi-dial press-1 ---------------------------------------------------------------------------

@@ -52,10 +52,10 @@ async def _agent_lead(call: Call) -> int:
     `CCC_REMOTE` needs no local agent but does need a real `lead_id`: upstream searched on an empty
     lead (treated as 0) and sent the command to an idle agent (spec H12).
     """
-    agent = await call.live_agent(columns=[VLA.lead_id])
     if call.p.value == CCC_REMOTE:
         lead = _lead_number(call.p.lead_id)
     else:
+        agent = await call.live_agent(columns=[VLA.lead_id])
         if agent is None:
             raise call.stop(not_logged_in(call))
         lead = int(agent["lead_id"] or 0)

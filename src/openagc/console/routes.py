@@ -1,0 +1,47 @@
+"""The console's routes: the page (`/console/`), its static files, and its JSON endpoints (`actions.py`).
+
+The page is plain HTML + JavaScript (no build step). It signs in through `POST /agent/login`, follows the
+agent's session on the `/agent/events` stream (reconnecting by itself and re-reading `/agent/state`), and
+sends every action through `/agent/…` or, for the actions that API has no endpoint for yet, through
+`/console/api/…` (the same command columns the Agent API writes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from openagc.console.actions import console_api_routes
+
+if TYPE_CHECKING:
+    from openagc.api.app import Services
+
+HERE = Path(__file__).parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+DTMF_PAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
+
+
+async def page(request: Request) -> Response:
+    """GET /console/: the agent console (login screen until a session exists)."""
+    return TEMPLATES.TemplateResponse(request, "console.html", {"dtmf_pad": DTMF_PAD},
+                                      headers={"Cache-Control": "no-store"})
+
+
+async def home(_request: Request) -> Response:
+    return RedirectResponse("/console/", status_code=307)
+
+
+def routes(services: Services) -> list[BaseRoute]:
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/console", home, methods=["GET"]),
+        Route("/console/", page, methods=["GET"]),
+        Mount("/console/static", app=StaticFiles(directory=str(HERE / "static")), name="console-static"),
+        *console_api_routes(services),
+    ]

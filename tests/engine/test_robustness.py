@@ -1,0 +1,116 @@
+"""Commands by plain SQL, a pause racing a delivered call, a restart mid-call, two engines on one database,
+and RATIO auto-dial."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.engine.conftest import wait_for
+from tests.engine.test_session_commands import start_inbound_call, vla
+
+
+def test_pause_written_by_plain_sql_is_picked_up_by_the_sweep(eng, db):
+    token = eng.login()
+    assert eng.agent("ready", token).status_code == 200
+    with eng.backend.sync.begin() as conn:
+        conn.exec_driver_sql("update vicidial_live_agents set external_pause='PAUSE!1768473000' where user='1000'")
+    wait_for(lambda: vla(db)["status"] == "PAUSED")
+    assert vla(db)["external_pause"] == ""
+    assert db.count("vicidial_agent_log", user="1000") == 2
+
+
+def test_hangup_written_by_plain_sql(eng, db):
+    token = eng.login()
+    chan = start_inbound_call(eng, db, token)
+    with eng.backend.sync.begin() as conn:
+        conn.exec_driver_sql("update vicidial_live_agents set external_hangup='1' where user='1000'")
+    wait_for(lambda: eng.state(token)["phase"] == "DISPO")
+    assert eng.switch.channel(chan.name) is None
+
+
+def test_pause_racing_a_delivered_call_never_loses_the_pause(eng, db, agent_api):
+    token = eng.login()
+    assert eng.agent("ready", token).status_code == 200
+
+    async def race() -> None:
+        eng.switch.inject_inbound("3125551001", "TEST_IN")
+        await asyncio.to_thread(db.update, "vicidial_live_agents", {"user": "1000"},
+                                external_pause="PAUSE!1768473001")
+        eng.engine.watcher.wake("1000")
+        await eng.switch.settle()
+        await eng.engine.watcher.drain()
+
+    eng.run(race())
+    eng.run(eng.engine.sweep())
+    state = eng.state(token)
+    if state["phase"] == "INCALL":  # the call won: the pause waits for the disposition
+        assert state["pending"] == "PAUSE"
+        agent_api("external_hangup", agent_user="1000", value="1")
+        wait_for(lambda: eng.state(token)["phase"] == "DISPO")
+        agent_api("external_status", agent_user="1000", value="NI")
+        wait_for(lambda: vla(db)["lead_id"] == 0)
+    else:  # the pause won: the call still waits in queue
+        assert db.row("vicidial_auto_calls", campaign_id="TEST_IN")["status"] == "LIVE"
+    assert vla(db)["status"] == "PAUSED" and vla(db)["external_pause"] == ""
+
+
+def test_engine_restart_in_the_middle_of_a_call(eng, db, agent_api):
+    token = eng.login()
+    chan = start_inbound_call(eng, db, token)
+    eng.restart(new_switch=False)  # same PBX, new engine process state
+    assert eng.state(token)["phase"] == "INCALL"
+    eng.services.clock.advance(12)
+    assert agent_api("external_hangup", agent_user="1000", value="1").startswith("SUCCESS")
+    wait_for(lambda: eng.state(token)["phase"] == "DISPO")
+    assert eng.switch.channel(chan.name) is None
+    assert db.row("vicidial_closer_log", uniqueid=chan.uniqueid)["length_in_sec"] == 12
+    assert agent_api("external_status", agent_user="1000", value="SALE").startswith("SUCCESS")
+    wait_for(lambda: vla(db)["status"] == "CLOSER")
+
+
+def test_two_engines_on_one_database_apply_a_command_once(eng, db):
+    token = eng.login()
+    assert eng.agent("ready", token).status_code == 200
+    other = eng.backend.new_services(engine=True)
+    other.settings.sweep_seconds = 0.01
+    other.extra["switch"] = eng.new_switch()
+    second = eng.backend.start(other)
+    try:
+        wait_for(lambda: other.extra.get("engine") is not None)
+        for n in range(5):
+            with eng.backend.sync.begin() as conn:
+                conn.exec_driver_sql(
+                    f"update vicidial_live_agents set external_pause='PAUSE!{1768473000 + 2 * n}' where user='1000'")
+            wait_for(lambda: vla(db)["status"] == "PAUSED")
+            with eng.backend.sync.begin() as conn:
+                conn.exec_driver_sql(
+                    f"update vicidial_live_agents set external_pause='RESUME!{1768473001 + 2 * n}' where user='1000'")
+            wait_for(lambda: vla(db)["status"] == "CLOSER")
+        # login row + one new row per pause, never two
+        assert db.count("vicidial_agent_log", user="1000") == 1 + 5
+    finally:
+        second.stop()
+
+
+def test_ratio_auto_dial_delivers_an_answered_call(eng, db, agent_api):
+    token = eng.login(ingroups=[], blended=True)
+    assert vla(db)["outbound_autodial"] == "Y"
+    assert eng.agent("ready", token).json()["state"]["phase"] == "READY"
+    wait_for(lambda: db.count("vicidial_auto_calls") >= 1)
+    vac = db.rows("vicidial_auto_calls")[0]
+    assert vac["callerid"].startswith("V") and len(vac["callerid"]) == 20 and vac["status"] == "SENT"
+    assert db.count("vicidial_hopper") >= 1
+    eng.advance(2)
+    wait_for(lambda: vla(db)["status"] == "INCALL")
+    agent = vla(db)
+    assert agent["comments"] == "AUTO" and agent["callerid"] == vac["callerid"]
+    log = db.row("vicidial_log", uniqueid=agent["uniqueid"])
+    assert (log["status"], log["user"]) == ("INCALL", "1000")
+    assert agent_api("external_hangup", agent_user="1000", value="1").startswith("SUCCESS")
+    wait_for(lambda: eng.state(token)["phase"] == "DISPO")
+    assert agent_api("external_pause", agent_user="1000", value="PAUSE").startswith("SUCCESS")
+    assert agent_api("external_status", agent_user="1000", value="SALE").startswith("SUCCESS")
+    wait_for(lambda: vla(db)["lead_id"] == 0)
+    assert vla(db)["status"] == "PAUSED"
+    assert db.row("vicidial_log", uniqueid=agent["uniqueid"])["status"] == "SALE"
+
