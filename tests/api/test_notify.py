@@ -277,3 +277,15 @@ def test_notification_date_replaced_by_now(api, db, given):
     assert text == (f"NOTICE: Invalid notification date {given}, changing to now"
                     + queued("1000", "USER", row["notification_id"]))
     assert row["notification_date"] == FROZEN_AT
+
+
+def test_json_format_carries_the_notices(api, db):
+    body = api.get("send_notification", recipient="6666", show_confetti="Y", notification_date="2024",
+                   format="json").json()
+    notification_id = notification(db)["notification_id"]
+    assert body == {"result": "SUCCESS", "reason": "notification queued",
+                    "details": ["6666", "USER", str(notification_id)],
+                    "notices": [{"result": "NOTICE", "reason": "Invalid recipient_type", "details": [""]},
+                                {"result": "NOTICE", "reason": "found", "details": ["6666", "USER"]},
+                                {"result": "NOTICE", "reason": "Invalid notification date",
+                                 "details": ["2024"]}]}
