@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -18,7 +18,7 @@ console = Console()
 DATABASE_HELP = "SQLite file path, or a URL such as mysql+asyncmy://user:pass@host:3306/asterisk."
 
 
-class OnOff(str, Enum):
+class OnOff(StrEnum):
     on = "on"
     off = "off"
 
@@ -89,6 +89,55 @@ def serve(
     from openagc.service import create_app
 
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def simulate(
+    agents: int = typer.Option(5, "--agents", min=1, help="Agents to log in (1000, 1001, then 2000…)."),
+    calls_per_minute: float = typer.Option(6.0, "--calls-per-minute", min=0.1, help="Inbound calls a minute."),
+    minutes: float = typer.Option(10.0, "--minutes", help="Simulated minutes to run."),
+    speed: float = typer.Option(20.0, "--speed", min=0.1, help="Simulated seconds per real second."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the callers' and agents' random choices."),
+    database: str = typer.Option("var/simulate.db", "--database", "-d", help=DATABASE_HELP),
+) -> None:
+    """Drive a whole demo centre (engine + simulated switch + agent bots) and show its progress."""
+    import asyncio
+
+    from rich.live import Live
+    from rich.table import Table
+
+    from openagc.engine.simulate import Centre
+
+    if is_sqlite(database) and not Path(sync_url(database).database or "").exists():
+        _init_db(database)
+        _seed(database)
+
+    def table(stats, elapsed: float) -> Table:
+        t = Table(title=f"openagc simulation — {elapsed / 60:.1f} of {minutes:g} simulated minutes")
+        for name in ("offered", "handled", "waiting", "READY/CLOSER", "INCALL", "DISPO", "PAUSED"):
+            t.add_column(name, justify="right")
+        p = stats.phases
+        t.add_row(str(stats.calls_offered), str(stats.calls_handled), str(stats.waiting),
+                  str(p["READY"] + p["CLOSER"]), str(p["INCALL"]), str(p["DISPO"]), str(p["PAUSED"]))
+        return t
+
+    async def run() -> None:
+        centre = Centre(database, agents=agents, calls_per_minute=calls_per_minute, speed=speed, seed=seed)
+        await centre.start()
+        try:
+            with Live(table(await centre.snapshot(), 0), console=console, refresh_per_second=4) as live:
+                elapsed = 0.0
+                while elapsed < minutes * 60:
+                    await asyncio.sleep(0.5)
+                    elapsed += 0.5 * speed
+                    live.update(table(await centre.snapshot(), elapsed))
+            totals = await centre.totals()
+            console.print(f"dispositions: {dict(centre.stats.dispositions)}")
+            console.print(f"agent time (s): {totals}")
+        finally:
+            await centre.stop()
+
+    asyncio.run(run())
 
 
 if __name__ == "__main__":

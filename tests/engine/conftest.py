@@ -16,7 +16,7 @@ import pytest
 
 from openagc.engine import runtime
 from openagc.switch.simulated import CustomerScript, SimulatedSwitch
-from tests.support import FROZEN_AT, AUTH, Api, Backend, Db
+from tests.support import AUTH, FROZEN_AT, Api, Backend, Db
 
 LOGIN = {"user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test", "campaign": "TESTCAMP"}
 
@@ -49,8 +49,12 @@ class EngineEnv:
         self.api = Api(self.client)
 
     def new_switch(self) -> SimulatedSwitch:
-        return SimulatedSwitch.virtual(clock=self.services.clock, server_ip="10.10.10.15", seed=7,
-                                       default_script=CustomerScript.answers(ring=2.0, talk=None))
+        return SimulatedSwitch.virtual(
+            clock=self.services.clock,
+            server_ip="10.10.10.15",
+            seed=7,
+            default_script=CustomerScript.answers(ring=2.0, talk=None),
+        )
 
     @property
     def engine(self) -> runtime.Engine:

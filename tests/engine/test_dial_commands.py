@@ -30,7 +30,11 @@ def test_manual_dial_answered_hung_up_and_dispositioned(eng, db, agent_api):
     assert (vac["status"], vac["call_type"], vac["phone_number"]) == ("XFER", "OUT", "3125551002")
     vm = db.row("vicidial_manager", callerid=callerid)
     assert (vm["action"], vm["cmd_line_b"], vm["cmd_line_d"], vm["cmd_line_g"]) == (
-        "Originate", "Channel: Local/8600051@default", "Exten: 913125551002", "Timeout: 60000")
+        "Originate",
+        "Channel: Local/8600051@default",
+        "Exten: 913125551002",
+        "Timeout: 60000",
+    )
     lead = db.row("vicidial_list", lead_id=12346)
     assert (lead["status"], lead["called_count"], lead["user"]) == ("INCALL", 1, "1000")
     assert db.row("vicidial_agent_log", agent_log_id=row_id)["pause_sec"] == 5
@@ -38,7 +42,12 @@ def test_manual_dial_answered_hung_up_and_dispositioned(eng, db, agent_api):
     wait_for(lambda: vla(db)["uniqueid"] not in ("", None))
     uid = vla(db)["uniqueid"]
     log = db.row("vicidial_log", uniqueid=uid)
-    assert (log["status"], log["comments"], log["user"], log["lead_id"]) == ("INCALL", "MANUAL", "1000", 12346)
+    assert (log["status"], log["comments"], log["user"], log["lead_id"]) == (
+        "INCALL",
+        "MANUAL",
+        "1000",
+        12346,
+    )
     assert db.row("vicidial_manager", callerid=callerid)["status"] == "UPDATED"
     eng.advance(25)
     assert agent_api("external_hangup", agent_user="1000", value="1").startswith("SUCCESS")
@@ -51,7 +60,12 @@ def test_manual_dial_answered_hung_up_and_dispositioned(eng, db, agent_api):
     assert db.row("vicidial_log", uniqueid=uid)["status"] == "NI"
     val = db.row("vicidial_agent_log", agent_log_id=row_id)
     assert (val["pause_sec"], val["wait_sec"], val["talk_sec"], val["comments"], val["status"]) == (
-        5, 2, 25, "MANUAL", "NI")
+        5,
+        2,
+        25,
+        "MANUAL",
+        "NI",
+    )
     assert vla(db)["status"] == "PAUSED"  # a manual dial started from pause returns to pause
 
 
@@ -113,8 +127,9 @@ def test_manual_dial_queue_is_promoted_and_dialed(eng, db, agent_api):
 
 def test_dnc_number_is_not_dialed(eng, db, agent_api):
     token = eng.login()
-    db.update("vicidial_live_agents", {"user": "1000"},
-              external_dial=f"7275550000!1!YES!NO!YES!!{EPOCH}!!!!!!!")
+    db.update(
+        "vicidial_live_agents", {"user": "1000"}, external_dial=f"7275550000!1!YES!NO!YES!!{EPOCH}!!!!!!!"
+    )
     wait_for(lambda: vla(db)["external_dial"] == "")
     assert vla(db)["status"] == "PAUSED" and db.count("vicidial_auto_calls") == 0
     assert eng.state(token)["phase"] == "PAUSED"

@@ -45,8 +45,9 @@ def test_timer_action_hangup_fires_at_its_second(eng, db, agent_api):
 
 def test_change_ingroups_takes_effect(eng, db, agent_api):
     token = eng.login()
-    body = agent_api("change_ingroups", agent_user="1000", value="CHANGE", blended="YES",
-                     ingroup_choices=" TEST_IN2 -")
+    body = agent_api(
+        "change_ingroups", agent_user="1000", value="CHANGE", blended="YES", ingroup_choices=" TEST_IN2 -"
+    )
     assert body.startswith("SUCCESS"), body
     wait_for(lambda: vla(db)["manager_ingroup_set"] == "Y")
     row = vla(db)
@@ -75,8 +76,12 @@ def test_notification_is_pushed_on_the_event_stream_once(eng, db, agent_api):
     ready = threading.Event()
 
     def listen() -> None:
-        with httpx.stream("GET", f"{eng.server.base_url}/agent/events",
-                          headers={"Authorization": f"Bearer {token}"}, timeout=10) as r:
+        with httpx.stream(
+            "GET",
+            f"{eng.server.base_url}/agent/events",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ) as r:
             assert r.headers["content-type"].startswith("text/event-stream")
             for line in r.iter_lines():
                 if line.startswith("data: "):
@@ -93,4 +98,6 @@ def test_notification_is_pushed_on_the_event_stream_once(eng, db, agent_api):
     assert body.startswith("SUCCESS"), body
     t.join(5)
     assert received[-1]["event"] == "notification" and received[-1]["text"] == "hello"
-    wait_for(lambda: db.row("vicidial_agent_notifications", recipient="1000")["notification_status"] == "SENT")
+    wait_for(
+        lambda: db.row("vicidial_agent_notifications", recipient="1000")["notification_status"] == "SENT"
+    )

@@ -13,7 +13,9 @@ def test_pause_written_by_plain_sql_is_picked_up_by_the_sweep(eng, db):
     token = eng.login()
     assert eng.agent("ready", token).status_code == 200
     with eng.backend.sync.begin() as conn:
-        conn.exec_driver_sql("update vicidial_live_agents set external_pause='PAUSE!1768473000' where user='1000'")
+        conn.exec_driver_sql(
+            "update vicidial_live_agents set external_pause='PAUSE!1768473000' where user='1000'"
+        )
     wait_for(lambda: vla(db)["status"] == "PAUSED")
     assert vla(db)["external_pause"] == ""
     assert db.count("vicidial_agent_log", user="1000") == 2
@@ -34,8 +36,9 @@ def test_pause_racing_a_delivered_call_never_loses_the_pause(eng, db, agent_api)
 
     async def race() -> None:
         eng.switch.inject_inbound("3125551001", "TEST_IN")
-        await asyncio.to_thread(db.update, "vicidial_live_agents", {"user": "1000"},
-                                external_pause="PAUSE!1768473001")
+        await asyncio.to_thread(
+            db.update, "vicidial_live_agents", {"user": "1000"}, external_pause="PAUSE!1768473001"
+        )
         eng.engine.watcher.wake("1000")
         await eng.switch.settle()
         await eng.engine.watcher.drain()
@@ -80,11 +83,15 @@ def test_two_engines_on_one_database_apply_a_command_once(eng, db):
         for n in range(5):
             with eng.backend.sync.begin() as conn:
                 conn.exec_driver_sql(
-                    f"update vicidial_live_agents set external_pause='PAUSE!{1768473000 + 2 * n}' where user='1000'")
+                    "update vicidial_live_agents set external_pause="
+                    f"'PAUSE!{1768473000 + 2 * n}' where user='1000'"
+                )
             wait_for(lambda: vla(db)["status"] == "PAUSED")
             with eng.backend.sync.begin() as conn:
                 conn.exec_driver_sql(
-                    f"update vicidial_live_agents set external_pause='RESUME!{1768473001 + 2 * n}' where user='1000'")
+                    "update vicidial_live_agents set external_pause="
+                    f"'RESUME!{1768473001 + 2 * n}' where user='1000'"
+                )
             wait_for(lambda: vla(db)["status"] == "CLOSER")
         # login row + one new row per pause, never two
         assert db.count("vicidial_agent_log", user="1000") == 1 + 5
@@ -113,4 +120,3 @@ def test_ratio_auto_dial_delivers_an_answered_call(eng, db, agent_api):
     wait_for(lambda: vla(db)["lead_id"] == 0)
     assert vla(db)["status"] == "PAUSED"
     assert db.row("vicidial_log", uniqueid=agent["uniqueid"])["status"] == "SALE"
-

@@ -137,14 +137,26 @@ def test_status_with_a_scheduled_callback(eng, db, agent_api):
     start_inbound_call(eng, db, token)
     assert agent_api("external_hangup", agent_user="1000", value="1").startswith("SUCCESS")
     wait_for(lambda: eng.state(token)["phase"] == "DISPO")
-    body = agent_api("external_status", agent_user="1000", value="CALLBK", callback_datetime="2026-01-20 14:00:00",
-                     callback_type="USERONLY", callback_comments="call back after lunch")
+    body = agent_api(
+        "external_status",
+        agent_user="1000",
+        value="CALLBK",
+        callback_datetime="2026-01-20 14:00:00",
+        callback_type="USERONLY",
+        callback_comments="call back after lunch",
+    )
     assert body.startswith("SUCCESS"), body
     wait_for(lambda: db.count("vicidial_callbacks", lead_id=12345) == 1)
     cb = db.row("vicidial_callbacks", lead_id=12345)
-    assert (cb["status"], str(cb["callback_time"]), cb["recipient"], cb["user"], cb["lead_status"],
-            cb["comments"], cb["campaign_id"]) == ("ACTIVE", "2026-01-20 14:00:00", "USERONLY", "1000", "CALLBK",
-                                                  "call back after lunch", "TESTCAMP")
+    assert (
+        cb["status"],
+        str(cb["callback_time"]),
+        cb["recipient"],
+        cb["user"],
+        cb["lead_status"],
+        cb["comments"],
+        cb["campaign_id"],
+    ) == ("ACTIVE", "2026-01-20 14:00:00", "USERONLY", "1000", "CALLBK", "call back after lunch", "TESTCAMP")
     assert db.row("vicidial_list", lead_id=12345)["status"] == "CBHOLD"
     assert db.rows("vicidial_closer_log", lead_id=12345)[-1]["status"] == "CALLBK"
 

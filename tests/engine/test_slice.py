@@ -11,33 +11,72 @@ def test_login_creates_the_session_rows(eng, db):
     token = eng.login()
     vla = db.row("vicidial_live_agents", user="1000")
     assert (vla["status"], vla["conf_exten"], vla["extension"], vla["pause_code"]) == (
-        "PAUSED", "8600051", "SIP/1000", "LOGIN")
+        "PAUSED",
+        "8600051",
+        "SIP/1000",
+        "LOGIN",
+    )
     assert vla["closer_campaigns"] == " TEST_IN SALESLINE -"
     assert vla["outbound_autodial"] == "N"
     assert db.row("vicidial_conferences", conf_exten=8600051)["extension"] == "SIP/1000"
-    assert {r["group_id"] for r in db.rows("vicidial_live_inbound_agents", user="1000")} == {"TEST_IN", "SALESLINE"}
+    assert {r["group_id"] for r in db.rows("vicidial_live_inbound_agents", user="1000")} == {
+        "TEST_IN",
+        "SALESLINE",
+    }
     val = db.row("vicidial_agent_log", user="1000")
-    assert (val["agent_log_id"], val["sub_status"], val["pause_epoch"], val["wait_epoch"], val["pause_sec"]) == (
-        vla["agent_log_id"], "LOGIN", EPOCH, EPOCH, 0)
+    assert (
+        val["agent_log_id"],
+        val["sub_status"],
+        val["pause_epoch"],
+        val["wait_epoch"],
+        val["pause_sec"],
+    ) == (vla["agent_log_id"], "LOGIN", EPOCH, EPOCH, 0)
     sd = db.row("vicidial_session_data", user="1000")
     assert sd["session_name"] == token and sd["conf_exten"] == "8600051"
     assert sd["agent_login_call"] == (
-        '||2026-01-15 10:30:00|NEW|N|10.10.10.15||Originate|S2601151030008600051|Channel: SIP/1000|'
-        'Context: default|Exten: 8600051|Priority: 1|Callerid: "S2601151030008600051" <7275551111>|||||')
+        "||2026-01-15 10:30:00|NEW|N|10.10.10.15||Originate|S2601151030008600051|Channel: SIP/1000|"
+        'Context: default|Exten: 8600051|Priority: 1|Callerid: "S2601151030008600051" <7275551111>|||||'
+    )
     assert db.row("vicidial_user_log", user="1000")["event"] == "LOGIN"
     vm = db.row("vicidial_manager", callerid="S2601151030008600051")
-    assert (vm["action"], vm["cmd_line_b"], vm["cmd_line_d"]) == ("Originate", "Channel: SIP/1000", "Exten: 8600051")
+    assert (vm["action"], vm["cmd_line_b"], vm["cmd_line_d"]) == (
+        "Originate",
+        "Channel: SIP/1000",
+        "Exten: 8600051",
+    )
     eng.advance(1)  # the agent's phone answers into the conference
     assert [c.name.split("-")[0] for c in eng.switch.conference_members("8600051")] == ["SIP/1000"]
     assert eng.state(token)["phase"] == "PAUSED"
 
 
 def test_login_refusals(eng):
-    assert eng.client.post("/agent/login", json={"user": "1000", "pass": "bad", "phone_login": "1000",
-                                                 "phone_pass": "test", "campaign": "TESTCAMP"}).status_code == 401
+    assert (
+        eng.client.post(
+            "/agent/login",
+            json={
+                "user": "1000",
+                "pass": "bad",
+                "phone_login": "1000",
+                "phone_pass": "test",
+                "campaign": "TESTCAMP",
+            },
+        ).status_code
+        == 401
+    )
     eng.login()
-    assert eng.client.post("/agent/login", json={"user": "1000", "pass": "1234", "phone_login": "1000",
-                                                 "phone_pass": "test", "campaign": "TESTCAMP"}).status_code == 409
+    assert (
+        eng.client.post(
+            "/agent/login",
+            json={
+                "user": "1000",
+                "pass": "1234",
+                "phone_login": "1000",
+                "phone_pass": "test",
+                "campaign": "TESTCAMP",
+            },
+        ).status_code
+        == 409
+    )
     assert eng.client.get("/agent/state").status_code == 200  # the login cookie authenticates
     eng.client.cookies.clear()
     assert eng.client.get("/agent/state").status_code == 401
@@ -55,7 +94,11 @@ def test_inbound_call_through_hangup_dispo_and_logout(eng, db, agent_api):
     eng.settle()
     vla = wait_for(lambda: (v := db.row("vicidial_live_agents", user="1000"))["status"] == "INCALL" and v)
     assert (vla["lead_id"], vla["comments"], vla["callerid"], vla["channel"]) == (
-        12345, "INBOUND", chan.call_id, chan.name)
+        12345,
+        "INBOUND",
+        chan.call_id,
+        chan.name,
+    )
     assert db.row("vicidial_list", lead_id=12345)["status"] == "INCALL"
     closer = db.row("vicidial_closer_log", uniqueid=chan.uniqueid)
     assert (closer["status"], closer["user"], closer["campaign_id"]) == ("INCALL", "1000", "TEST_IN")
@@ -81,7 +124,12 @@ def test_inbound_call_through_hangup_dispo_and_logout(eng, db, agent_api):
     assert db.row("vicidial_list", lead_id=12345)["status"] == "SALE"
     assert db.row("vicidial_closer_log", uniqueid=chan.uniqueid)["status"] == "SALE"
     val = db.row("vicidial_agent_log", agent_log_id=val_id)
-    assert (val["talk_sec"], val["dispo_epoch"], val["dispo_sec"], val["status"]) == (30, EPOCH + 36, 4, "SALE")
+    assert (val["talk_sec"], val["dispo_epoch"], val["dispo_sec"], val["status"]) == (
+        30,
+        EPOCH + 36,
+        4,
+        "SALE",
+    )
     vla = db.row("vicidial_live_agents", user="1000")
     assert vla["status"] == "CLOSER" and vla["agent_log_id"] > val_id  # auto-dial campaign: ready, new row
 

@@ -29,10 +29,33 @@ from openagc.store.schema import (
 )
 
 PREVIEW_WORDS = ("SKIP", "DIALONLY", "ALTDIAL", "ADR3DIAL", "FINISH")
-LEAD_FIELDS = ("phone_code", "address1", "address2", "address3", "alt_phone", "city", "comments", "country_code",
-               "date_of_birth", "email", "first_name", "gender", "gmt_offset_now", "last_name", "middle_initial",
-               "phone_number", "postal_code", "province", "security_phrase", "source_id", "state", "title",
-               "vendor_lead_code", "rank", "owner")
+LEAD_FIELDS = (
+    "phone_code",
+    "address1",
+    "address2",
+    "address3",
+    "alt_phone",
+    "city",
+    "comments",
+    "country_code",
+    "date_of_birth",
+    "email",
+    "first_name",
+    "gender",
+    "gmt_offset_now",
+    "last_name",
+    "middle_initial",
+    "phone_number",
+    "postal_code",
+    "province",
+    "security_phrase",
+    "source_id",
+    "state",
+    "title",
+    "vendor_lead_code",
+    "rank",
+    "owner",
+)
 
 
 @dataclass
@@ -58,7 +81,8 @@ async def process(ctx: Ctx) -> None:
             return
 
 
-# --- in-groups, timer, fields, lead switch -------------------------------------------------------------------
+# --- in-groups, timer, fields, lead switch --------------------------------------------------------------
+
 
 async def ingroups(ctx: Ctx) -> bool:
     """manager_ingroup_set=SET: the new in-group selection and blended flag take effect."""
@@ -69,9 +93,16 @@ async def ingroups(ctx: Ctx) -> bool:
     autodial = blended and ctx.campaign.get("dial_method") not in session.NON_AUTODIAL_METHODS
     await ctx.set(closer_campaigns=groups, outbound_autodial="Y" if autodial else "N")
     setter = ctx.vla.get("external_igb_set_user") or ""
-    await ctx.conn.execute(sa.insert(vicidial_user_closer_log).values(
-        user=ctx.user, campaign_id=ctx.campaign_id, event_date=ctx.at.now, blended="1" if blended else "0",
-        closer_campaigns=groups, manager_change=setter))
+    await ctx.conn.execute(
+        sa.insert(vicidial_user_closer_log).values(
+            user=ctx.user,
+            campaign_id=ctx.campaign_id,
+            event_date=ctx.at.now,
+            blended="1" if blended else "0",
+            closer_campaigns=groups,
+            manager_change=setter,
+        )
+    )
     if ctx.vla["status"] in session.IDLE_STATES:
         await ctx.set(status=session.ready_stage(ctx))
     ctx.emit("ingroups_changed", ingroups=session.groups_of(groups), blended=blended, set_by=setter)
@@ -88,8 +119,12 @@ async def timer_action(ctx: Ctx) -> bool:
         seconds = int(ctx.vla.get("external_timer_action_seconds") or -1)
     except ValueError:
         seconds = -1
-    ctx.engine.timers[ctx.user] = Timer(action, ctx.vla.get("external_timer_action_message") or "", seconds,
-                                        ctx.vla.get("external_timer_action_destination") or "")
+    ctx.engine.timers[ctx.user] = Timer(
+        action,
+        ctx.vla.get("external_timer_action_message") or "",
+        seconds,
+        ctx.vla.get("external_timer_action_destination") or "",
+    )
     ctx.emit("timer_set", action=action, seconds=seconds)
     return True
 
@@ -114,14 +149,15 @@ async def update_fields(ctx: Ctx) -> bool:
     if ctx.vla.get("external_update_fields") != "1":
         return False
     names = ctx.vla.get("external_update_fields_data") or ""
-    if not await ctx.set(sa.and_(session.VLA.external_update_fields == "1",
-                                 session.VLA.external_update_fields_data == names),
-                         external_update_fields="0", external_update_fields_data=""):
+    if not await ctx.set(
+        sa.and_(session.VLA.external_update_fields == "1", session.VLA.external_update_fields_data == names),
+        external_update_fields="0",
+        external_update_fields_data="",
+    ):
         return False
     fields = [f for f in names.split(",") if f]
     lead = await ctx.lead(int(ctx.vla["lead_id"] or 0)) or {}
-    ctx.emit("update_fields", fields=fields,
-             lead={k: _json(lead.get(k)) for k in fields if k in LEAD_FIELDS})
+    ctx.emit("update_fields", fields=fields, lead={k: _json(lead.get(k)) for k in fields if k in LEAD_FIELDS})
     return True
 
 
@@ -141,31 +177,58 @@ async def switch_lead(ctx: Ctx) -> bool:
     uniqueid = ctx.vla.get("uniqueid") or ""
     conn = ctx.conn
     await ctx.set(lead_id=new_id)
-    await conn.execute(sa.update(vicidial_auto_calls).where(vicidial_auto_calls.c.callerid == ctx.vla["callerid"])
-                       .values(lead_id=new_id))
-    await conn.execute(sa.update(vicidial_list).where(vicidial_list.c.lead_id == old_id).values(status="LSMERG"))
-    await conn.execute(sa.update(vicidial_list).where(vicidial_list.c.lead_id == new_id)
-                       .values(status="INCALL", user=ctx.user))
-    await conn.execute(sa.update(vicidial_closer_log).where(vicidial_closer_log.c.uniqueid == uniqueid,
-                                                            vicidial_closer_log.c.lead_id == old_id)
-                       .values(lead_id=new_id))
-    await conn.execute(sa.update(vicidial_log).where(vicidial_log.c.uniqueid == uniqueid).values(lead_id=new_id))
-    await conn.execute(sa.update(vicidial_agent_log)
-                       .where(vicidial_agent_log.c.agent_log_id == int(ctx.vla["agent_log_id"] or 0))
-                       .values(lead_id=new_id))
+    await conn.execute(
+        sa.update(vicidial_auto_calls)
+        .where(vicidial_auto_calls.c.callerid == ctx.vla["callerid"])
+        .values(lead_id=new_id)
+    )
+    await conn.execute(
+        sa.update(vicidial_list).where(vicidial_list.c.lead_id == old_id).values(status="LSMERG")
+    )
+    await conn.execute(
+        sa.update(vicidial_list)
+        .where(vicidial_list.c.lead_id == new_id)
+        .values(status="INCALL", user=ctx.user)
+    )
+    await conn.execute(
+        sa.update(vicidial_closer_log)
+        .where(vicidial_closer_log.c.uniqueid == uniqueid, vicidial_closer_log.c.lead_id == old_id)
+        .values(lead_id=new_id)
+    )
+    await conn.execute(
+        sa.update(vicidial_log).where(vicidial_log.c.uniqueid == uniqueid).values(lead_id=new_id)
+    )
+    await conn.execute(
+        sa.update(vicidial_agent_log)
+        .where(vicidial_agent_log.c.agent_log_id == int(ctx.vla["agent_log_id"] or 0))
+        .values(lead_id=new_id)
+    )
     CB = vicidial_callbacks.c
-    await conn.execute(sa.update(vicidial_callbacks).where(CB.lead_id == new_id, CB.status.in_(("ACTIVE", "LIVE")))
-                       .values(status="INACTIVE"))
-    await conn.execute(sa.insert(vicidial_agent_function_log).values(
-        agent_log_id=int(ctx.vla["agent_log_id"] or 0), user=ctx.user, function="switch_lead",
-        event_time=ctx.at.now, lead_id=new_id, campaign_id=ctx.campaign_id, user_group=ctx.user_group,
-        caller_code=ctx.vla.get("callerid") or "", comments=f"{old_id}|{new_id}"))
+    await conn.execute(
+        sa.update(vicidial_callbacks)
+        .where(CB.lead_id == new_id, CB.status.in_(("ACTIVE", "LIVE")))
+        .values(status="INACTIVE")
+    )
+    await conn.execute(
+        sa.insert(vicidial_agent_function_log).values(
+            agent_log_id=int(ctx.vla["agent_log_id"] or 0),
+            user=ctx.user,
+            function="switch_lead",
+            event_time=ctx.at.now,
+            lead_id=new_id,
+            campaign_id=ctx.campaign_id,
+            user_group=ctx.user_group,
+            caller_code=ctx.vla.get("callerid") or "",
+            comments=f"{old_id}|{new_id}",
+        )
+    )
     ctx.emit("lead_switched", old_lead_id=old_id, lead_id=new_id)
     ctx.emit("state")
     return True
 
 
 # --- session commands ---------------------------------------------------------------------------------------
+
 
 async def pause_code(ctx: Ctx) -> bool:
     """external_pause_code: applied while paused (not in the dispo phase); cleared by the submit."""
@@ -205,8 +268,13 @@ async def pause(ctx: Ctx) -> bool:
         if await ctx.claim("external_pause", value, session.LOGOUT_AFTER_DISPO):
             ctx.emit("state")
         return False
-    if not value or value == session.LOGOUT_AFTER_DISPO or ctx.vla["status"] in session.LIVE_STATES \
-            or ctx.phase == "DISPO" and value != "LOGOUT":
+    if (
+        not value
+        or value == session.LOGOUT_AFTER_DISPO
+        or ctx.vla["status"] in session.LIVE_STATES
+        or ctx.phase == "DISPO"
+        and value != "LOGOUT"
+    ):
         return False
     if value == "LOGOUT":
         if await session.logout(ctx, expect_command=True):
@@ -262,16 +330,33 @@ async def preview_action(ctx: Ctx, word: str) -> bool:
 
 async def promote_queue(ctx: Ctx) -> bool:
     """Manual-dial queue: the oldest READY entry becomes the agent's external_dial (QUEUE modes)."""
-    if ctx.campaign.get("api_manual_dial") not in ("QUEUE", "QUEUE_AND_AUTOCALL") or ctx.phase != "PAUSED" \
-            or int(ctx.vla.get("preview_lead_id") or 0) > 0 or len(ctx.vla.get("external_dial") or "") >= 16:
+    if (
+        ctx.campaign.get("api_manual_dial") not in ("QUEUE", "QUEUE_AND_AUTOCALL")
+        or ctx.phase != "PAUSED"
+        or int(ctx.vla.get("preview_lead_id") or 0) > 0
+        or len(ctx.vla.get("external_dial") or "") >= 16
+    ):
         return False
     MQ = vicidial_manual_dial_queue.c
-    row = (await ctx.conn.execute(sa.select(vicidial_manual_dial_queue).where(MQ.user == ctx.user, MQ.status == "READY")
-                                  .order_by(MQ.entry_time, MQ.mdq_id).limit(1))).mappings().first()
+    row = (
+        (
+            await ctx.conn.execute(
+                sa.select(vicidial_manual_dial_queue)
+                .where(MQ.user == ctx.user, MQ.status == "READY")
+                .order_by(MQ.entry_time, MQ.mdq_id)
+                .limit(1)
+            )
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return False
-    took = await ctx.conn.execute(sa.update(vicidial_manual_dial_queue)
-                                  .where(MQ.mdq_id == row["mdq_id"], MQ.status == "READY").values(status="QUEUE"))
+    took = await ctx.conn.execute(
+        sa.update(vicidial_manual_dial_queue)
+        .where(MQ.mdq_id == row["mdq_id"], MQ.status == "READY")
+        .values(status="QUEUE")
+    )
     if took.rowcount != 1:
         return False
     await ctx.set(external_dial=row["external_dial"])
@@ -279,5 +364,16 @@ async def promote_queue(ctx: Ctx) -> bool:
     return True
 
 
-HANDLERS = (ingroups, timer_action, update_fields, switch_lead, pause_code, hangup, status, pause,
-            promote_queue, dial, fire_timer)
+HANDLERS = (
+    ingroups,
+    timer_action,
+    update_fields,
+    switch_lead,
+    pause_code,
+    hangup,
+    status,
+    pause,
+    promote_queue,
+    dial,
+    fire_timer,
+)

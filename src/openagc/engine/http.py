@@ -116,6 +116,7 @@ def _handler(fn: Any) -> Any:
 
 # --- endpoints --------------------------------------------------------------------------------------------
 
+
 async def login(request: Request, engine: Engine) -> Response:
     """POST /agent/login: user, pass, phone_login, phone_pass, campaign[, ingroups, blended]."""
     b = await _body(request)
@@ -123,18 +124,22 @@ async def login(request: Request, engine: Engine) -> Response:
     if isinstance(groups, str):
         groups = [g for g in groups.replace(",", " ").split() if g != "-"]
     req = session.LoginRequest(
-        user=str(b.get("user", "")), password=str(b.get("pass", b.get("password", ""))),
-        phone_login=str(b.get("phone_login", b.get("user", ""))), phone_pass=str(b.get("phone_pass", "")),
+        user=str(b.get("user", "")),
+        password=str(b.get("pass", b.get("password", ""))),
+        phone_login=str(b.get("phone_login", b.get("user", ""))),
+        phone_pass=str(b.get("phone_pass", "")),
         campaign_id=str(b.get("campaign", b.get("campaign_id", ""))),
         ingroups=list(groups) if groups is not None else None,
         blended=None if b.get("blended") is None else _yes(b.get("blended")),
         computer_ip=request.client.host if request.client else "",
-        browser=request.headers.get("user-agent", ""))
+        browser=request.headers.get("user-agent", ""),
+    )
     if not (req.user and req.password and req.phone_login and req.campaign_id):
         raise Refused("user, pass, phone_login, phone_pass and campaign are required", 400)
     token, conf = await engine.login(req)
-    response = JSONResponse({"token": token, "user": req.user, "conf_exten": conf,
-                             "state": await engine.state(req.user)})
+    response = JSONResponse(
+        {"token": token, "user": req.user, "conf_exten": conf, "state": await engine.state(req.user)}
+    )
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
     return response
 
@@ -192,8 +197,9 @@ async def logout(request: Request, engine: Engine) -> Response:
 async def hangup(request: Request, engine: Engine) -> dict[str, Any]:
     """POST /agent/hangup: hang up the live (or ringing, or dead) call."""
     user = await _agent(request, engine)
-    return await _command(engine, user, lambda s: "" if s["phase"] == "INCALL" else "agent has no call",
-                          external_hangup="1")
+    return await _command(
+        engine, user, lambda s: "" if s["phase"] == "INCALL" else "agent has no call", external_hangup="1"
+    )
 
 
 async def dispo(request: Request, engine: Engine) -> dict[str, Any]:
@@ -209,9 +215,12 @@ async def dispo(request: Request, engine: Engine) -> dict[str, Any]:
         kind = str(b.get("callback_type", "") or "")
         kind = kind if kind in ("USERONLY", "ANYONE") else "ANYONE"
         value = f"{status}!{when}!{kind}!{str(b.get('comments', '') or '')[:200]}!"
-    return await _command(engine, user,
-                          lambda s: "" if s["phase"] in ("INCALL", "DISPO") else "agent has no call to disposition",
-                          external_status=value[:255])
+    return await _command(
+        engine,
+        user,
+        lambda s: "" if s["phase"] in ("INCALL", "DISPO") else "agent has no call to disposition",
+        external_status=value[:255],
+    )
 
 
 async def dial(request: Request, engine: Engine) -> dict[str, Any]:
@@ -222,16 +231,36 @@ async def dial(request: Request, engine: Engine) -> dict[str, Any]:
     action = str(b.get("action", "") or "").upper()
     if action in ("SKIP", "DIALONLY", "ALTDIAL", "ADR3DIAL", "FINISH"):
         return await _command(engine, user, lambda s: "", external_dial=action)
-    number = "MANUALNEXT" if _yes(b.get("next", False)) else "".join(
-        ch for ch in str(b.get("phone_number", "")) if ch.isdigit())
+    number = (
+        "MANUALNEXT"
+        if _yes(b.get("next", False))
+        else "".join(ch for ch in str(b.get("phone_number", "")) if ch.isdigit())
+    )
     lead_id = "".join(ch for ch in str(b.get("lead_id", "") or "") if ch.isdigit())
     if not number and not lead_id:
         raise Refused("phone_number, lead_id or next is required", 400)
-    fields = [number, str(b.get("phone_code", "1") or "1"), "YES" if _yes(b.get("search", True)) else "NO",
-              "YES" if _yes(b.get("preview", False)) else "NO", "YES", "", str(epoch), "", "", "", "", lead_id,
-              str(b.get("alt_dial", "") or "").upper(), ""]
-    return await _command(engine, user, lambda s: "" if s["phase"] == "PAUSED" else f"agent is not paused ({s['phase']})",
-                          external_dial="!".join(fields)[:100])
+    fields = [
+        number,
+        str(b.get("phone_code", "1") or "1"),
+        "YES" if _yes(b.get("search", True)) else "NO",
+        "YES" if _yes(b.get("preview", False)) else "NO",
+        "YES",
+        "",
+        str(epoch),
+        "",
+        "",
+        "",
+        "",
+        lead_id,
+        str(b.get("alt_dial", "") or "").upper(),
+        "",
+    ]
+    return await _command(
+        engine,
+        user,
+        lambda s: "" if s["phase"] == "PAUSED" else f"agent is not paused ({s['phase']})",
+        external_dial="!".join(fields)[:100],
+    )
 
 
 async def events(request: Request, engine: Engine) -> Response:
@@ -261,8 +290,11 @@ async def events(request: Request, engine: Engine) -> Response:
         finally:
             unsubscribe()
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 def _sse(event: dict[str, Any]) -> str:

@@ -55,6 +55,7 @@ class Moment:
 
 # --- call ids (spec §6.3) ----------------------------------------------------------------------------
 
+
 def manual_call_id(at: Moment, lead_id: int, *, ingroup: bool = False) -> str:
     """`M` (or `Y` through a dial in-group) + last 9 digits of MMDDhhmmss + lead_id padded to 10."""
     return ("Y" if ingroup else "M") + at.cid_date[-9:] + str(lead_id).zfill(10)[-10:]
@@ -88,12 +89,29 @@ def logout_call_id(at: Moment) -> str:
 
 # --- vicidial_manager ---------------------------------------------------------------------------------
 
-async def manager(conn: AsyncConnection, at: Moment, *, server_ip: str, action: str, callerid: str,
-                  lines: list[str], channel: str = "", status: str = "SENT", uniqueid: str = "") -> int:
+
+async def manager(
+    conn: AsyncConnection,
+    at: Moment,
+    *,
+    server_ip: str,
+    action: str,
+    callerid: str,
+    lines: list[str],
+    channel: str = "",
+    status: str = "SENT",
+    uniqueid: str = "",
+) -> int:
     """Record one switch action as upstream's `vicidial_manager` row (cmd_line_b … one header each)."""
     row: dict[str, Any] = {
-        "uniqueid": uniqueid, "entry_date": at.now, "status": status, "response": "N",
-        "server_ip": server_ip, "channel": channel[:100], "action": action, "callerid": callerid[:20],
+        "uniqueid": uniqueid,
+        "entry_date": at.now,
+        "status": status,
+        "response": "N",
+        "server_ip": server_ip,
+        "channel": channel[:100],
+        "action": action,
+        "callerid": callerid[:20],
     }
     widths = {"cmd_line_d": 200, "cmd_line_i": 50, "cmd_line_j": 50}
     for letter, line in zip("bcdefghijk", lines, strict=False):
@@ -106,18 +124,24 @@ async def manager(conn: AsyncConnection, at: Moment, *, server_ip: str, action: 
 async def manager_answered(conn: AsyncConnection, callerid: str, *, uniqueid: str, channel: str) -> None:
     """The listener's part: the originate's row becomes UPDATED with the answered channel."""
     M = vicidial_manager.c
-    await conn.execute(sa.update(vicidial_manager)
-                       .where(M.callerid == callerid, M.action == "Originate")
-                       .values(status="UPDATED", uniqueid=uniqueid[:20], channel=channel[:100]))
+    await conn.execute(
+        sa.update(vicidial_manager)
+        .where(M.callerid == callerid, M.action == "Originate")
+        .values(status="UPDATED", uniqueid=uniqueid[:20], channel=channel[:100])
+    )
 
 
 # --- vicidial_agent_log (spec §3.4) -------------------------------------------------------------------
 
+
 async def val_row(conn: AsyncConnection, agent_log_id: int) -> sa.RowMapping | None:
     if not agent_log_id:
         return None
-    return (await conn.execute(sa.select(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id))
-            ).mappings().first()
+    return (
+        (await conn.execute(sa.select(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id)))
+        .mappings()
+        .first()
+    )
 
 
 def _sec(value: int) -> int:
@@ -125,14 +149,36 @@ def _sec(value: int) -> int:
     return max(0, min(65535, int(value)))
 
 
-async def val_open(conn: AsyncConnection, at: Moment, *, user: str, server_ip: str, campaign_id: str,
-                   user_group: str, sub_status: str | None = None) -> int:
+async def val_open(
+    conn: AsyncConnection,
+    at: Moment,
+    *,
+    user: str,
+    server_ip: str,
+    campaign_id: str,
+    user_group: str,
+    sub_status: str | None = None,
+) -> int:
     """A new cycle row: pause_epoch = wait_epoch = now (login, pause, ready after a dispo)."""
-    result = await conn.execute(sa.insert(vicidial_agent_log).values(
-        user=user, server_ip=server_ip, event_time=at.now, campaign_id=campaign_id, user_group=user_group,
-        pause_epoch=at.epoch, pause_sec=0, wait_epoch=at.epoch, wait_sec=0, talk_sec=0, dispo_sec=0,
-        dead_sec=0, sub_status=sub_status, pause_type="AGENT", lead_id=None,
-    ))
+    result = await conn.execute(
+        sa.insert(vicidial_agent_log).values(
+            user=user,
+            server_ip=server_ip,
+            event_time=at.now,
+            campaign_id=campaign_id,
+            user_group=user_group,
+            pause_epoch=at.epoch,
+            pause_sec=0,
+            wait_epoch=at.epoch,
+            wait_sec=0,
+            talk_sec=0,
+            dispo_sec=0,
+            dead_sec=0,
+            sub_status=sub_status,
+            pause_type="AGENT",
+            lead_id=None,
+        )
+    )
     return int(result.inserted_primary_key[0])
 
 
@@ -141,9 +187,14 @@ async def val_ready(conn: AsyncConnection, at: Moment, agent_log_id: int) -> Non
     row = await val_row(conn, agent_log_id)
     if row is None or row["dispo_epoch"] is not None:
         return
-    await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(
-        pause_sec=_sec(at.epoch - (row["pause_epoch"] or at.epoch) + (row["pause_sec"] or 0)),
-        wait_epoch=at.epoch))
+    await conn.execute(
+        sa.update(vicidial_agent_log)
+        .where(VAL.agent_log_id == agent_log_id)
+        .values(
+            pause_sec=_sec(at.epoch - (row["pause_epoch"] or at.epoch) + (row["pause_sec"] or 0)),
+            wait_epoch=at.epoch,
+        )
+    )
 
 
 async def val_close_wait(conn: AsyncConnection, at: Moment, agent_log_id: int) -> None:
@@ -151,13 +202,19 @@ async def val_close_wait(conn: AsyncConnection, at: Moment, agent_log_id: int) -
     row = await val_row(conn, agent_log_id)
     if row is None or row["dispo_epoch"] is not None:
         return
-    await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(
-        wait_sec=_sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
-        wait_epoch=at.epoch))
+    await conn.execute(
+        sa.update(vicidial_agent_log)
+        .where(VAL.agent_log_id == agent_log_id)
+        .values(
+            wait_sec=_sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
+            wait_epoch=at.epoch,
+        )
+    )
 
 
-async def val_manual_dial(conn: AsyncConnection, at: Moment, agent_log_id: int, *, was_paused: bool,
-                          lead_id: int) -> None:
+async def val_manual_dial(
+    conn: AsyncConnection, at: Moment, agent_log_id: int, *, was_paused: bool, lead_id: int
+) -> None:
     """Manual dial sent: a paused agent's pause closes and waiting starts; lead and MANUAL are set."""
     row = await val_row(conn, agent_log_id)
     if row is None:
@@ -166,20 +223,24 @@ async def val_manual_dial(conn: AsyncConnection, at: Moment, agent_log_id: int, 
     if was_paused:
         values |= {"pause_sec": _sec(at.epoch - (row["pause_epoch"] or at.epoch)), "wait_epoch": at.epoch}
     else:
-        values |= {"wait_sec": _sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
-                   "wait_epoch": at.epoch}
+        values |= {
+            "wait_sec": _sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
+            "wait_epoch": at.epoch,
+        }
     await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(**values))
 
 
-async def val_talk(conn: AsyncConnection, at: Moment, agent_log_id: int, *, lead_id: int,
-                   comments: str | None = None) -> None:
+async def val_talk(
+    conn: AsyncConnection, at: Moment, agent_log_id: int, *, lead_id: int, comments: str | None = None
+) -> None:
     """Call connected: the wait segment closes and talk starts."""
     row = await val_row(conn, agent_log_id)
     if row is None or row["talk_epoch"] is not None:
         return
     values: dict[str, Any] = {
         "wait_sec": _sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
-        "talk_epoch": at.epoch, "lead_id": lead_id,
+        "talk_epoch": at.epoch,
+        "lead_id": lead_id,
     }
     if comments and not row["comments"]:
         values["comments"] = comments
@@ -188,21 +249,27 @@ async def val_talk(conn: AsyncConnection, at: Moment, agent_log_id: int, *, lead
 
 async def val_dead(conn: AsyncConnection, at: Moment, agent_log_id: int) -> None:
     """The customer left while the agent is still on the call: dead time starts."""
-    await conn.execute(sa.update(vicidial_agent_log)
-                       .where(VAL.agent_log_id == agent_log_id, VAL.dead_epoch.is_(None))
-                       .values(dead_epoch=at.epoch))
+    await conn.execute(
+        sa.update(vicidial_agent_log)
+        .where(VAL.agent_log_id == agent_log_id, VAL.dead_epoch.is_(None))
+        .values(dead_epoch=at.epoch)
+    )
 
 
-async def val_call_end(conn: AsyncConnection, at: Moment, agent_log_id: int, *, uniqueid: str, lead_id: int,
-                       comments: str) -> None:
+async def val_call_end(
+    conn: AsyncConnection, at: Moment, agent_log_id: int, *, uniqueid: str, lead_id: int, comments: str
+) -> None:
     """manDiaLlogCaLL end: talk closes, the dispo segment starts, dead time is closed."""
     row = await val_row(conn, agent_log_id)
     if row is None or row["dispo_epoch"] is not None:
         return
     values: dict[str, Any] = {"dispo_epoch": at.epoch, "uniqueid": (uniqueid or "")[:20]}
     if row["talk_epoch"] is None:  # never connected (failed manual dial): waiting ends here
-        values |= {"wait_sec": _sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
-                   "talk_epoch": at.epoch, "talk_sec": 0}
+        values |= {
+            "wait_sec": _sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
+            "talk_epoch": at.epoch,
+            "talk_sec": 0,
+        }
     else:
         values["talk_sec"] = _sec(at.epoch - row["talk_epoch"])
     if row["dead_epoch"] is not None:
@@ -214,25 +281,53 @@ async def val_call_end(conn: AsyncConnection, at: Moment, agent_log_id: int, *, 
     await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(**values))
 
 
-async def val_dispo(conn: AsyncConnection, at: Moment, agent_log_id: int, *, lead_id: int, status: str,
-                    extend_to_now: bool = True) -> None:
+async def val_dispo(
+    conn: AsyncConnection,
+    at: Moment,
+    agent_log_id: int,
+    *,
+    lead_id: int,
+    status: str,
+    extend_to_now: bool = True,
+) -> None:
     """updateDISPO: the row of this lead (id ≤ current) gets dispo_sec and the status."""
-    row = (await conn.execute(
-        sa.select(vicidial_agent_log).where(VAL.user == sa.select(VAL.user).where(
-            VAL.agent_log_id == agent_log_id).scalar_subquery(), VAL.agent_log_id <= agent_log_id,
-            VAL.lead_id == lead_id).order_by(VAL.agent_log_id.desc()).limit(1)
-    )).mappings().first()
+    row = (
+        (
+            await conn.execute(
+                sa.select(vicidial_agent_log)
+                .where(
+                    VAL.user == sa.select(VAL.user).where(VAL.agent_log_id == agent_log_id).scalar_subquery(),
+                    VAL.agent_log_id <= agent_log_id,
+                    VAL.lead_id == lead_id,
+                )
+                .order_by(VAL.agent_log_id.desc())
+                .limit(1)
+            )
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return
     values: dict[str, Any] = {"status": status[:6]}
     if extend_to_now and row["dispo_epoch"] is not None:
         values["dispo_sec"] = _sec(at.epoch - row["dispo_epoch"])
-    await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == row["agent_log_id"])
-                       .values(**values))
+    await conn.execute(
+        sa.update(vicidial_agent_log).where(VAL.agent_log_id == row["agent_log_id"]).values(**values)
+    )
 
 
-async def val_pause_code(conn: AsyncConnection, at: Moment, agent_log_id: int, code: str, *, user: str,
-                         server_ip: str, campaign_id: str, user_group: str) -> int:
+async def val_pause_code(
+    conn: AsyncConnection,
+    at: Moment,
+    agent_log_id: int,
+    code: str,
+    *,
+    user: str,
+    server_ip: str,
+    campaign_id: str,
+    user_group: str,
+) -> int:
     """PauseCodeSubmit: the first code of a pause labels the row; a later one closes it and opens a new one.
 
     Returns the agent_log_id the agent points at afterwards.
@@ -241,13 +336,24 @@ async def val_pause_code(conn: AsyncConnection, at: Moment, agent_log_id: int, c
     if row is None:
         return agent_log_id
     if not row["sub_status"]:
-        await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id)
-                           .values(sub_status=code))
+        await conn.execute(
+            sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(sub_status=code)
+        )
         return agent_log_id
-    await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(
-        pause_sec=_sec(at.epoch - (row["pause_epoch"] or at.epoch)), wait_epoch=at.epoch))
-    return await val_open(conn, at, user=user, server_ip=server_ip, campaign_id=campaign_id,
-                          user_group=user_group, sub_status=code)
+    await conn.execute(
+        sa.update(vicidial_agent_log)
+        .where(VAL.agent_log_id == agent_log_id)
+        .values(pause_sec=_sec(at.epoch - (row["pause_epoch"] or at.epoch)), wait_epoch=at.epoch)
+    )
+    return await val_open(
+        conn,
+        at,
+        user=user,
+        server_ip=server_ip,
+        campaign_id=campaign_id,
+        user_group=user_group,
+        sub_status=code,
+    )
 
 
 async def val_logout(conn: AsyncConnection, at: Moment, agent_log_id: int) -> None:
@@ -263,8 +369,10 @@ async def val_logout(conn: AsyncConnection, at: Moment, agent_log_id: int) -> No
     elif row["talk_epoch"] is not None:
         return
     elif (row["wait_epoch"] or 0) > (row["pause_epoch"] or 0) or (row["pause_sec"] or 0) > 0:
-        values = {"wait_sec": _sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
-                  "wait_epoch": at.epoch}
+        values = {
+            "wait_sec": _sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
+            "wait_epoch": at.epoch,
+        }
     else:
         values = {"pause_sec": _sec(at.epoch - (row["pause_epoch"] or at.epoch)), "wait_epoch": at.epoch}
     await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(**values))
@@ -272,141 +380,336 @@ async def val_logout(conn: AsyncConnection, at: Moment, agent_log_id: int) -> No
 
 # --- call logs ------------------------------------------------------------------------------------------
 
-async def outbound_start(conn: AsyncConnection, at: Moment, *, uniqueid: str, lead: sa.RowMapping,
-                         campaign_id: str, user: str, user_group: str, comments: str, callerid: str,
-                         server_ip: str, alt_dial: str = "MAIN") -> None:
+
+async def outbound_start(
+    conn: AsyncConnection,
+    at: Moment,
+    *,
+    uniqueid: str,
+    lead: sa.RowMapping,
+    campaign_id: str,
+    user: str,
+    user_group: str,
+    comments: str,
+    callerid: str,
+    server_ip: str,
+    alt_dial: str = "MAIN",
+) -> None:
     """Call-start logging of an outbound call: `vicidial_log` (INCALL) and `vicidial_log_extended`."""
     VL = vicidial_log.c
     exists = (await conn.execute(sa.select(VL.uniqueid).where(VL.uniqueid == uniqueid))).first()
-    values = dict(lead_id=lead["lead_id"], list_id=lead["list_id"], campaign_id=campaign_id, call_date=at.now,
-                  start_epoch=at.epoch, status="INCALL", phone_code=lead["phone_code"],
-                  phone_number=lead["phone_number"], user=user, comments=comments, processed="N",
-                  user_group=user_group, alt_dial=alt_dial, called_count=lead["called_count"] or 0)
+    values = dict(
+        lead_id=lead["lead_id"],
+        list_id=lead["list_id"],
+        campaign_id=campaign_id,
+        call_date=at.now,
+        start_epoch=at.epoch,
+        status="INCALL",
+        phone_code=lead["phone_code"],
+        phone_number=lead["phone_number"],
+        user=user,
+        comments=comments,
+        processed="N",
+        user_group=user_group,
+        alt_dial=alt_dial,
+        called_count=lead["called_count"] or 0,
+    )
     if exists:
         await conn.execute(sa.update(vicidial_log).where(VL.uniqueid == uniqueid).values(**values))
     else:
         await conn.execute(sa.insert(vicidial_log).values(uniqueid=uniqueid, **values))
     VLE = vicidial_log_extended.c
     if not (await conn.execute(sa.select(VLE.uniqueid).where(VLE.uniqueid == uniqueid))).first():
-        await conn.execute(sa.insert(vicidial_log_extended).values(
-            uniqueid=uniqueid, server_ip=server_ip, call_date=at.now, lead_id=lead["lead_id"],
-            caller_code=callerid))
+        await conn.execute(
+            sa.insert(vicidial_log_extended).values(
+                uniqueid=uniqueid,
+                server_ip=server_ip,
+                call_date=at.now,
+                lead_id=lead["lead_id"],
+                caller_code=callerid,
+            )
+        )
 
 
-async def outbound_end(conn: AsyncConnection, at: Moment, *, uniqueid: str, user: str, term_reason: str) -> None:
+async def outbound_end(
+    conn: AsyncConnection, at: Moment, *, uniqueid: str, user: str, term_reason: str
+) -> None:
     """Call-end logging: end_epoch, length, term_reason (CALLER if already so), status DISPO if INCALL."""
     VL = vicidial_log.c
     row = (await conn.execute(sa.select(vicidial_log).where(VL.uniqueid == uniqueid))).mappings().first()
     if row is None:
         return
     reason = "CALLER" if row["term_reason"] == "CALLER" else term_reason
-    await conn.execute(sa.update(vicidial_log).where(VL.uniqueid == uniqueid).values(
-        end_epoch=at.epoch, length_in_sec=max(0, at.epoch - (row["start_epoch"] or at.epoch)),
-        term_reason=reason, user=user, status="DISPO" if row["status"] == "INCALL" else row["status"]))
+    await conn.execute(
+        sa.update(vicidial_log)
+        .where(VL.uniqueid == uniqueid)
+        .values(
+            end_epoch=at.epoch,
+            length_in_sec=max(0, at.epoch - (row["start_epoch"] or at.epoch)),
+            term_reason=reason,
+            user=user,
+            status="DISPO" if row["status"] == "INCALL" else row["status"],
+        )
+    )
 
 
-async def closer_queued(conn: AsyncConnection, at: Moment, *, lead: sa.RowMapping, group_id: str,
-                        uniqueid: str, phone_number: str, queue_position: int = 1) -> int:
+async def closer_queued(
+    conn: AsyncConnection,
+    at: Moment,
+    *,
+    lead: sa.RowMapping,
+    group_id: str,
+    uniqueid: str,
+    phone_number: str,
+    queue_position: int = 1,
+) -> int:
     """An inbound call entered its in-group queue: its `vicidial_closer_log` row (status QUEUE)."""
-    result = await conn.execute(sa.insert(vicidial_closer_log).values(
-        lead_id=lead["lead_id"], list_id=lead["list_id"], campaign_id=group_id, call_date=at.now,
-        start_epoch=at.epoch, status="QUEUE", phone_code=lead["phone_code"], phone_number=phone_number,
-        user="VDCL", comments="", processed="N", queue_seconds=0, uniqueid=uniqueid,
-        queue_position=queue_position, called_count=lead["called_count"] or 0, term_reason="NONE"))
+    result = await conn.execute(
+        sa.insert(vicidial_closer_log).values(
+            lead_id=lead["lead_id"],
+            list_id=lead["list_id"],
+            campaign_id=group_id,
+            call_date=at.now,
+            start_epoch=at.epoch,
+            status="QUEUE",
+            phone_code=lead["phone_code"],
+            phone_number=phone_number,
+            user="VDCL",
+            comments="",
+            processed="N",
+            queue_seconds=0,
+            uniqueid=uniqueid,
+            queue_position=queue_position,
+            called_count=lead["called_count"] or 0,
+            term_reason="NONE",
+        )
+    )
     return int(result.inserted_primary_key[0])
 
 
-async def closer_answered(conn: AsyncConnection, at: Moment, *, uniqueid: str, user: str,
-                          user_group: str) -> None:
+async def closer_answered(
+    conn: AsyncConnection, at: Moment, *, uniqueid: str, user: str, user_group: str
+) -> None:
     """VDADcheckINCOMING for an inbound call: user, comments AUTO, status INCALL, queue seconds."""
     CL = vicidial_closer_log.c
-    row = (await conn.execute(sa.select(vicidial_closer_log).where(CL.uniqueid == uniqueid)
-                              .order_by(CL.closecallid.desc()).limit(1))).mappings().first()
+    row = (
+        (
+            await conn.execute(
+                sa.select(vicidial_closer_log)
+                .where(CL.uniqueid == uniqueid)
+                .order_by(CL.closecallid.desc())
+                .limit(1)
+            )
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return
-    await conn.execute(sa.update(vicidial_closer_log).where(CL.closecallid == row["closecallid"]).values(
-        user=user, user_group=user_group, comments="AUTO", status="INCALL",
-        queue_seconds=max(0, at.epoch - (row["start_epoch"] or at.epoch))))
+    await conn.execute(
+        sa.update(vicidial_closer_log)
+        .where(CL.closecallid == row["closecallid"])
+        .values(
+            user=user,
+            user_group=user_group,
+            comments="AUTO",
+            status="INCALL",
+            queue_seconds=max(0, at.epoch - (row["start_epoch"] or at.epoch)),
+        )
+    )
 
 
-async def closer_end(conn: AsyncConnection, at: Moment, *, uniqueid: str, term_reason: str,
-                     status: str | None = None) -> None:
+async def closer_end(
+    conn: AsyncConnection, at: Moment, *, uniqueid: str, term_reason: str, status: str | None = None
+) -> None:
     """Inbound call end (or abandon): end_epoch, length, DISPO when it was INCALL."""
     CL = vicidial_closer_log.c
-    row = (await conn.execute(sa.select(vicidial_closer_log).where(CL.uniqueid == uniqueid)
-                              .order_by(CL.closecallid.desc()).limit(1))).mappings().first()
+    row = (
+        (
+            await conn.execute(
+                sa.select(vicidial_closer_log)
+                .where(CL.uniqueid == uniqueid)
+                .order_by(CL.closecallid.desc())
+                .limit(1)
+            )
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return
     reason = "CALLER" if row["term_reason"] == "CALLER" else term_reason
     new_status = status or ("DISPO" if row["status"] == "INCALL" else row["status"])
-    await conn.execute(sa.update(vicidial_closer_log).where(CL.closecallid == row["closecallid"]).values(
-        end_epoch=at.epoch, length_in_sec=max(0, at.epoch - (row["start_epoch"] or at.epoch)),
-        term_reason=reason, status=new_status))
+    await conn.execute(
+        sa.update(vicidial_closer_log)
+        .where(CL.closecallid == row["closecallid"])
+        .values(
+            end_epoch=at.epoch,
+            length_in_sec=max(0, at.epoch - (row["start_epoch"] or at.epoch)),
+            term_reason=reason,
+            status=new_status,
+        )
+    )
 
 
 async def mark_caller_hangup(conn: AsyncConnection, *, uniqueid: str) -> None:
     """The customer hung up first: call-end logging will keep term_reason CALLER."""
-    await conn.execute(sa.update(vicidial_log).where(vicidial_log.c.uniqueid == uniqueid)
-                       .values(term_reason="CALLER"))
-    await conn.execute(sa.update(vicidial_closer_log).where(vicidial_closer_log.c.uniqueid == uniqueid)
-                       .values(term_reason="CALLER"))
+    await conn.execute(
+        sa.update(vicidial_log).where(vicidial_log.c.uniqueid == uniqueid).values(term_reason="CALLER")
+    )
+    await conn.execute(
+        sa.update(vicidial_closer_log)
+        .where(vicidial_closer_log.c.uniqueid == uniqueid)
+        .values(term_reason="CALLER")
+    )
 
 
-async def dispo_call_logs(conn: AsyncConnection, at: Moment, *, lead_id: int, user: str, status: str,
-                          inbound: bool, uniqueid: str, lead: sa.RowMapping | None, campaign_id: str,
-                          user_group: str) -> None:
+async def dispo_call_logs(
+    conn: AsyncConnection,
+    at: Moment,
+    *,
+    lead_id: int,
+    user: str,
+    status: str,
+    inbound: bool,
+    uniqueid: str,
+    lead: sa.RowMapping | None,
+    campaign_id: str,
+    user_group: str,
+) -> None:
     """updateDISPO's call-log part: the newest closer_log (inbound) or the 4-hour vicidial_log row."""
     if inbound:
         CL = vicidial_closer_log.c
-        row = (await conn.execute(sa.select(CL.closecallid).where(CL.lead_id == lead_id, CL.user == user)
-                                  .order_by(CL.closecallid.desc()).limit(1))).first()
+        row = (
+            await conn.execute(
+                sa.select(CL.closecallid)
+                .where(CL.lead_id == lead_id, CL.user == user)
+                .order_by(CL.closecallid.desc())
+                .limit(1)
+            )
+        ).first()
         if row is not None:
-            await conn.execute(sa.update(vicidial_closer_log).where(CL.closecallid == row[0]).values(status=status))
+            await conn.execute(
+                sa.update(vicidial_closer_log).where(CL.closecallid == row[0]).values(status=status)
+            )
         return
     VL = vicidial_log.c
-    row = (await conn.execute(sa.select(VL.uniqueid).where(
-        VL.lead_id == lead_id, VL.call_date > at.now.replace(microsecond=0) - _FOUR_HOURS)
-        .order_by(VL.call_date.desc(), VL.start_epoch.desc()).limit(1))).first()
+    row = (
+        await conn.execute(
+            sa.select(VL.uniqueid)
+            .where(VL.lead_id == lead_id, VL.call_date > at.now.replace(microsecond=0) - _FOUR_HOURS)
+            .order_by(VL.call_date.desc(), VL.start_epoch.desc())
+            .limit(1)
+        )
+    ).first()
     if row is not None:
-        await conn.execute(sa.update(vicidial_log).where(VL.uniqueid == row[0]).values(
-            status=status, user=user, called_count=(lead or {}).get("called_count") or 0))
+        await conn.execute(
+            sa.update(vicidial_log)
+            .where(VL.uniqueid == row[0])
+            .values(status=status, user=user, called_count=(lead or {}).get("called_count") or 0)
+        )
     elif lead is not None:
-        await conn.execute(sa.insert(vicidial_log).values(
-            uniqueid=(uniqueid or f"{at.epoch}.{lead_id}")[:20], lead_id=lead_id, list_id=lead["list_id"],
-            campaign_id=campaign_id, call_date=at.now, start_epoch=at.epoch, end_epoch=at.epoch,
-            length_in_sec=0, status=status, phone_code=lead["phone_code"], phone_number=lead["phone_number"],
-            user=user, comments="MANUAL", processed="N", user_group=user_group, term_reason="AGENT",
-            alt_dial="MAIN", called_count=lead["called_count"] or 0))
-
-
+        await conn.execute(
+            sa.insert(vicidial_log).values(
+                uniqueid=(uniqueid or f"{at.epoch}.{lead_id}")[:20],
+                lead_id=lead_id,
+                list_id=lead["list_id"],
+                campaign_id=campaign_id,
+                call_date=at.now,
+                start_epoch=at.epoch,
+                end_epoch=at.epoch,
+                length_in_sec=0,
+                status=status,
+                phone_code=lead["phone_code"],
+                phone_number=lead["phone_number"],
+                user=user,
+                comments="MANUAL",
+                processed="N",
+                user_group=user_group,
+                term_reason="AGENT",
+                alt_dial="MAIN",
+                called_count=lead["called_count"] or 0,
+            )
+        )
 
 
 # --- users, callbacks, DNC ----------------------------------------------------------------------------------
 
-async def user_log(conn: AsyncConnection, at: Moment, *, user: str, event: str, campaign_id: str,
-                   user_group: str, session_id: str, server_ip: str, extension: str, computer_ip: str = "",
-                   browser: str = "", phone_login: str = "", phone_ip: str = "") -> None:
-    await conn.execute(sa.insert(vicidial_user_log).values(
-        user=user, event=event, campaign_id=campaign_id, event_date=at.now, event_epoch=at.epoch,
-        user_group=user_group, session_id=session_id, server_ip=server_ip, extension=extension[:50],
-        computer_ip=computer_ip[:30], browser=browser[:255], data="", phone_login=phone_login[:15],
-        server_phone=phone_login[:15], phone_ip=phone_ip[:15]))
+
+async def user_log(
+    conn: AsyncConnection,
+    at: Moment,
+    *,
+    user: str,
+    event: str,
+    campaign_id: str,
+    user_group: str,
+    session_id: str,
+    server_ip: str,
+    extension: str,
+    computer_ip: str = "",
+    browser: str = "",
+    phone_login: str = "",
+    phone_ip: str = "",
+) -> None:
+    await conn.execute(
+        sa.insert(vicidial_user_log).values(
+            user=user,
+            event=event,
+            campaign_id=campaign_id,
+            event_date=at.now,
+            event_epoch=at.epoch,
+            user_group=user_group,
+            session_id=session_id,
+            server_ip=server_ip,
+            extension=extension[:50],
+            computer_ip=computer_ip[:30],
+            browser=browser[:255],
+            data="",
+            phone_login=phone_login[:15],
+            server_phone=phone_login[:15],
+            phone_ip=phone_ip[:15],
+        )
+    )
 
 
 async def last_user_event(conn: AsyncConnection, user: str) -> str | None:
     U = vicidial_user_log.c
-    return (await conn.execute(sa.select(U.event).where(U.user == user).order_by(U.user_log_id.desc()).limit(1))
-            ).scalar()
+    return (
+        await conn.execute(sa.select(U.event).where(U.user == user).order_by(U.user_log_id.desc()).limit(1))
+    ).scalar()
 
 
-async def callback(conn: AsyncConnection, at: Moment, *, lead: sa.RowMapping, campaign_id: str, user: str,
-                   user_group: str, status: str, callback_time: str, recipient: str, comments: str) -> None:
+async def callback(
+    conn: AsyncConnection,
+    at: Moment,
+    *,
+    lead: sa.RowMapping,
+    campaign_id: str,
+    user: str,
+    user_group: str,
+    status: str,
+    callback_time: str,
+    recipient: str,
+    comments: str,
+) -> None:
     """A scheduled callback from a CBHOLD disposition (ACTIVE until its time comes)."""
-    await conn.execute(sa.insert(vicidial_callbacks).values(
-        lead_id=lead["lead_id"], list_id=lead["list_id"], campaign_id=campaign_id, status="ACTIVE",
-        entry_time=at.now, callback_time=_parse_datetime(callback_time) or at.now, modify_date=at.now,
-        user=user, recipient=recipient if recipient in ("USERONLY", "ANYONE") else "ANYONE",
-        comments=comments[:255], user_group=user_group, lead_status=status[:6]))
+    await conn.execute(
+        sa.insert(vicidial_callbacks).values(
+            lead_id=lead["lead_id"],
+            list_id=lead["list_id"],
+            campaign_id=campaign_id,
+            status="ACTIVE",
+            entry_time=at.now,
+            callback_time=_parse_datetime(callback_time) or at.now,
+            modify_date=at.now,
+            user=user,
+            recipient=recipient if recipient in ("USERONLY", "ANYONE") else "ANYONE",
+            comments=comments[:255],
+            user_group=user_group,
+            lead_status=status[:6],
+        )
+    )
 
 
 def _parse_datetime(text: str) -> datetime | None:
@@ -418,18 +721,51 @@ def _parse_datetime(text: str) -> datetime | None:
     return None
 
 
-async def add_dnc(conn: AsyncConnection, at: Moment, *, phone_number: str, campaign_id: str, user: str,
-                  internal: bool, campaign: bool) -> None:
+async def add_dnc(
+    conn: AsyncConnection,
+    at: Moment,
+    *,
+    phone_number: str,
+    campaign_id: str,
+    user: str,
+    internal: bool,
+    campaign: bool,
+) -> None:
     """A DNC disposition: the number goes to the system and/or campaign DNC list, with a log row."""
-    if internal and not (await conn.execute(sa.select(vicidial_dnc.c.phone_number)
-                                            .where(vicidial_dnc.c.phone_number == phone_number))).first():
+    if (
+        internal
+        and not (
+            await conn.execute(
+                sa.select(vicidial_dnc.c.phone_number).where(vicidial_dnc.c.phone_number == phone_number)
+            )
+        ).first()
+    ):
         await conn.execute(sa.insert(vicidial_dnc).values(phone_number=phone_number))
-        await conn.execute(sa.insert(vicidial_dnc_log).values(
-            phone_number=phone_number, campaign_id="-SYSINT-", action="add", action_date=at.now, user=user))
+        await conn.execute(
+            sa.insert(vicidial_dnc_log).values(
+                phone_number=phone_number, campaign_id="-SYSINT-", action="add", action_date=at.now, user=user
+            )
+        )
     CD = vicidial_campaign_dnc.c
-    if campaign and not (await conn.execute(sa.select(CD.phone_number).where(
-            CD.phone_number == phone_number, CD.campaign_id == campaign_id))).first():
-        await conn.execute(sa.insert(vicidial_campaign_dnc).values(phone_number=phone_number,
-                                                                   campaign_id=campaign_id))
-        await conn.execute(sa.insert(vicidial_dnc_log).values(
-            phone_number=phone_number, campaign_id=campaign_id, action="add", action_date=at.now, user=user))
+    if (
+        campaign
+        and not (
+            await conn.execute(
+                sa.select(CD.phone_number).where(
+                    CD.phone_number == phone_number, CD.campaign_id == campaign_id
+                )
+            )
+        ).first()
+    ):
+        await conn.execute(
+            sa.insert(vicidial_campaign_dnc).values(phone_number=phone_number, campaign_id=campaign_id)
+        )
+        await conn.execute(
+            sa.insert(vicidial_dnc_log).values(
+                phone_number=phone_number,
+                campaign_id=campaign_id,
+                action="add",
+                action_date=at.now,
+                user=user,
+            )
+        )

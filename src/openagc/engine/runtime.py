@@ -85,13 +85,25 @@ class Engine:
     # --- reads ------------------------------------------------------------------------------------------
 
     async def campaign(self, conn: AsyncConnection, campaign_id: str) -> dict[str, Any]:
-        row = (await conn.execute(sa.select(vicidial_campaigns)
-                                  .where(vicidial_campaigns.c.campaign_id == campaign_id))).mappings().first()
+        row = (
+            (
+                await conn.execute(
+                    sa.select(vicidial_campaigns).where(vicidial_campaigns.c.campaign_id == campaign_id)
+                )
+            )
+            .mappings()
+            .first()
+        )
         return dict(row) if row else {}
 
     async def campaign_allowed(self, conn: AsyncConnection, user_group: str, campaign_id: str) -> bool:
-        allowed = (await conn.execute(sa.select(vicidial_user_groups.c.allowed_campaigns)
-                                      .where(vicidial_user_groups.c.user_group == user_group))).scalar()
+        allowed = (
+            await conn.execute(
+                sa.select(vicidial_user_groups.c.allowed_campaigns).where(
+                    vicidial_user_groups.c.user_group == user_group
+                )
+            )
+        ).scalar()
         text = allowed or ""
         return "-ALL-CAMPAIGNS-" in text or f" {campaign_id} " in text
 
@@ -100,24 +112,48 @@ class Engine:
         if str(system.get("pass_hash_enabled") or "0") == "1":
             from openagc.api.passhash import verify_pass_hash  # the one hashing implementation
 
-            return verify_pass_hash(password, user["pass_hash"] or "", system.get("pass_key") or "",
-                                    int(system.get("pass_cost") or 2))
+            return verify_pass_hash(
+                password,
+                user["pass_hash"] or "",
+                system.get("pass_key") or "",
+                int(system.get("pass_cost") or 2),
+            )
         return bool(password) and password == user["pass"]
 
     async def state(self, user: str) -> dict[str, Any] | None:
         """The agent's state as the console sees it (read from the database)."""
         async with self.services.db.connect() as conn:
-            row = (await conn.execute(sa.select(vicidial_live_agents).where(VLA.user == user).limit(1))
-                   ).mappings().first()
+            row = (
+                (await conn.execute(sa.select(vicidial_live_agents).where(VLA.user == user).limit(1)))
+                .mappings()
+                .first()
+            )
             if row is None:
                 return None
-            val = (await conn.execute(sa.select(vicidial_agent_log).where(
-                vicidial_agent_log.c.agent_log_id == int(row["agent_log_id"] or 0)))).mappings().first()
-            queue = (await conn.execute(sa.select(sa.func.count()).select_from(vicidial_manual_dial_queue).where(
-                vicidial_manual_dial_queue.c.user == user, vicidial_manual_dial_queue.c.status == "READY"))).scalar()
+            val = (
+                (
+                    await conn.execute(
+                        sa.select(vicidial_agent_log).where(
+                            vicidial_agent_log.c.agent_log_id == int(row["agent_log_id"] or 0)
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            queue = (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(vicidial_manual_dial_queue)
+                    .where(
+                        vicidial_manual_dial_queue.c.user == user,
+                        vicidial_manual_dial_queue.c.status == "READY",
+                    )
+                )
+            ).scalar()
         return state_of(dict(row), dict(val) if val else None, int(queue or 0), self.timers.get(user))
 
-    # --- transitions ------------------------------------------------------------------------------------------
+    # --- transitions ------------------------------------------------------------------------------------
 
     async def transact(self, user: str, action: Callable[[Ctx], Awaitable[Any]]) -> Any:
         """Run `action` on the agent's context in one transaction, then the switch ops and push events."""
@@ -170,7 +206,7 @@ class Engine:
             await self.after_commit(ctx)
         return token, ctx.conf
 
-    # --- sweep ------------------------------------------------------------------------------------------------
+    # --- sweep ------------------------------------------------------------------------------------------
 
     async def sweep(self) -> None:
         """Everything no notification announced: SQL-written commands, timers, queues, dialing, notices."""
@@ -186,11 +222,22 @@ class Engine:
         MQ = vicidial_manual_dial_queue.c
         queued = sa.select(MQ.user).where(MQ.status == "READY")
         async with self.services.db.connect() as conn:
-            rows = await conn.execute(sa.select(VLA.user).where(sa.or_(
-                VLA.external_hangup == "1", VLA.external_status != "", VLA.external_pause != "",
-                VLA.external_dial != "", VLA.external_pause_code != "", VLA.external_update_fields == "1",
-                sa.func.length(VLA.external_timer_action) > 3, VLA.manager_ingroup_set == "SET",
-                VLA.external_lead_id > 0, VLA.user.in_(queued))))
+            rows = await conn.execute(
+                sa.select(VLA.user).where(
+                    sa.or_(
+                        VLA.external_hangup == "1",
+                        VLA.external_status != "",
+                        VLA.external_pause != "",
+                        VLA.external_dial != "",
+                        VLA.external_pause_code != "",
+                        VLA.external_update_fields == "1",
+                        sa.func.length(VLA.external_timer_action) > 3,
+                        VLA.manager_ingroup_set == "SET",
+                        VLA.external_lead_id > 0,
+                        VLA.user.in_(queued),
+                    )
+                )
+            )
             users = [r[0] for r in rows]
             self.sessions |= {r[0] for r in await conn.execute(sa.select(VLA.user))}
         return users
@@ -221,30 +268,52 @@ class Engine:
         async with self.services.db.begin() as conn:
             originates = await routing.autodial(self, conn, at)
         for number, call_id, caller_id, timeout in originates:
-            await self.originate(number=number, call_id=call_id, conference=None, caller_id=caller_id,
-                                 timeout=timeout)
+            await self.originate(
+                number=number, call_id=call_id, conference=None, caller_id=caller_id, timeout=timeout
+            )
 
     async def notify(self) -> None:
         """Deliver due agent notifications (send_notification) to the agents logged in now, once."""
         N = vicidial_agent_notifications.c
         at = self.moment()
         async with self.services.db.connect() as conn:
-            due = (await conn.execute(sa.select(vicidial_agent_notifications).where(
-                N.notification_status.in_(("QUEUED", "READY")), N.notification_date <= at.now))).mappings().all()
+            due = (
+                (
+                    await conn.execute(
+                        sa.select(vicidial_agent_notifications).where(
+                            N.notification_status.in_(("QUEUED", "READY")), N.notification_date <= at.now
+                        )
+                    )
+                )
+                .mappings()
+                .all()
+            )
         for n in due:
             async with self.services.db.begin() as conn:
                 users = await self._recipients(conn, n["recipient_type"], n["recipient"] or "")
                 if not users and (at.now - n["notification_date"]).total_seconds() < 60:
                     continue
-                took = await conn.execute(sa.update(vicidial_agent_notifications).where(
-                    N.notification_id == n["notification_id"], N.notification_status == n["notification_status"])
-                    .values(notification_status="SENT" if users else "DEAD"))
+                took = await conn.execute(
+                    sa.update(vicidial_agent_notifications)
+                    .where(
+                        N.notification_id == n["notification_id"],
+                        N.notification_status == n["notification_status"],
+                    )
+                    .values(notification_status="SENT" if users else "DEAD")
+                )
                 if took.rowcount != 1:
                     continue
-            event = {"event": "notification", "notification_id": n["notification_id"],
-                     "text": n["notification_text"] or "", "size": n["text_size"], "font": n["text_font"],
-                     "weight": n["text_weight"], "color": n["text_color"], "confetti": n["show_confetti"] == "Y",
-                     "confetti_options": n["confetti_options"] or ""}
+            event = {
+                "event": "notification",
+                "notification_id": n["notification_id"],
+                "text": n["notification_text"] or "",
+                "size": n["text_size"],
+                "font": n["text_font"],
+                "weight": n["text_weight"],
+                "color": n["text_color"],
+                "confetti": n["show_confetti"] == "Y",
+                "confetti_options": n["confetti_options"] or "",
+            }
             for user in users:
                 self.services.bus.publish(STATE_EVENT, (user, dict(event)))
 
@@ -252,25 +321,37 @@ class Engine:
         if kind == "USER":
             stmt = sa.select(VLA.user).where(VLA.user == recipient)
         elif kind == "USER_GROUP":
-            stmt = sa.select(VLA.user).join(vicidial_users, vicidial_users.c.user == VLA.user).where(
-                vicidial_users.c.user_group == recipient)
+            stmt = (
+                sa.select(VLA.user)
+                .join(vicidial_users, vicidial_users.c.user == VLA.user)
+                .where(vicidial_users.c.user_group == recipient)
+            )
         elif kind == "CAMPAIGN":
             stmt = sa.select(VLA.user).where(VLA.campaign_id == recipient)
         else:
             return []
         return [r[0] for r in await conn.execute(stmt)]
 
-    # --- switch ----------------------------------------------------------------------------------------------
+    # --- switch -----------------------------------------------------------------------------------------
 
-    async def originate(self, *, number: str, call_id: str, conference: str | None, caller_id: str,
-                        timeout: float) -> None:
-        await self.switch.originate(number=number, call_id=call_id, conference=conference, caller_id=caller_id,
-                                    kind=ChannelKind.CUSTOMER, timeout=timeout)
+    async def originate(
+        self, *, number: str, call_id: str, conference: str | None, caller_id: str, timeout: float
+    ) -> None:
+        await self.switch.originate(
+            number=number,
+            call_id=call_id,
+            conference=conference,
+            caller_id=caller_id,
+            kind=ChannelKind.CUSTOMER,
+            timeout=timeout,
+        )
 
     async def hangup_call(self, channel: str, call_id: str) -> None:
         names = [channel] if channel else []
         if call_id:
-            names += [c.name for c in await self.switch.channels() if c.call_id == call_id and c.name not in names]
+            names += [
+                c.name for c in await self.switch.channels() if c.call_id == call_id and c.name not in names
+            ]
         for name in names:
             await self.switch.hangup(name)
 
@@ -278,8 +359,9 @@ class Engine:
         await self.switch.redirect(channel, conference=conference)
 
     async def call_agent_phone(self, extension: str, call_id: str, conference: str) -> None:
-        await self.switch.originate(number=extension, call_id=call_id, conference=conference,
-                                    kind=ChannelKind.AGENT, timeout=60.0)
+        await self.switch.originate(
+            number=extension, call_id=call_id, conference=conference, kind=ChannelKind.AGENT, timeout=60.0
+        )
 
     async def hangup_agent_phone(self, conference: str) -> None:
         for chan in await self.switch.channels():
@@ -297,7 +379,11 @@ class Engine:
                 await routing.queue_inbound(conn, at, self, ch, event.data.get("ingroup", ""))
             await self.deliver()
             return
-        if ch.call_id.startswith("V") and event.kind in (EventKind.ANSWERED, EventKind.BUSY, EventKind.NO_ANSWER):
+        if ch.call_id.startswith("V") and event.kind in (
+            EventKind.ANSWERED,
+            EventKind.BUSY,
+            EventKind.NO_ANSWER,
+        ):
             async with self.services.db.begin() as conn:
                 await routing.auto_call_result(conn, at, event)
             if event.kind == EventKind.ANSWERED:
@@ -305,7 +391,9 @@ class Engine:
             return
         user = await self._agent_on(ch.call_id)
         if event.kind == EventKind.ANSWERED and user:
-            await self.transact(user, lambda ctx: session.connected(ctx, uniqueid=ch.uniqueid, channel=ch.name))
+            await self.transact(
+                user, lambda ctx: session.connected(ctx, uniqueid=ch.uniqueid, channel=ch.name)
+            )
         elif event.kind in (EventKind.BUSY, EventKind.NO_ANSWER) and user:
             await self.transact(user, lambda ctx: self._dial_failed(ctx, event))
         elif event.kind == EventKind.HANGUP:
@@ -317,8 +405,11 @@ class Engine:
 
     async def _agent_on(self, call_id: str) -> str | None:
         async with self.services.db.connect() as conn:
-            return (await conn.execute(sa.select(VLA.user).where(VLA.callerid == call_id, VLA.status == "INCALL")
-                                       .limit(1))).scalar()
+            return (
+                await conn.execute(
+                    sa.select(VLA.user).where(VLA.callerid == call_id, VLA.status == "INCALL").limit(1)
+                )
+            ).scalar()
 
     @staticmethod
     async def _dial_failed(ctx: Ctx, event: SwitchEvent) -> None:
@@ -341,21 +432,33 @@ def state_of(vla: dict[str, Any], val: dict[str, Any] | None, queued: int, timer
     if phase in ("INCALL", "QUEUE", "DISPO"):
         pending = command.split("!", 1)[0] if "!" in command or command == "LOGOUT" else ""
     return {
-        "user": vla["user"], "status": vla["status"], "phase": phase, "pending": pending,
-        "campaign_id": vla["campaign_id"], "conf_exten": vla["conf_exten"], "server_ip": vla["server_ip"],
-        "lead_id": int(vla["lead_id"] or 0), "preview_lead_id": int(vla.get("preview_lead_id") or 0),
-        "callerid": vla.get("callerid") or "", "uniqueid": vla.get("uniqueid") or "",
-        "channel": vla.get("channel") or "", "comments": vla.get("comments") or "",
-        "pause_code": vla.get("pause_code") or "", "ingroups": session.groups_of(vla.get("closer_campaigns")),
-        "blended": vla.get("outbound_autodial") == "Y", "calls_today": int(vla.get("calls_today") or 0),
+        "user": vla["user"],
+        "status": vla["status"],
+        "phase": phase,
+        "pending": pending,
+        "campaign_id": vla["campaign_id"],
+        "conf_exten": vla["conf_exten"],
+        "server_ip": vla["server_ip"],
+        "lead_id": int(vla["lead_id"] or 0),
+        "preview_lead_id": int(vla.get("preview_lead_id") or 0),
+        "callerid": vla.get("callerid") or "",
+        "uniqueid": vla.get("uniqueid") or "",
+        "channel": vla.get("channel") or "",
+        "comments": vla.get("comments") or "",
+        "pause_code": vla.get("pause_code") or "",
+        "ingroups": session.groups_of(vla.get("closer_campaigns")),
+        "blended": vla.get("outbound_autodial") == "Y",
+        "calls_today": int(vla.get("calls_today") or 0),
         "agent_log_id": int(vla.get("agent_log_id") or 0),
         "dead": bool(val and val.get("dead_epoch") and phase == "INCALL"),
-        "manual_dial_queue": queued, "timer": None if timer is None else vars(timer),
+        "manual_dial_queue": queued,
+        "timer": None if timer is None else vars(timer),
         "last_state_change": str(vla.get("last_state_change") or ""),
     }
 
 
 # --- service hooks ------------------------------------------------------------------------------------------
+
 
 def _make_switch(services: Services) -> SwitchPort:
     given = services.extra.get("switch")
@@ -364,16 +467,23 @@ def _make_switch(services: Services) -> SwitchPort:
     from openagc.switch.simulated import SimulatedSwitch  # the default adapter (embedded mode)
 
     server_ip = services.extra.get("server_ip") or "10.10.10.15"
-    switch = SimulatedSwitch(server_ip=server_ip, clock=services.clock,
-                             speed=float(services.extra.get("switch_speed", 1.0)))
+    switch = SimulatedSwitch(
+        server_ip=server_ip, clock=services.clock, speed=float(services.extra.get("switch_speed", 1.0))
+    )
     services.extra["switch"] = switch
     return switch
 
 
 async def _server_ip(services: Services) -> str | None:
     async with services.db.connect() as conn:
-        return (await conn.execute(sa.select(servers.c.server_ip).where(servers.c.active == "Y")
-                                   .order_by(servers.c.server_id).limit(1))).scalar()
+        return (
+            await conn.execute(
+                sa.select(servers.c.server_ip)
+                .where(servers.c.active == "Y")
+                .order_by(servers.c.server_id)
+                .limit(1)
+            )
+        ).scalar()
 
 
 def routes(services: Services) -> list[BaseRoute]:

@@ -116,8 +116,9 @@ class Ctx:
 
     async def set(self, *where: Any, **values: Any) -> bool:
         """Update the agent's row (optionally guarded by `where`); True when a row changed."""
-        result = await self.conn.execute(sa.update(vicidial_live_agents)
-                                         .where(VLA.user == self.user, *where).values(**values))
+        result = await self.conn.execute(
+            sa.update(vicidial_live_agents).where(VLA.user == self.user, *where).values(**values)
+        )
         if result.rowcount:
             self.vla.update(values)
         return bool(result.rowcount)
@@ -135,32 +136,50 @@ class Ctx:
         self.ops.append(op)
 
     async def lead(self, lead_id: int) -> dict[str, Any] | None:
-        row = (await self.conn.execute(sa.select(vicidial_list).where(vicidial_list.c.lead_id == lead_id))
-               ).mappings().first()
+        row = (
+            (await self.conn.execute(sa.select(vicidial_list).where(vicidial_list.c.lead_id == lead_id)))
+            .mappings()
+            .first()
+        )
         return dict(row) if row else None
 
     async def new_cycle(self, sub_status: str | None = None) -> int:
         """Open a new agent-log row and point the agent at it."""
-        new_id = await logs.val_open(self.conn, self.at, user=self.user, server_ip=self.server_ip,
-                                     campaign_id=self.campaign_id, user_group=self.user_group,
-                                     sub_status=sub_status)
+        new_id = await logs.val_open(
+            self.conn,
+            self.at,
+            user=self.user,
+            server_ip=self.server_ip,
+            campaign_id=self.campaign_id,
+            user_group=self.user_group,
+            sub_status=sub_status,
+        )
         await self.set(agent_log_id=new_id)
         return new_id
 
 
 async def load(engine: Engine, conn: AsyncConnection, user: str, at: Moment) -> Ctx | None:
     """The agent's context, row-locked on MariaDB (SQLite transactions are already exclusive)."""
-    row = (await conn.execute(sa.select(vicidial_live_agents).where(VLA.user == user).limit(1)
-                              .with_for_update())).mappings().first()
+    row = (
+        (
+            await conn.execute(
+                sa.select(vicidial_live_agents).where(VLA.user == user).limit(1).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         return None
     campaign = await engine.campaign(conn, row["campaign_id"] or "")
-    group = (await conn.execute(sa.select(vicidial_users.c.user_group).where(vicidial_users.c.user == user))
-             ).scalar() or ""
+    group = (
+        await conn.execute(sa.select(vicidial_users.c.user_group).where(vicidial_users.c.user == user))
+    ).scalar() or ""
     return Ctx(engine=engine, conn=conn, at=at, vla=dict(row), campaign=campaign, user_group=group)
 
 
-# --- pause / ready (VDADpause / VDADready) -------------------------------------------------------------------
+# --- pause / ready (VDADpause / VDADready) --------------------------------------------------------------
+
 
 def ready_stage(ctx: Ctx) -> str:
     """CLOSER when the agent has in-groups and is not blended, else READY."""
@@ -175,8 +194,12 @@ async def ready(ctx: Ctx, *, new_row: bool = False) -> bool:
         return False
     if new_row:
         await ctx.new_cycle()
-    values: dict[str, Any] = {"status": ready_stage(ctx), "pause_code": "", "external_pause_code": "",
-                              "last_state_change": ctx.at.now}
+    values: dict[str, Any] = {
+        "status": ready_stage(ctx),
+        "pause_code": "",
+        "external_pause_code": "",
+        "last_state_change": ctx.at.now,
+    }
     if ctx.campaign.get("dial_method") == "INBOUND_MAN":
         values["outbound_autodial"] = "N"
     if not await ctx.set(VLA.status.notin_(LIVE_STATES), **values):
@@ -190,8 +213,16 @@ async def pause(ctx: Ctx, code: str = "") -> bool:
     """VDADpause from READY/CLOSER: wait closes, a new (paused) agent-log row opens."""
     if ctx.vla["status"] not in IDLE_STATES:
         return False
-    if not await ctx.set(VLA.status.in_(IDLE_STATES), status="PAUSED", ring_callerid="", uniqueid="",
-                         callerid="", channel="", comments="", last_state_change=ctx.at.now):
+    if not await ctx.set(
+        VLA.status.in_(IDLE_STATES),
+        status="PAUSED",
+        ring_callerid="",
+        uniqueid="",
+        callerid="",
+        channel="",
+        comments="",
+        last_state_change=ctx.at.now,
+    ):
         return False
     await logs.val_close_wait(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0))
     await ctx.new_cycle()
@@ -205,9 +236,16 @@ async def pause(ctx: Ctx, code: str = "") -> bool:
 
 async def pause_code(ctx: Ctx, code: str) -> None:
     """PauseCodeSubmit: label the pause (a second code in one pause starts a new row)."""
-    new_id = await logs.val_pause_code(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), code, user=ctx.user,
-                                       server_ip=ctx.server_ip, campaign_id=ctx.campaign_id,
-                                       user_group=ctx.user_group)
+    new_id = await logs.val_pause_code(
+        ctx.conn,
+        ctx.at,
+        int(ctx.vla["agent_log_id"] or 0),
+        code,
+        user=ctx.user,
+        server_ip=ctx.server_ip,
+        campaign_id=ctx.campaign_id,
+        user_group=ctx.user_group,
+    )
     values: dict[str, Any] = {"pause_code": code}
     if new_id != ctx.vla["agent_log_id"]:
         values |= {"agent_log_id": new_id, "last_state_change": ctx.at.now}
@@ -215,46 +253,92 @@ async def pause_code(ctx: Ctx, code: str) -> None:
     ctx.emit("state")
 
 
-# --- calls ------------------------------------------------------------------------------------------------------
+# --- calls ----------------------------------------------------------------------------------------------
 
 INCALL_WIPE = {"external_hangup": "", "external_status": "", "external_pause": "", "external_dial": ""}
 
 
-async def pick_up(ctx: Ctx, *, lead_id: int, uniqueid: str, callerid: str, channel: str, call_server_ip: str,
-                  comments: str, group_id: str = "") -> None:
+async def pick_up(
+    ctx: Ctx,
+    *,
+    lead_id: int,
+    uniqueid: str,
+    callerid: str,
+    channel: str,
+    call_server_ip: str,
+    comments: str,
+    group_id: str = "",
+) -> None:
     """VDADcheckINCOMING: a call routed to the agent (QUEUE) becomes INCALL; talk starts."""
     values: dict[str, Any] = {
-        "status": "INCALL", "lead_id": lead_id, "uniqueid": uniqueid, "callerid": callerid, "channel": channel,
-        "call_server_ip": call_server_ip, "comments": comments, "last_call_time": ctx.at.now,
-        "calls_today": int(ctx.vla.get("calls_today") or 0) + 1, "pause_code": "", "preview_lead_id": 0,
-        "last_state_change": ctx.at.now, **INCALL_WIPE,
+        "status": "INCALL",
+        "lead_id": lead_id,
+        "uniqueid": uniqueid,
+        "callerid": callerid,
+        "channel": channel,
+        "call_server_ip": call_server_ip,
+        "comments": comments,
+        "last_call_time": ctx.at.now,
+        "calls_today": int(ctx.vla.get("calls_today") or 0) + 1,
+        "pause_code": "",
+        "preview_lead_id": 0,
+        "last_state_change": ctx.at.now,
+        **INCALL_WIPE,
     }
     if comments == "INBOUND":
         values["last_inbound_call_time"] = ctx.at.now
     await ctx.set(**values)
-    await ctx.conn.execute(sa.update(vicidial_list).where(vicidial_list.c.lead_id == lead_id)
-                           .values(status="INCALL", user=ctx.user))
+    await ctx.conn.execute(
+        sa.update(vicidial_list)
+        .where(vicidial_list.c.lead_id == lead_id)
+        .values(status="INCALL", user=ctx.user)
+    )
     if comments == "INBOUND":
-        await logs.closer_answered(ctx.conn, ctx.at, uniqueid=uniqueid, user=ctx.user, user_group=ctx.user_group)
+        await logs.closer_answered(
+            ctx.conn, ctx.at, uniqueid=uniqueid, user=ctx.user, user_group=ctx.user_group
+        )
         LIA = vicidial_live_inbound_agents.c
-        await ctx.conn.execute(sa.update(vicidial_live_inbound_agents)
-                               .where(LIA.user == ctx.user, LIA.group_id == group_id)
-                               .values(calls_today=LIA.calls_today + 1, last_call_time=ctx.at.now))
-        await ctx.conn.execute(sa.update(vicidial_callbacks).where(
-            vicidial_callbacks.c.lead_id == lead_id, vicidial_callbacks.c.status == "LIVE").values(status="SENT"))
+        await ctx.conn.execute(
+            sa.update(vicidial_live_inbound_agents)
+            .where(LIA.user == ctx.user, LIA.group_id == group_id)
+            .values(calls_today=LIA.calls_today + 1, last_call_time=ctx.at.now)
+        )
+        await ctx.conn.execute(
+            sa.update(vicidial_callbacks)
+            .where(vicidial_callbacks.c.lead_id == lead_id, vicidial_callbacks.c.status == "LIVE")
+            .values(status="SENT")
+        )
     else:
         lead = await ctx.lead(lead_id)
         if lead is not None:
-            await logs.outbound_start(ctx.conn, ctx.at, uniqueid=uniqueid, lead=lead, campaign_id=ctx.campaign_id,
-                                      user=ctx.user, user_group=ctx.user_group, comments="AUTO",
-                                      callerid=callerid, server_ip=call_server_ip)
+            await logs.outbound_start(
+                ctx.conn,
+                ctx.at,
+                uniqueid=uniqueid,
+                lead=lead,
+                campaign_id=ctx.campaign_id,
+                user=ctx.user,
+                user_group=ctx.user_group,
+                comments="AUTO",
+                callerid=callerid,
+                server_ip=call_server_ip,
+            )
     CA = vicidial_campaign_agents.c
-    await ctx.conn.execute(sa.update(vicidial_campaign_agents)
-                           .where(CA.user == ctx.user, CA.campaign_id == ctx.campaign_id)
-                           .values(calls_today=CA.calls_today + 1))
-    await logs.val_talk(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, comments=comments)
-    ctx.emit("call", direction="inbound" if comments == "INBOUND" else "outbound", lead_id=lead_id,
-             callerid=callerid, group=group_id)
+    await ctx.conn.execute(
+        sa.update(vicidial_campaign_agents)
+        .where(CA.user == ctx.user, CA.campaign_id == ctx.campaign_id)
+        .values(calls_today=CA.calls_today + 1)
+    )
+    await logs.val_talk(
+        ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, comments=comments
+    )
+    ctx.emit(
+        "call",
+        direction="inbound" if comments == "INBOUND" else "outbound",
+        lead_id=lead_id,
+        callerid=callerid,
+        group=group_id,
+    )
     ctx.emit("state")
 
 
@@ -264,16 +348,31 @@ async def connected(ctx: Ctx, *, uniqueid: str, channel: str) -> None:
         return
     callerid = ctx.vla["callerid"]
     await ctx.set(uniqueid=uniqueid[:20], channel=channel[:100], call_server_ip=ctx.server_ip)
-    await ctx.conn.execute(sa.update(vicidial_auto_calls).where(VAC.callerid == callerid)
-                           .values(uniqueid=uniqueid[:20], channel=channel[:100]))
+    await ctx.conn.execute(
+        sa.update(vicidial_auto_calls)
+        .where(VAC.callerid == callerid)
+        .values(uniqueid=uniqueid[:20], channel=channel[:100])
+    )
     await logs.manager_answered(ctx.conn, callerid, uniqueid=uniqueid, channel=channel)
     lead_id = int(ctx.vla["lead_id"])
     lead = await ctx.lead(lead_id)
     if lead is not None:
-        await logs.outbound_start(ctx.conn, ctx.at, uniqueid=uniqueid, lead=lead, campaign_id=ctx.campaign_id,
-                                  user=ctx.user, user_group=ctx.user_group, comments="MANUAL", callerid=callerid,
-                                  server_ip=ctx.server_ip, alt_dial=ctx.engine.alt_dial.get(callerid, "MAIN"))
-    await logs.val_talk(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, comments="MANUAL")
+        await logs.outbound_start(
+            ctx.conn,
+            ctx.at,
+            uniqueid=uniqueid,
+            lead=lead,
+            campaign_id=ctx.campaign_id,
+            user=ctx.user,
+            user_group=ctx.user_group,
+            comments="MANUAL",
+            callerid=callerid,
+            server_ip=ctx.server_ip,
+            alt_dial=ctx.engine.alt_dial.get(callerid, "MAIN"),
+        )
+    await logs.val_talk(
+        ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, comments="MANUAL"
+    )
     ctx.emit("answered", lead_id=lead_id, callerid=callerid)
     ctx.emit("state")
 
@@ -300,8 +399,15 @@ async def end_call(ctx: Ctx, *, term_reason: str = "AGENT", hangup_channel: bool
     if hangup_channel:
         hang_id = logs.hangup_call_id(ctx.at, ctx.user)
         target = channel or f"Local/{ctx.conf}@default"
-        await logs.manager(ctx.conn, ctx.at, server_ip=call_server, action="Hangup", callerid=hang_id,
-                           channel=target, lines=[f"Channel: {target}"])
+        await logs.manager(
+            ctx.conn,
+            ctx.at,
+            server_ip=call_server,
+            action="Hangup",
+            callerid=hang_id,
+            channel=target,
+            lines=[f"Channel: {target}"],
+        )
         engine = ctx.engine
         ctx.switch(lambda: engine.hangup_call(channel, callerid))
     if comments == "INBOUND":
@@ -314,8 +420,15 @@ async def end_call(ctx: Ctx, *, term_reason: str = "AGENT", hangup_channel: bool
         else:
             await ctx.conn.execute(sa.delete(vicidial_auto_calls).where(VAC.uniqueid == uniqueid))
     values: dict[str, Any] = {
-        "status": "PAUSED", "uniqueid": "0", "callerid": "", "channel": "", "call_server_ip": "", "comments": "",
-        "last_call_finish": ctx.at.now, "last_state_change": ctx.at.now, "preview_lead_id": 0,
+        "status": "PAUSED",
+        "uniqueid": "0",
+        "callerid": "",
+        "channel": "",
+        "call_server_ip": "",
+        "comments": "",
+        "last_call_finish": ctx.at.now,
+        "last_state_change": ctx.at.now,
+        "preview_lead_id": 0,
         "ring_callerid": "",
     }
     if comments == "INBOUND":
@@ -323,19 +436,29 @@ async def end_call(ctx: Ctx, *, term_reason: str = "AGENT", hangup_channel: bool
     if hangup_channel and ctx.vla.get("external_hangup") not in ("", None):
         values["external_hangup"] = "0"
     await ctx.set(**values)
-    await logs.val_call_end(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), uniqueid=uniqueid,
-                            lead_id=lead_id, comments=comments)
+    await logs.val_call_end(
+        ctx.conn,
+        ctx.at,
+        int(ctx.vla["agent_log_id"] or 0),
+        uniqueid=uniqueid,
+        lead_id=lead_id,
+        comments=comments,
+    )
     if comments == "INBOUND":
         LIA = vicidial_live_inbound_agents.c
-        await ctx.conn.execute(sa.update(vicidial_live_inbound_agents).where(LIA.user == ctx.user)
-                               .values(last_call_finish=ctx.at.now))
+        await ctx.conn.execute(
+            sa.update(vicidial_live_inbound_agents)
+            .where(LIA.user == ctx.user)
+            .values(last_call_finish=ctx.at.now)
+        )
     ctx.engine.timers.pop(ctx.user, None)
     ctx.emit("call_ended", lead_id=lead_id, term_reason=term_reason)
     ctx.emit("state")
     return True
 
 
-# --- disposition -----------------------------------------------------------------------------------------------
+# --- disposition ----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Dispo:
@@ -360,12 +483,24 @@ class Dispo:
 
 
 async def status_flags(conn: AsyncConnection, status: str, campaign_id: str) -> dict[str, Any]:
-    row = (await conn.execute(sa.select(vicidial_statuses).where(vicidial_statuses.c.status == status))
-           ).mappings().first()
+    row = (
+        (await conn.execute(sa.select(vicidial_statuses).where(vicidial_statuses.c.status == status)))
+        .mappings()
+        .first()
+    )
     if row is None:
         CS = vicidial_campaign_statuses.c
-        row = (await conn.execute(sa.select(vicidial_campaign_statuses).where(
-            CS.status == status, CS.campaign_id == campaign_id))).mappings().first()
+        row = (
+            (
+                await conn.execute(
+                    sa.select(vicidial_campaign_statuses).where(
+                        CS.status == status, CS.campaign_id == campaign_id
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
     return dict(row) if row else {}
 
 
@@ -381,29 +516,75 @@ async def dispo(ctx: Ctx, value: str) -> bool:
     lead = await ctx.lead(lead_id)
     val = await logs.val_row(ctx.conn, int(ctx.vla["agent_log_id"] or 0))
     inbound = bool(val and val["comments"] == "INBOUND")
-    await ctx.set(lead_id=0, preview_lead_id=0, last_state_change=ctx.at.now, external_hangup="",
-                  external_status="", external_update_fields="0", external_update_fields_data="",
-                  external_timer_action_seconds=-1, external_dtmf="", external_transferconf="", external_park="",
-                  external_recording="", callerid="", ring_callerid="")
-    await ctx.conn.execute(sa.update(vicidial_list).where(vicidial_list.c.lead_id == lead_id)
-                           .values(status=list_status, user=ctx.user))
-    await logs.dispo_call_logs(ctx.conn, ctx.at, lead_id=lead_id, user=ctx.user, status=d.status, inbound=inbound,
-                               uniqueid=(val or {}).get("uniqueid") or "", lead=lead, campaign_id=ctx.campaign_id,
-                               user_group=ctx.user_group)
+    await ctx.set(
+        lead_id=0,
+        preview_lead_id=0,
+        last_state_change=ctx.at.now,
+        external_hangup="",
+        external_status="",
+        external_update_fields="0",
+        external_update_fields_data="",
+        external_timer_action_seconds=-1,
+        external_dtmf="",
+        external_transferconf="",
+        external_park="",
+        external_recording="",
+        callerid="",
+        ring_callerid="",
+    )
+    await ctx.conn.execute(
+        sa.update(vicidial_list)
+        .where(vicidial_list.c.lead_id == lead_id)
+        .values(status=list_status, user=ctx.user)
+    )
+    await logs.dispo_call_logs(
+        ctx.conn,
+        ctx.at,
+        lead_id=lead_id,
+        user=ctx.user,
+        status=d.status,
+        inbound=inbound,
+        uniqueid=(val or {}).get("uniqueid") or "",
+        lead=lead,
+        campaign_id=ctx.campaign_id,
+        user_group=ctx.user_group,
+    )
     flags = await status_flags(ctx.conn, d.status, ctx.campaign_id)
     if flags.get("dnc") == "Y" and lead is not None:
-        await logs.add_dnc(ctx.conn, ctx.at, phone_number=lead["phone_number"], campaign_id=ctx.campaign_id,
-                           user=ctx.user, internal=ctx.campaign.get("use_internal_dnc") == "Y",
-                           campaign=ctx.campaign.get("use_campaign_dnc") == "Y")
-    await logs.val_dispo(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, status=d.status)
-    await ctx.conn.execute(sa.update(vicidial_campaigns).where(vicidial_campaigns.c.campaign_id == ctx.campaign_id)
-                           .values(campaign_calldate=ctx.at.now))
+        await logs.add_dnc(
+            ctx.conn,
+            ctx.at,
+            phone_number=lead["phone_number"],
+            campaign_id=ctx.campaign_id,
+            user=ctx.user,
+            internal=ctx.campaign.get("use_internal_dnc") == "Y",
+            campaign=ctx.campaign.get("use_campaign_dnc") == "Y",
+        )
+    await logs.val_dispo(
+        ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, status=d.status
+    )
+    await ctx.conn.execute(
+        sa.update(vicidial_campaigns)
+        .where(vicidial_campaigns.c.campaign_id == ctx.campaign_id)
+        .values(campaign_calldate=ctx.at.now)
+    )
     if d.callback and lead is not None:
-        await logs.callback(ctx.conn, ctx.at, lead=lead, campaign_id=ctx.campaign_id, user=ctx.user,
-                            user_group=ctx.user_group, status=d.status, callback_time=d.callback_time,
-                            recipient=d.recipient, comments=d.comments)
+        await logs.callback(
+            ctx.conn,
+            ctx.at,
+            lead=lead,
+            campaign_id=ctx.campaign_id,
+            user=ctx.user,
+            user_group=ctx.user_group,
+            status=d.status,
+            callback_time=d.callback_time,
+            recipient=d.recipient,
+            comments=d.comments,
+        )
     MQ = vicidial_manual_dial_queue.c
-    await ctx.conn.execute(sa.delete(vicidial_manual_dial_queue).where(MQ.user == ctx.user, MQ.status == "QUEUE"))
+    await ctx.conn.execute(
+        sa.delete(vicidial_manual_dial_queue).where(MQ.user == ctx.user, MQ.status == "QUEUE")
+    )
     if not auto_dial(ctx.campaign):
         await ctx.new_cycle()  # manual campaigns open the next (paused) row here
     ctx.emit("dispositioned", lead_id=lead_id, status=d.status, callback=d.callback)
@@ -433,7 +614,8 @@ async def after_dispo(ctx: Ctx, *, manual_call: bool) -> None:
         await ready(ctx, new_row=True)
 
 
-# --- login / logout -------------------------------------------------------------------------------------------
+# --- login / logout -------------------------------------------------------------------------------------
+
 
 @dataclass
 class LoginRequest:
@@ -452,11 +634,18 @@ async def login(engine: Engine, conn: AsyncConnection, at: Moment, req: LoginReq
     """Upstream's login page build (spec §5.1); returns the context and the new session token."""
     U, P = vicidial_users.c, engine.phones.c
     user = (await conn.execute(sa.select(vicidial_users).where(U.user == req.user))).mappings().first()
-    if user is None or user["active"] != "Y" or int(user["user_level"] or 0) < 1 \
-            or not await engine.password_ok(conn, req.password, user):
+    if (
+        user is None
+        or user["active"] != "Y"
+        or int(user["user_level"] or 0) < 1
+        or not await engine.password_ok(conn, req.password, user)
+    ):
         raise LoginError("invalid agent user or password", 401)
-    phone = (await conn.execute(sa.select(engine.phones).where(P.login == req.phone_login).limit(1))
-             ).mappings().first()
+    phone = (
+        (await conn.execute(sa.select(engine.phones).where(P.login == req.phone_login).limit(1)))
+        .mappings()
+        .first()
+    )
     if phone is None or phone["pass"] != req.phone_pass or phone["active"] == "N":
         raise LoginError("invalid phone login or password", 401)
     campaign = await engine.campaign(conn, req.campaign_id)
@@ -472,14 +661,25 @@ async def login(engine: Engine, conn: AsyncConnection, at: Moment, req: LoginReq
     C = vicidial_conferences.c
     conf = None
     for _ in range(20):
-        free = (await conn.execute(sa.select(C.conf_exten).where(
-            C.server_ip == server_ip, sa.or_(C.extension == "", C.extension.is_(None)))
-            .order_by(C.conf_exten).limit(1))).scalar()
+        free = (
+            await conn.execute(
+                sa.select(C.conf_exten)
+                .where(C.server_ip == server_ip, sa.or_(C.extension == "", C.extension.is_(None)))
+                .order_by(C.conf_exten)
+                .limit(1)
+            )
+        ).scalar()
         if free is None:
             break
-        took = await conn.execute(sa.update(vicidial_conferences).where(
-            C.conf_exten == free, C.server_ip == server_ip, sa.or_(C.extension == "", C.extension.is_(None)))
-            .values(extension=extension))
+        took = await conn.execute(
+            sa.update(vicidial_conferences)
+            .where(
+                C.conf_exten == free,
+                C.server_ip == server_ip,
+                sa.or_(C.extension == "", C.extension.is_(None)),
+            )
+            .values(extension=extension)
+        )
         if took.rowcount == 1:
             conf = str(free)
             break
@@ -493,62 +693,171 @@ async def login(engine: Engine, conn: AsyncConnection, at: Moment, req: LoginReq
     autodial = campaign.get("dial_method") not in NON_AUTODIAL_METHODS and (blended or not ingroups)
     closer = group_list(ingroups) if ingroups else ""
     CA = vicidial_campaign_agents.c
-    ca = (await conn.execute(sa.select(vicidial_campaign_agents).where(
-        CA.user == req.user, CA.campaign_id == req.campaign_id))).mappings().first()
+    ca = (
+        (
+            await conn.execute(
+                sa.select(vicidial_campaign_agents).where(
+                    CA.user == req.user, CA.campaign_id == req.campaign_id
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
     if ca is None:
-        await conn.execute(sa.insert(vicidial_campaign_agents).values(
-            user=req.user, campaign_id=req.campaign_id, campaign_rank=0, campaign_weight=0, calls_today=0,
-            campaign_grade=1))
-    await conn.execute(sa.insert(vicidial_live_agents).values(
-        user=req.user, server_ip=server_ip, conf_exten=conf, extension=extension, status="PAUSED", lead_id=0,
-        campaign_id=req.campaign_id, uniqueid="", callerid="", channel="", random_id=secrets.randbelow(10**8),
-        last_call_time=at.now, last_call_finish=at.now, closer_campaigns=closer, user_level=user["user_level"],
-        comments="", campaign_weight=(ca or {}).get("campaign_weight") or 0,
-        calls_today=(ca or {}).get("calls_today") or 0, campaign_grade=(ca or {}).get("campaign_grade") or 1,
-        pause_code="LOGIN", outbound_autodial="Y" if autodial else "N", last_state_change=at.now,
-        on_hook_agent=phone["on_hook_agent"] or "N", external_ingroups="", manager_ingroup_set="N",
-        agent_territories="",
-    ))
+        await conn.execute(
+            sa.insert(vicidial_campaign_agents).values(
+                user=req.user,
+                campaign_id=req.campaign_id,
+                campaign_rank=0,
+                campaign_weight=0,
+                calls_today=0,
+                campaign_grade=1,
+            )
+        )
+    await conn.execute(
+        sa.insert(vicidial_live_agents).values(
+            user=req.user,
+            server_ip=server_ip,
+            conf_exten=conf,
+            extension=extension,
+            status="PAUSED",
+            lead_id=0,
+            campaign_id=req.campaign_id,
+            uniqueid="",
+            callerid="",
+            channel="",
+            random_id=secrets.randbelow(10**8),
+            last_call_time=at.now,
+            last_call_finish=at.now,
+            closer_campaigns=closer,
+            user_level=user["user_level"],
+            comments="",
+            campaign_weight=(ca or {}).get("campaign_weight") or 0,
+            calls_today=(ca or {}).get("calls_today") or 0,
+            campaign_grade=(ca or {}).get("campaign_grade") or 1,
+            pause_code="LOGIN",
+            outbound_autodial="Y" if autodial else "N",
+            last_state_change=at.now,
+            on_hook_agent=phone["on_hook_agent"] or "N",
+            external_ingroups="",
+            manager_ingroup_set="N",
+            agent_territories="",
+        )
+    )
     IGA, LIA = vicidial_inbound_group_agents.c, vicidial_live_inbound_agents.c
     for group in ingroups:
-        iga = (await conn.execute(sa.select(vicidial_inbound_group_agents).where(
-            IGA.user == req.user, IGA.group_id == group))).mappings().first() or {}
-        await conn.execute(sa.delete(vicidial_live_inbound_agents).where(LIA.user == req.user, LIA.group_id == group))
-        await conn.execute(sa.insert(vicidial_live_inbound_agents).values(
-            user=req.user, group_id=group, group_weight=iga.get("group_weight") or 0,
-            calls_today=iga.get("calls_today") or 0, group_grade=iga.get("group_grade") or 1,
-            calls_today_filtered=iga.get("calls_today_filtered") or 0, daily_limit=iga.get("daily_limit", -1),
-            last_call_time=at.now, last_call_finish=at.now, last_call_time_filtered=at.now,
-            last_call_finish_filtered=at.now))
-    await conn.execute(sa.insert(vicidial_user_closer_log).values(
-        user=req.user, campaign_id=req.campaign_id, event_date=at.now, blended="1" if blended else "0",
-        closer_campaigns=closer, manager_change=""))
+        iga = (
+            await conn.execute(
+                sa.select(vicidial_inbound_group_agents).where(IGA.user == req.user, IGA.group_id == group)
+            )
+        ).mappings().first() or {}
+        await conn.execute(
+            sa.delete(vicidial_live_inbound_agents).where(LIA.user == req.user, LIA.group_id == group)
+        )
+        await conn.execute(
+            sa.insert(vicidial_live_inbound_agents).values(
+                user=req.user,
+                group_id=group,
+                group_weight=iga.get("group_weight") or 0,
+                calls_today=iga.get("calls_today") or 0,
+                group_grade=iga.get("group_grade") or 1,
+                calls_today_filtered=iga.get("calls_today_filtered") or 0,
+                daily_limit=iga.get("daily_limit", -1),
+                last_call_time=at.now,
+                last_call_finish=at.now,
+                last_call_time_filtered=at.now,
+                last_call_finish_filtered=at.now,
+            )
+        )
+    await conn.execute(
+        sa.insert(vicidial_user_closer_log).values(
+            user=req.user,
+            campaign_id=req.campaign_id,
+            event_date=at.now,
+            blended="1" if blended else "0",
+            closer_campaigns=closer,
+            manager_change="",
+        )
+    )
     ctx = await load(engine, conn, req.user, at)
     assert ctx is not None
     await ctx.new_cycle(sub_status="LOGIN")
-    await conn.execute(sa.update(vicidial_campaigns).where(vicidial_campaigns.c.campaign_id == req.campaign_id)
-                       .values(campaign_logindate=at.now))
+    await conn.execute(
+        sa.update(vicidial_campaigns)
+        .where(vicidial_campaigns.c.campaign_id == req.campaign_id)
+        .values(campaign_logindate=at.now)
+    )
 
     token = secrets.token_urlsafe(30)[:40]
     login_cid = logs.login_call_id(at, conf)
     campaign_cid = campaign.get("campaign_cid") or "0000000000"
     context = phone["ext_context"] or "default"
-    lines = [f"Channel: {extension}", f"Context: {context}", f"Exten: {conf}", "Priority: 1",
-             f'Callerid: "{login_cid}" <{campaign_cid}>']
-    login_call = "|".join(["", "", at.now.strftime("%Y-%m-%d %H:%M:%S"), "NEW", "N", server_ip, "", "Originate",
-                           login_cid, *lines, "", "", "", "", ""])
-    webphone = "" if phone.get("is_webphone", "N") == "N" else (
-        f"/agent/webphone?extension={phone['extension']}&server_ip={server_ip}&session_id={conf}")
-    await conn.execute(sa.insert(web_client_sessions).values(
-        extension=extension, server_ip=server_ip, program="agc", start_time=at.now, session_name=token))
+    lines = [
+        f"Channel: {extension}",
+        f"Context: {context}",
+        f"Exten: {conf}",
+        "Priority: 1",
+        f'Callerid: "{login_cid}" <{campaign_cid}>',
+    ]
+    login_call = "|".join(
+        [
+            "",
+            "",
+            at.now.strftime("%Y-%m-%d %H:%M:%S"),
+            "NEW",
+            "N",
+            server_ip,
+            "",
+            "Originate",
+            login_cid,
+            *lines,
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
+    )
+    webphone = (
+        ""
+        if phone.get("is_webphone", "N") == "N"
+        else (f"/agent/webphone?extension={phone['extension']}&server_ip={server_ip}&session_id={conf}")
+    )
+    await conn.execute(
+        sa.insert(web_client_sessions).values(
+            extension=extension, server_ip=server_ip, program="agc", start_time=at.now, session_name=token
+        )
+    )
     await conn.execute(sa.delete(vicidial_session_data).where(vicidial_session_data.c.user == req.user))
-    await conn.execute(sa.insert(vicidial_session_data).values(
-        session_name=token, user=req.user, campaign_id=req.campaign_id, server_ip=server_ip, conf_exten=conf,
-        extension=extension, login_time=at.now, webphone_url=webphone, agent_login_call=login_call))
-    await logs.user_log(conn, at, user=req.user, event="LOGIN", campaign_id=req.campaign_id,
-                        user_group=user["user_group"] or "", session_id=conf, server_ip=server_ip,
-                        extension=extension, computer_ip=req.computer_ip, browser=req.browser,
-                        phone_login=req.phone_login, phone_ip=phone["phone_ip"] or "")
+    await conn.execute(
+        sa.insert(vicidial_session_data).values(
+            session_name=token,
+            user=req.user,
+            campaign_id=req.campaign_id,
+            server_ip=server_ip,
+            conf_exten=conf,
+            extension=extension,
+            login_time=at.now,
+            webphone_url=webphone,
+            agent_login_call=login_call,
+        )
+    )
+    await logs.user_log(
+        conn,
+        at,
+        user=req.user,
+        event="LOGIN",
+        campaign_id=req.campaign_id,
+        user_group=user["user_group"] or "",
+        session_id=conf,
+        server_ip=server_ip,
+        extension=extension,
+        computer_ip=req.computer_ip,
+        browser=req.browser,
+        phone_login=req.phone_login,
+        phone_ip=phone["phone_ip"] or "",
+    )
     await logs.manager(conn, at, server_ip=server_ip, action="Originate", callerid=login_cid, lines=lines)
     ctx.switch(lambda: engine.call_agent_phone(extension, login_cid, conf))
     ctx.emit("logged_in", conf_exten=conf)
@@ -564,25 +873,46 @@ async def logout(ctx: Ctx, *, expect_command: bool = False, event: str = "LOGOUT
     if (await ctx.conn.execute(sa.delete(vicidial_live_agents).where(*where))).rowcount != 1:
         return False
     if await logs.last_user_event(ctx.conn, ctx.user) != "LOGOUT":
-        await logs.user_log(ctx.conn, ctx.at, user=ctx.user, event=event, campaign_id=ctx.campaign_id,
-                            user_group=ctx.user_group, session_id=ctx.conf, server_ip=ctx.server_ip,
-                            extension=ctx.vla.get("extension") or "")
+        await logs.user_log(
+            ctx.conn,
+            ctx.at,
+            user=ctx.user,
+            event=event,
+            campaign_id=ctx.campaign_id,
+            user_group=ctx.user_group,
+            session_id=ctx.conf,
+            server_ip=ctx.server_ip,
+            extension=ctx.vla.get("extension") or "",
+        )
     C = vicidial_conferences.c
-    await ctx.conn.execute(sa.update(vicidial_conferences).where(
-        C.conf_exten == int(ctx.conf or 0), C.server_ip == ctx.server_ip).values(extension=""))
+    await ctx.conn.execute(
+        sa.update(vicidial_conferences)
+        .where(C.conf_exten == int(ctx.conf or 0), C.server_ip == ctx.server_ip)
+        .values(extension="")
+    )
     SD = vicidial_session_data.c
     names = [r[0] for r in await ctx.conn.execute(sa.select(SD.session_name).where(SD.user == ctx.user))]
     if names:
-        await ctx.conn.execute(sa.delete(web_client_sessions).where(web_client_sessions.c.session_name.in_(names)))
+        await ctx.conn.execute(
+            sa.delete(web_client_sessions).where(web_client_sessions.c.session_name.in_(names))
+        )
     await ctx.conn.execute(sa.delete(vicidial_session_data).where(SD.user == ctx.user))
     extension = ctx.vla.get("extension") or ""
     hang_id = logs.logout_call_id(ctx.at)
-    await logs.manager(ctx.conn, ctx.at, server_ip=ctx.server_ip, action="Hangup", callerid=hang_id,
-                       channel=extension, lines=[f"Channel: {extension}"])
+    await logs.manager(
+        ctx.conn,
+        ctx.at,
+        server_ip=ctx.server_ip,
+        action="Hangup",
+        callerid=hang_id,
+        channel=extension,
+        lines=[f"Channel: {extension}"],
+    )
     engine, conf = ctx.engine, ctx.conf
     ctx.switch(lambda: engine.hangup_agent_phone(conf))
-    await ctx.conn.execute(sa.delete(vicidial_live_inbound_agents)
-                           .where(vicidial_live_inbound_agents.c.user == ctx.user))
+    await ctx.conn.execute(
+        sa.delete(vicidial_live_inbound_agents).where(vicidial_live_inbound_agents.c.user == ctx.user)
+    )
     await logs.val_logout(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0))
     ctx.emit("logged_out")
     return True

@@ -40,7 +40,15 @@ class Watcher:
         self._events: asyncio.Queue[SwitchEvent] = asyncio.Queue()
         self._sweeper: asyncio.Task[None] | None = None
         self._event_task: asyncio.Task[None] | None = None
+        self._work: set[asyncio.Task[Any]] = set()
         self.sweeps = 0
+
+    async def _guarded(self, coro: Any) -> Any:
+        """Run one unit of work so that stopping never cancels it half-way through a transaction."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._work.add(task)
+        task.add_done_callback(self._work.discard)
+        return await asyncio.shield(task)
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -60,6 +68,8 @@ class Watcher:
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if self._work:  # let transactions in flight finish (they commit or roll back, never hang)
+            await asyncio.gather(*list(self._work), return_exceptions=True)
 
     # --- wake-ups -------------------------------------------------------------------------------------
 
@@ -82,7 +92,7 @@ class Watcher:
             while True:
                 self._dirty.discard(user)
                 try:
-                    await self.engine.process(user)
+                    await self._guarded(self.engine.process(user))
                 except Exception:
                     log.exception("processing agent %s failed", user)
                 if user not in self._dirty:
@@ -97,7 +107,7 @@ class Watcher:
         while True:
             await asyncio.sleep(period)
             try:
-                await self.engine.sweep()
+                await self._guarded(self.engine.sweep())
                 self.sweeps += 1
             except asyncio.CancelledError:
                 raise
@@ -113,7 +123,7 @@ class Watcher:
         while True:
             event = await self._events.get()
             try:
-                await self.engine.on_switch_event(event)
+                await self._guarded(self.engine.on_switch_event(event))
             except asyncio.CancelledError:
                 raise
             except Exception:
