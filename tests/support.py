@@ -74,7 +74,8 @@ class Backend:
         self.client = httpx.Client(base_url=self.server.base_url, timeout=30)
 
     def new_services(self, *, engine: bool) -> Services:
-        settings = Settings(database=self.url, engine=engine, server_name="testserver", hostname="testhost")
+        settings = Settings(database=self.url, engine=engine, server_name="testserver", hostname="testhost",
+                            cache_seconds=0)
         services = Services(settings=settings, db=Database(self.url))
         services.clock.freeze(FROZEN_AT)
         return services

@@ -23,7 +23,7 @@ class Settings:
     port: int = field(default_factory=lambda: int(_env("PORT", "8080")))
     engine: bool = field(default_factory=lambda: _env("ENGINE", "on") == "on")
     # Facts the api log records about this web server (upstream: SERVER_NAME and the host name).
-    server_name: str = field(default_factory=lambda: _env("SERVER_NAME", "") )
+    server_name: str = field(default_factory=lambda: _env("SERVER_NAME", ""))
     hostname: str = field(default_factory=lambda: _env("HOSTNAME", socket.gethostname()))
     # Remote cluster for force_fronter_* LOCAL_AND_CCC / CCC_REMOTE.
     remote_cluster_url: str = field(default_factory=lambda: _env("REMOTE_CLUSTER_URL", ""))
@@ -32,3 +32,5 @@ class Settings:
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
     # Engine sweep period for commands written by plain SQL.
     sweep_seconds: float = field(default_factory=lambda: float(_env("SWEEP_SECONDS", "0.5")))
+    # How long system_settings and the active-server check may be reused (0: read on every request).
+    cache_seconds: float = field(default_factory=lambda: float(_env("CACHE_SECONDS", "1")))

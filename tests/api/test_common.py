@@ -331,3 +331,25 @@ def test_api_date_follows_the_clock(api, db, backend):
     backend.services.clock.advance(3600)
     api("version")
     assert db.last_log()["api_date"] == FROZEN_AT + timedelta(hours=1)
+
+
+def test_settings_are_reused_for_the_cache_time_then_reread(api, db, backend, login):
+    login("1000")
+    backend.services.settings.cache_seconds = 3600
+    try:
+        assert api("external_hangup", agent_user="1000", value="1").startswith("SUCCESS")
+        db.update("system_settings", {}, vdc_agent_api_active="0")
+        assert api("external_hangup", agent_user="1000", value="1").startswith("SUCCESS")  # cached
+        backend.services.cache.clear()
+        assert api("external_hangup", agent_user="1000", value="1") == "ERROR: System API NOT ACTIVE\n"
+    finally:
+        backend.services.settings.cache_seconds = 0
+
+
+def test_multipart_post_is_read_like_a_form(api, db, login):
+    login("1000")
+    fields = {"source": "test", "user": "6666", "pass": "1234", "function": "external_hangup",
+              "agent_user": "1000", "value": "1"}
+    response = api.client.post("/agc/api.php", files={k: (None, v) for k, v in fields.items()})
+    assert response.text == "SUCCESS: external_hangup function set - 1|1000\n"
+    assert db.row("vicidial_live_agents", user="1000")["external_hangup"] == "1"

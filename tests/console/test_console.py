@@ -256,7 +256,7 @@ def test_ingroup_selection_goes_through_the_engine(page: Page, eng: EngineEnv, d
 def test_reconnects_after_a_dropped_connection_and_shows_the_true_state(page: Page, eng: EngineEnv) -> None:
     log_in(page)
     go_ready(page, eng)
-    page.route("**/agent/events", lambda route: route.abort())  # the way back stays closed for a while
+    page.route("**/console/api/events", lambda route: route.abort())  # the way back stays closed for a while
 
     async def drop_connections() -> None:
         for conn in list(eng.server.server.server_state.connections):
@@ -266,7 +266,7 @@ def test_reconnects_after_a_dropped_connection_and_shows_the_true_state(page: Pa
     expect(page.locator("#conn-status")).to_have_attribute("data-conn", "reconnecting")
     api_ok(eng, "external_pause", agent_user="1000", value="PAUSE")  # happens while the page is cut off
     expect(page.locator("#agent-phase")).to_have_text("Ready (inbound)")
-    page.unroute("**/agent/events")
+    page.unroute("**/console/api/events")
     expect(page.locator("#conn-status")).to_have_attribute("data-conn", "live")
     expect(page.locator("#agent-phase")).to_have_text("Paused")
     eng.services.clock.advance(1)

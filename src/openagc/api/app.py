@@ -19,7 +19,7 @@ from starlette.responses import Response
 from openagc import API_BUILD, API_VERSION
 from openagc.api import functions  # noqa: F401  (registers every function)
 from openagc.api.audit import Ids, write_log
-from openagc.api.auth import ApiUser, authenticate, load_user
+from openagc.api.auth import ApiUser, authenticate, load_user, servers_active
 from openagc.api.language import translator
 from openagc.api.params import filter_params, logging_query_string, pick
 from openagc.api.pipeline import REGISTRY, Call, run
@@ -27,6 +27,7 @@ from openagc.api.reply import Line, Reply, bare, verbatim
 from openagc.bus import AGENT_COMMAND, Bus
 from openagc.clock import Clock, fmt_datetime
 from openagc.config import Settings
+from openagc.store.cache import TtlCache
 from openagc.store.database import Database
 from openagc.store.schema import system_settings, vicidial_user_groups
 
@@ -50,9 +51,11 @@ class Services:
 
     def __post_init__(self) -> None:
         self.ids = Ids(self.db)
+        self.cache = TtlCache(lambda: self.settings.cache_seconds)
 
     def clear_caches(self) -> None:
         self.ids.clear()
+        self.cache.clear()
 
 
 async def load_system(conn: AsyncConnection) -> dict[str, Any]:
@@ -137,8 +140,10 @@ async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, cl
     if len(p.source.encode()) < 2:
         call.emit(Line("ERROR", "Invalid Source", (p.source,)).ends())
         return
+    servers = call.services.cache
     auth = await authenticate(call.db, p.user, p.get("pass"), client_ip=client_ip,
-                              now=call.now, system=call.system, row=user_row)
+                              now=call.now, system=call.system, row=user_row,
+                              servers_ok=lambda: servers.get("servers_ok", lambda: servers_active(call.db)))
     if not auth.ok or auth.user is None:
         call.emit(_bad_credentials(p.user, auth.code))
         return
@@ -184,7 +189,7 @@ async def api_php(request: Request) -> Response:
     now = clock.now().replace(microsecond=0)
     reply = Reply()
     async with services.db.begin() as conn:
-        system = await load_system(conn)
+        system = await services.cache.get("system_settings", lambda: load_system(conn))
         p = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
         user_row = await load_user(conn, p.user) if p.user else None
         call = Call(

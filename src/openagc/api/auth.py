@@ -8,6 +8,7 @@ cannot hash fails closed, and the lockout does what it says (see `LOCKOUT_*`).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -139,7 +140,8 @@ async def _ip_allowed(conn: AsyncConnection, row: sa.RowMapping, client_ip: str,
     return True
 
 
-async def _servers_ok(conn: AsyncConnection) -> bool:
+async def servers_active(conn: AsyncConnection) -> bool:
+    """At least one active server with an active Asterisk (else every login answers ERRSERVERS)."""
     S = servers.c
     n = await conn.execute(
         sa.select(sa.func.count()).select_from(servers).where(S.active == "Y", S.active_asterisk_server == "Y")
@@ -148,7 +150,8 @@ async def _servers_ok(conn: AsyncConnection) -> bool:
 
 
 async def authenticate(conn: AsyncConnection, user: str, password: str, *, client_ip: str, now: datetime,
-                       system: dict[str, Any], row: sa.RowMapping | None) -> AuthResult:
+                       system: dict[str, Any], row: sa.RowMapping | None,
+                       servers_ok: Callable[[], Awaitable[bool]] | None = None) -> AuthResult:
     """Check the API caller; writes the failure counters, and resets them on a success that follows failures."""
     if row is None or len(user) < 2 or len(password) < 2:
         if row is not None:
@@ -162,7 +165,7 @@ async def authenticate(conn: AsyncConnection, user: str, password: str, *, clien
         await _record_failure(conn, row, now, client_ip, BAD)
         return AuthResult(BAD, row["vdc_agent_api_access"] == "1", None)
     code = GOOD
-    if not await _servers_ok(conn):
+    if not await (servers_ok() if servers_ok else servers_active(conn)):
         code = ERRSERVERS
     elif not await _ip_allowed(conn, row, client_ip, system):
         code = IPBLOCK

@@ -1,7 +1,8 @@
 """The console's routes: the page (`/console/`), its static files, and its JSON endpoints (`actions.py`).
 
 The page is plain HTML + JavaScript (no build step). It signs in through `POST /agent/login`, follows the
-agent's session on the `/agent/events` stream (reconnecting by itself and re-reading `/agent/state`), and
+agent's session on `/console/api/events` (the `/agent/events` stream plus a fresh state after every command
+wake-up, see `stream.py`; reconnecting by itself and re-reading `/agent/state`), and
 sends every action through `/agent/…` or, for the actions that API has no endpoint for yet, through
 `/console/api/…` (the same command columns the Agent API writes).
 """
@@ -18,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from openagc.console.actions import console_api_routes
+from openagc.console.stream import stream_routes
 
 if TYPE_CHECKING:
     from openagc.api.app import Services
@@ -44,4 +46,5 @@ def routes(services: Services) -> list[BaseRoute]:
         Route("/console/", page, methods=["GET"]),
         Mount("/console/static", app=StaticFiles(directory=str(HERE / "static")), name="console-static"),
         *console_api_routes(services),
+        *stream_routes(services),
     ]

@@ -1,7 +1,8 @@
 /* openagc agent console — plain JavaScript, no build step.
  *
  * Data flow: the page signs in with POST /agent/login (the server sets the session cookie), then follows
- * GET /agent/events (Server-Sent Events). Every change — a click here, an api.php call, a plain SQL
+ * GET /console/api/events (Server-Sent Events: the /agent/events stream plus a fresh state after every
+ * command wake-up). Every change — a click here, an api.php call, a plain SQL
  * command — reaches the page as an event; the page never polls. When the stream drops, the page
  * reconnects by itself (backing off up to 5 s) and re-reads GET /agent/state, so it always shows the true
  * state. Actions go to /agent/… (ready, pause, dial, hangup, dispo, logout) or to /console/api/… for the
@@ -16,6 +17,8 @@
     "manual_dial_queue", "preview", "preview_skipped", "alt_dial_finished"];
   var PHASE_LABEL = { PAUSED: "Paused", READY: "Ready", CLOSER: "Ready (inbound)", QUEUE: "Call arriving",
     INCALL: "In call", DISPO: "Disposition" };
+  // /agent/events plus a fresh state after every command wake-up (deferred commands show at once)
+  var STREAM = "/console/api/events";
   var PANEL_RELOAD = { formreload: "lead", scriptreload: "script", script2reload: "script",
     callbacksreload: "callbacks" };
 
@@ -395,7 +398,7 @@
 
   function connect() {
     closeStream();
-    var es = new EventSource("/agent/events");
+    var es = new EventSource(STREAM);
     app.source = es;
     setConn("reconnecting", "connecting");
     es.onopen = function () {
