@@ -95,8 +95,8 @@ def test_a_reload_keeps_the_session(page: Page, eng: EngineEnv) -> None:
 
 
 def test_agent_api_calls_appear_on_the_page(page: Page, eng: EngineEnv, db: Db) -> None:
-    """Inbound call with its lead; update_fields, send_notification (confetti), external_pause, external_hangup
-    and external_status each show up without a reload."""
+    """Inbound call with its lead; update_fields, send_notification (confetti), external_pause,
+    external_hangup and external_status each show up without a reload."""
     log_in(page)
     go_ready(page, eng)
     take_inbound_call(page, eng)
@@ -161,13 +161,13 @@ def test_pause_code_hangup_button_and_callback_dispo(page: Page, eng: EngineEnv,
     expect(page.locator("#agent-detail")).to_have_text("code BREAK")
     go_ready(page, eng)
     take_inbound_call(page, eng)
-    page.get_by_role("button", name="Hang up").click()
+    page.get_by_role("button", name="Hang up", exact=True).click()
     expect(page.locator("#dispo-dialog")).to_be_visible()
-    page.get_by_label("CALLBK — Call Back").check()
-    expect(page.get_by_label("When")).to_be_visible()
-    page.get_by_label("When").fill("2026-01-20T14:30")
-    page.get_by_label("For", exact=True).select_option("USERONLY")
-    page.get_by_label("Comments").fill("after lunch")
+    page.get_by_role("radio", name="CALLBK — Call Back").check()
+    expect(page.get_by_label("Callback time")).to_be_visible()
+    page.get_by_label("Callback time").fill("2026-01-20T14:30")
+    page.get_by_label("Callback for").select_option("USERONLY")
+    page.get_by_label("Callback comments").fill("after lunch")
     page.get_by_role("button", name="Submit disposition").click()
     expect(page.locator("#dispo-dialog")).to_be_hidden()
     expect(page.locator("#agent-phase")).to_have_text("Ready (inbound)")
@@ -189,14 +189,17 @@ def test_refresh_panel_script_and_timer_message(page: Page, eng: EngineEnv, db: 
     db.update("vicidial_list", {"lead_id": 12345}, first_name="Janine")  # changed behind the screen's back
     api_ok(eng, "refresh_panel", agent_user="1000", scriptreload="1")
     expect(page.locator("#script-text")).to_contain_text("Hello Janine")
-    api_ok(eng, "set_timer_action", agent_user="1000", value="MESSAGE_ONLY", notes="Offer the upgrade", rank="0")
+    api_ok(eng, "set_timer_action", agent_user="1000", value="MESSAGE_ONLY", notes="Offer the upgrade",
+           rank="1")
+    expect(page.locator("#activity-log")).to_contain_text("Timer set: MESSAGE_ONLY at 1 s")
+    eng.services.clock.advance(2)  # one call second later the engine's sweep fires it
     expect(page.locator("#timer-message")).to_have_text("Offer the upgrade")
 
 
 def test_manual_dial_from_the_console(page: Page, eng: EngineEnv) -> None:
     log_in(page)
     eng.advance(1)
-    page.get_by_label("Number", exact=True).fill("3125551002")
+    page.get_by_label("Number to dial").fill("3125551002")
     page.get_by_role("button", name="Dial", exact=True).click()
     expect(page.locator("#agent-phase")).to_have_text("In call")
     expect(page.locator("#lead-first_name")).to_have_text("John")
@@ -215,24 +218,26 @@ def test_call_controls_write_the_agent_api_commands(page: Page, eng: EngineEnv, 
     log_in(page)
     go_ready(page, eng)
     take_inbound_call(page, eng)
-    page.locator("#xfer-number").fill("3125550000")
+    page.get_by_label("Transfer number").fill("3125550000")
     sent = _sent(page, lambda: page.get_by_role("button", name="Blind transfer").click())
     fields = sent["external_transferconf"].split("---")
     assert fields[:7] == ["BLIND_TRANSFER", "", "3125550000", "NO", "", "", ""] and len(fields) == 9
     assert re.fullmatch(r"\d{10}\.\d{3}\d+", fields[7])
-    page.get_by_label("In-group", exact=True).select_option("TEST_IN2")
+    page.get_by_label("Transfer in-group").select_option("TEST_IN2")
     sent = _sent(page, lambda: page.get_by_role("button", name="Local closer").click())
     assert sent["external_transferconf"].split("---")[:4] == ["LOCAL_CLOSER", "TEST_IN2", "3125550000", ""]
     sent = _sent(page, lambda: page.get_by_role("button", name="Leave 3-way").click())
     assert sent["external_transferconf"].split("---")[:7] == ["LEAVE_3WAY_CALL", "", "", "NO", "", "", ""]
-    assert _sent(page, lambda: page.get_by_role("button", name="Park customer").click()) == {
+    assert _sent(page, lambda: page.get_by_role("button", name="Park customer", exact=True).click()) == {
         "external_park": "PARK_CUSTOMER"}
     assert _sent(page, lambda: page.get_by_role("button", name="Grab customer").click()) == {
         "external_park": "GRAB_CUSTOMER"}
     assert _sent(page, lambda: page.get_by_role("button", name="Start recording").click()) == {
         "external_recording": "START"}
-    assert _sent(page, lambda: page.get_by_role("button", name="Send DTMF #").click()) == {"external_dtmf": "P"}
-    assert _sent(page, lambda: page.get_by_role("button", name="Send DTMF 7").click()) == {"external_dtmf": "7"}
+    assert _sent(page, lambda: page.get_by_role("button", name="Send DTMF #").click()) == {
+        "external_dtmf": "P"}
+    assert _sent(page, lambda: page.get_by_role("button", name="Send DTMF 7").click()) == {
+        "external_dtmf": "7"}
     expect(page.locator("#action-message")).to_have_text("DTMF 7 sent")
     # what the API writes for the same request is the same value
     api_ok(eng, "park_call", agent_user="1000", value="PARK_CUSTOMER")
@@ -242,14 +247,16 @@ def test_call_controls_write_the_agent_api_commands(page: Page, eng: EngineEnv, 
 def test_ingroup_selection_goes_through_the_engine(page: Page, eng: EngineEnv, db: Db) -> None:
     log_in(page)
     expect(page.locator("#ingroups-current")).to_have_text("TEST_IN, SALESLINE")
-    page.get_by_label("SALESLINE — Sales Line").uncheck()
-    page.get_by_label("TEST_IN2 — Test Inbound 2").check()
+    page.get_by_role("checkbox", name="SALESLINE — Sales Line").uncheck()
+    page.get_by_role("checkbox", name="TEST_IN2 — Test Inbound 2").check()
     page.get_by_role("button", name="Apply in-groups").click()
     expect(page.locator("#ingroups-current")).to_have_text("TEST_IN, TEST_IN2")
     assert db.row("vicidial_live_agents", user="1000")["closer_campaigns"] == " TEST_IN TEST_IN2 -"
-    assert {r["group_id"] for r in db.rows("vicidial_live_inbound_agents", user="1000")} == {"TEST_IN", "TEST_IN2"}
+    groups = {r["group_id"] for r in db.rows("vicidial_live_inbound_agents", user="1000")}
+    assert groups == {"TEST_IN", "TEST_IN2"}
     # and the Agent API's change_ingroups shows on the page the same way
-    api_ok(eng, "change_ingroups", agent_user="1000", value="CHANGE", blended="NO", ingroup_choices=" SALESLINE -")
+    api_ok(eng, "change_ingroups", agent_user="1000", value="CHANGE", blended="NO",
+           ingroup_choices=" SALESLINE -")
     expect(page.locator("#ingroups-current")).to_have_text("SALESLINE")
 
 
@@ -296,12 +303,14 @@ def _unlabelled_controls(page: Page) -> list[str]:
 def test_every_control_has_a_label_and_is_keyboard_reachable(page: Page, eng: EngineEnv) -> None:
     page.goto("/console/")
     assert _unlabelled_controls(page) == []
-    page.keyboard.press("Tab")  # skip link first
-    expect(page.locator(".skip")).to_be_focused()
+    expect(page.get_by_label("Phone login")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Phone password")).to_be_focused()
     log_in(page)
     assert _unlabelled_controls(page) == []
-    tabbable = page.evaluate("""() => Array.from(document.querySelectorAll('#app-view button, #app-view input,
-        #app-view select')).filter(el => el.offsetParent !== null && el.tabIndex < 0).length""")
+    tabbable = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '#app-view button, #app-view input, #app-view select'))
+        .filter(el => el.offsetParent !== null && el.tabIndex < 0).length""")
     assert tabbable == 0
     page.locator("#btn-ready").focus()
     eng.advance(1)
@@ -319,7 +328,7 @@ def test_narrow_screen(browser: Any, eng: EngineEnv) -> None:
         expect(page.locator("#lead-first_name")).to_have_text("Jane")
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
-        page.get_by_role("button", name="Hang up").click()
+        page.get_by_role("button", name="Hang up", exact=True).click()
         expect(page.locator("#dispo-dialog")).to_be_visible()
         box = page.locator("#dispo-dialog").bounding_box()
         assert box is not None and box["width"] <= NARROW["width"]
@@ -341,9 +350,13 @@ def test_main_screens(page: Page, eng: EngineEnv, screenshots: Path | None) -> N
     take_inbound_call(page, eng)
     api_ok(eng, "update_fields", agent_user="1000", email="jane.doe@example.com", city="Orlando")
     expect(page.locator("#lead-email")).to_have_text("jane.doe@example.com")
-    api_ok(eng, "set_timer_action", agent_user="1000", value="MESSAGE_ONLY", notes="Offer the upgrade", rank="0")
+    api_ok(eng, "set_timer_action", agent_user="1000", value="MESSAGE_ONLY", notes="Offer the upgrade",
+           rank="1")
+    expect(page.locator("#activity-log")).to_contain_text("Timer set: MESSAGE_ONLY at 1 s")
+    eng.services.clock.advance(2)  # one call second later the engine's sweep fires it
     expect(page.locator("#timer-message")).to_be_visible()
-    page.evaluate("document.querySelectorAll('.fields dd.changed').forEach(e => e.classList.remove('changed'))")
+    page.evaluate("document.querySelectorAll('.fields dd.changed')"
+                  ".forEach(e => e.classList.remove('changed'))")
     shot(page, screenshots, "in-call")
     api_ok(eng, "send_notification", recipient="1000", recipient_type="USER",
            notification_text="Team goal reached - thank you!", text_size="22", text_color="1F5FBF",
@@ -351,10 +364,10 @@ def test_main_screens(page: Page, eng: EngineEnv, screenshots: Path | None) -> N
     expect(page.locator("#confetti")).to_have_attribute("data-live", re.compile(r"^[1-9]\d{2,}$"))
     shot(page, screenshots, "notification")
     page.get_by_role("button", name="Close notification").click()
-    page.get_by_role("button", name="Hang up").click()
+    page.get_by_role("button", name="Hang up", exact=True).click()
     expect(page.locator("#dispo-dialog")).to_be_visible()
-    page.get_by_label("CALLBK — Call Back").check()
-    page.get_by_label("When").fill("2026-01-20T14:30")
+    page.get_by_role("radio", name="CALLBK — Call Back").check()
+    page.get_by_label("Callback time").fill("2026-01-20T14:30")
     shot(page, screenshots, "disposition")
     if screenshots is not None:
         page.set_viewport_size(NARROW)

@@ -144,8 +144,10 @@ def _endpoint(services: Services, fn: Handler) -> Callable[[Request], Awaitable[
     return endpoint
 
 
-async def _write(agent: Agent, gate: Callable[[dict[str, Any]], str], build: Callable[[dict[str, Any]], dict[str, Any]]
-                 ) -> dict[str, Any]:
+Row = dict[str, Any]
+
+
+async def _write(agent: Agent, gate: Callable[[Row], str], build: Callable[[Row], Row]) -> Row:
     """One transaction: read the agent's row, check `gate`, write `build(row)`; then wake the engine."""
     async with agent.services.db.begin() as conn:
         row = await agent.row(conn)
@@ -173,7 +175,7 @@ def _now(services: Services) -> Any:
     return services.clock.now().replace(microsecond=0)
 
 
-# --- reads ---------------------------------------------------------------------------------------------------
+# --- reads ---------------------------------------------------------------------------------------------
 
 async def context(request: Request, services: Services) -> dict[str, Any]:
     """GET /console/api/context: the campaign's statuses, pause codes, in-groups and transfer groups."""
@@ -190,12 +192,14 @@ async def context(request: Request, services: Services) -> dict[str, Any]:
         own = (await conn.execute(sa.select(CS.status, CS.status_name, CS.scheduled_callback)
                                   .where(CS.campaign_id == campaign_id, CS.selectable == "Y")
                                   .order_by(CS.status))).mappings().all()
-        codes = (await conn.execute(sa.select(PC.pause_code, PC.pause_code_name).where(PC.campaign_id == campaign_id)
+        codes = (await conn.execute(sa.select(PC.pause_code, PC.pause_code_name)
+                                    .where(PC.campaign_id == campaign_id)
                                     .order_by(PC.pause_code))).mappings().all()
         allowed = [g for g in (campaign.get("closer_campaigns") or "").split() if g != "-"]
         xfer = [g for g in (campaign.get("xfer_groups") or "").split() if g != "-"]
         names = {r["group_id"]: r["group_name"] for r in (await conn.execute(
-            sa.select(IG.group_id, IG.group_name).where(IG.group_id.in_(set(allowed + xfer)), IG.active == "Y"))
+            sa.select(IG.group_id, IG.group_name)
+            .where(IG.group_id.in_(set(allowed + xfer)), IG.active == "Y"))
         ).mappings()}
         full_name = (await conn.execute(sa.select(vicidial_users.c.full_name)
                                         .where(vicidial_users.c.user == agent.user))).scalar() or ""
@@ -212,7 +216,8 @@ async def context(request: Request, services: Services) -> dict[str, Any]:
                      "callbacks": campaign.get("scheduled_callbacks") == "Y",
                      "default_xfer_group": campaign.get("default_xfer_group") or ""},
         "statuses": list(statuses.values()),
-        "pause_codes": [{"code": c["pause_code"], "name": c["pause_code_name"] or c["pause_code"]} for c in codes],
+        "pause_codes": [{"code": c["pause_code"], "name": c["pause_code_name"] or c["pause_code"]}
+                        for c in codes],
         "ingroups": [{"id": g, "name": names[g]} for g in allowed if g in names],
         "xfer_groups": [{"id": g, "name": names[g]} for g in xfer if g in names],
     }
@@ -250,14 +255,14 @@ SCRIPT = ("Hello {first_name}, this is {agent} calling for {campaign}. "
 
 
 async def script(request: Request, services: Services) -> dict[str, Any]:
-    """GET /console/api/script: the campaign script with the lead's fields filled in (refresh_panel reloads it)."""
+    """GET /console/api/script: the campaign script with the lead's fields filled in (scriptreload)."""
     agent = await _agent(request, services)
     async with services.db.connect() as conn:
         row = await agent.row(conn)
         found = await _lead(conn, _lead_id(row))
-        campaign = (await conn.execute(sa.select(vicidial_campaigns.c.campaign_name, vicidial_campaigns.c.campaign_script)
-                                       .where(vicidial_campaigns.c.campaign_id == row["campaign_id"]))
-                    ).mappings().first() or {}
+        K = vicidial_campaigns.c
+        campaign = (await conn.execute(sa.select(K.campaign_name, K.campaign_script)
+                                       .where(K.campaign_id == row["campaign_id"]))).mappings().first() or {}
         full_name = (await conn.execute(sa.select(vicidial_users.c.full_name)
                                         .where(vicidial_users.c.user == agent.user))).scalar() or agent.user
     if found is None:
@@ -346,13 +351,14 @@ async def record(request: Request, services: Services) -> dict[str, Any]:
 
 
 async def dtmf(request: Request, services: Services) -> dict[str, Any]:
-    """POST /console/api/dtmf: digits (0-9, *, #, comma for a pause) → external_dtmf as send_dtmf writes it."""
+    """POST /console/api/dtmf: digits (0-9, *, #, comma = pause) → external_dtmf as send_dtmf writes it."""
     agent = await _agent(request, services)
     raw = _text(await _body(request), "digits")
     digits = "".join(DTMF_KEYS.get(ch, ch) for ch in raw if ch.isdigit() or ch in DTMF_KEYS or ch in "PSQ")
     if not digits:
         raise Refused("digits are required", 400)
-    return await _write(agent, lambda _row: "", lambda _row: {"external_dtmf": fit(VLA.external_dtmf, digits)})
+    value = fit(VLA.external_dtmf, digits)
+    return await _write(agent, lambda _row: "", lambda _row: {"external_dtmf": value})
 
 
 async def ingroups(request: Request, services: Services) -> dict[str, Any]:
@@ -384,7 +390,8 @@ async def ingroups(request: Request, services: Services) -> dict[str, Any]:
                                  "manager_ingroup_set": "SET"}}
 
 
-async def _sync_live_inbound(conn: AsyncConnection, user: str, previous: str, chosen: list[str], now: Any) -> None:
+async def _sync_live_inbound(conn: AsyncConnection, user: str, previous: str, chosen: list[str],
+                             now: Any) -> None:
     """Keep `vicidial_live_inbound_agents` in step with the selection, as change_ingroups does."""
     GA, LA = vicidial_inbound_group_agents.c, vicidial_live_inbound_agents.c
     for group in chosen:

@@ -58,7 +58,8 @@ async def events(request: Request, services: Services) -> Response:
         if who == user:
             loop.call_soon_threadsafe(queue.put_nowait, _COMMAND)
 
-    unsubscribe = [services.bus.subscribe(STATE_EVENT, on_event), services.bus.subscribe(AGENT_COMMAND, on_command)]
+    unsubscribe = [services.bus.subscribe(STATE_EVENT, on_event),
+                   services.bus.subscribe(AGENT_COMMAND, on_command)]
 
     async def stream() -> AsyncIterator[str]:
         last: str | None = None

@@ -88,7 +88,7 @@
     $("login-view").hidden = false;
     if ($("dispo-dialog").open) $("dispo-dialog").close();
     $("login-error").textContent = message || "";
-    $("login-user").focus();
+    $("login-phone").focus();
   }
 
   function showApp() {
