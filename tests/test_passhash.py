@@ -2,7 +2,7 @@ import bcrypt
 import pytest
 
 from openagc.api import passhash
-from openagc.api.passhash import pass_key_salt, upstream_pass_hash, verify_pass_hash
+from openagc.passhash import pass_key_salt, upstream_pass_hash, verify_pass_hash
 
 PASS_KEY = "ABCDEFGHIJKLMNOP"  # 16 chars, as upstream generates
 OTHER_KEY = "q7Zr2Lm9Xc4Vb8Nw"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from openagc.api.passhash import upstream_pass_hash
+from openagc.passhash import upstream_pass_hash
 from tests.support import FROZEN_AT
 
 EPOCH = int(FROZEN_AT.timestamp())

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openagc.api.passhash import verify_pass_hash
+from openagc.passhash import verify_pass_hash
 from openagc.store.schema import (
     servers,
     vicidial_ip_list_entries,

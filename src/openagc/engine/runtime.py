@@ -110,7 +110,7 @@ class Engine:
     async def password_ok(self, conn: AsyncConnection, password: str, user: sa.RowMapping) -> bool:
         system = (await conn.execute(sa.select(system_settings).limit(1))).mappings().first() or {}
         if str(system.get("pass_hash_enabled") or "0") == "1":
-            from openagc.api.passhash import verify_pass_hash  # the one hashing implementation
+            from openagc.passhash import verify_pass_hash  # the one hashing implementation
 
             return verify_pass_hash(
                 password,
