@@ -1,7 +1,7 @@
 import bcrypt
 import pytest
 
-from openagc.api import passhash
+from openagc import passhash
 from openagc.passhash import pass_key_salt, upstream_pass_hash, verify_pass_hash
 
 PASS_KEY = "ABCDEFGHIJKLMNOP"  # 16 chars, as upstream generates
