@@ -126,6 +126,8 @@ def test_agent_api_calls_appear_on_the_page(page: Page, eng: EngineEnv, db: Db) 
     expect(confetti).to_have_attribute("data-live", re.compile(r"^[1-9]\d*$"))  # particles are drawn
     page.get_by_role("button", name="Close notification").click()
     expect(page.locator("#notification")).to_be_hidden()
+    expect(confetti).to_be_hidden()
+    expect(confetti).to_have_attribute("data-running", "0")
 
     api_ok(eng, "external_pause", agent_user="1000", value="PAUSE")
     expect(page.locator("#agent-pending")).to_have_text("pause after this call")
@@ -328,6 +330,11 @@ def test_narrow_screen(browser: Any, eng: EngineEnv) -> None:
         expect(page.locator("#lead-first_name")).to_have_text("Jane")
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
+        sticking_out = page.evaluate("""() => Array.from(document.querySelectorAll('.card *'))
+            .filter(el => el.offsetParent !== null)
+            .filter(el => el.getBoundingClientRect().right > el.closest('.card').getBoundingClientRect().right + 1)
+            .map(el => el.id || el.tagName)""")
+        assert sticking_out == []
         page.get_by_role("button", name="Hang up", exact=True).click()
         expect(page.locator("#dispo-dialog")).to_be_visible()
         box = page.locator("#dispo-dialog").bounding_box()

@@ -100,6 +100,9 @@
     return controller;
   }
 
+  /* Stop the running burst at once (the notification's close button does this). */
+  confetti.stop = function () { if (running) running.stop(); };
+
   function num(v, dflt) { var n = parseFloat(v); return isFinite(n) && n > 0 ? n : dflt; }
   function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
 

@@ -564,7 +564,10 @@
     $("dispo-statuses").addEventListener("change", function (ev) {
       $("dispo-callback").hidden = !(ev.target && ev.target.dataset.callback === "1");
     });
-    $("btn-notification-close").addEventListener("click", function () { $("notification").hidden = true; });
+    $("btn-notification-close").addEventListener("click", function () {
+      $("notification").hidden = true;
+      if (window.openagcConfetti) window.openagcConfetti.stop();
+    });
     app.tick = setInterval(tickTimer, 1000);
   }
 
