@@ -37,14 +37,27 @@ AGENTS = [str(n) for n in range(1000, 1002)]
 SCENARIOS = {
     # name: (query, expected result, expected reason)
     "version": ("function=version", "SUCCESS", ""),
-    "external_pause": (f"{AUTH}&function=external_pause&agent_user=1000&value=PAUSE", "SUCCESS",
-                       "external_pause function set"),
-    "external_status": (f"{AUTH}&function=external_status&agent_user=1000&value=A", "SUCCESS",
-                        "external_status function set"),
-    "external_dial": (f"{AUTH}&function=external_dial&agent_user=1000&value=7275551212&phone_code=1"
-                      "&search=YES&preview=NO&focus=YES", "SUCCESS", "external_dial function set"),
-    "bad_password": ("source=bench&user=6666&pass=wrong99&function=external_pause&agent_user=1000&value=PAUSE",
-                     "ERROR", "Invalid Username/Password"),
+    "external_pause": (
+        f"{AUTH}&function=external_pause&agent_user=1000&value=PAUSE",
+        "SUCCESS",
+        "external_pause function set",
+    ),
+    "external_status": (
+        f"{AUTH}&function=external_status&agent_user=1000&value=A",
+        "SUCCESS",
+        "external_status function set",
+    ),
+    "external_dial": (
+        f"{AUTH}&function=external_dial&agent_user=1000&value=7275551212&phone_code=1"
+        "&search=YES&preview=NO&focus=YES",
+        "SUCCESS",
+        "external_dial function set",
+    ),
+    "bad_password": (
+        "source=bench&user=6666&pass=wrong99&function=external_pause&agent_user=1000&value=PAUSE",
+        "ERROR",
+        "Invalid Username/Password",
+    ),
 }
 
 
@@ -69,10 +82,23 @@ def prepare(kind: str, workdir: Path) -> str:
     with engine.begin() as conn:
         seed_demo(conn)
         for i, user in enumerate(AGENTS):
-            conn.execute(vicidial_live_agents.insert().values(
-                user=user, server_ip="10.10.10.15", conf_exten=str(8600051 + i), extension=f"SIP/{user}",
-                status="PAUSED", lead_id=0, campaign_id="TESTCAMP", uniqueid="", callerid="", channel="",
-                random_id=1, closer_campaigns="", comments=""))
+            conn.execute(
+                vicidial_live_agents.insert().values(
+                    user=user,
+                    server_ip="10.10.10.15",
+                    conf_exten=str(8600051 + i),
+                    extension=f"SIP/{user}",
+                    status="PAUSED",
+                    lead_id=0,
+                    campaign_id="TESTCAMP",
+                    uniqueid="",
+                    callerid="",
+                    channel="",
+                    random_id=1,
+                    closer_campaigns="",
+                    comments="",
+                )
+            )
     engine.dispose()
     return url
 
@@ -94,10 +120,21 @@ def clear_logs(url: str) -> None:
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    cmd = [str(ROOT / ".venv/bin/openagc"), "serve", "--database", url, "--engine", "off",
-           "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    cmd = [
+        str(ROOT / ".venv/bin/openagc"),
+        "serve",
+        "--database",
+        url,
+        "--engine",
+        "off",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -121,7 +158,9 @@ def parse_wrk(text: str) -> dict[str, float]:
         if m:
             value = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
             out[f"p{pct}"] = value
-    out["non2xx"] = float(re.search(r"Non-2xx or 3xx responses: (\d+)", text).group(1)) if "Non-2xx" in text else 0
+    out["non2xx"] = (
+        float(re.search(r"Non-2xx or 3xx responses: (\d+)", text).group(1)) if "Non-2xx" in text else 0
+    )
     return out
 
 
@@ -140,7 +179,7 @@ def main() -> None:
     url = prepare(args.database, workdir)
     port = free_port()
     proc = start_server(url, port, args.workers)
-    print(f"| scenario | db | workers | req/s | p50 ms | p99 ms | requests | log rows | all correct |")
+    print("| scenario | db | workers | req/s | p50 ms | p99 ms | requests | log rows | all correct |")
     print("|---|---|---|---|---|---|---|---|---|")
     failed = False
     try:
@@ -148,9 +187,18 @@ def main() -> None:
             query, result, reason = SCENARIOS[name]
             clear_logs(url)
             wrk = subprocess.run(
-                ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-                 f"http://127.0.0.1:{port}/agc/api.php?{query}"],
-                capture_output=True, text=True, check=True)
+                [
+                    "wrk",
+                    f"-t{args.threads}",
+                    f"-c{args.connections}",
+                    f"-d{args.duration}s",
+                    "--latency",
+                    f"http://127.0.0.1:{port}/agc/api.php?{query}",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             stats = parse_wrk(wrk.stdout)
             time.sleep(0.5)
             rows = log_rows(url)
@@ -159,9 +207,11 @@ def main() -> None:
             counted = stats["requests"] <= len(rows) <= stats["requests"] + args.connections
             ok = correct and counted and stats["non2xx"] == 0
             failed |= not ok
-            print(f"| {name} | {args.database} | {args.workers} | {stats['rps']:.0f} | {stats.get('p50', 0):.2f} "
-                  f"| {stats.get('p99', 0):.2f} | {stats['requests']:.0f} | {len(rows)} | {'yes' if ok else 'NO'} |",
-                  flush=True)
+            print(
+                f"| {name} | {args.database} | {args.workers} | {stats['rps']:.0f} | {stats.get('p50', 0):.2f} "
+                f"| {stats.get('p99', 0):.2f} | {stats['requests']:.0f} | {len(rows)} | {'yes' if ok else 'NO'} |",
+                flush=True,
+            )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)

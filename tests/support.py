@@ -74,8 +74,9 @@ class Backend:
         self.client = httpx.Client(base_url=self.server.base_url, timeout=30)
 
     def new_services(self, *, engine: bool) -> Services:
-        settings = Settings(database=self.url, engine=engine, server_name="testserver", hostname="testhost",
-                            cache_seconds=0)
+        settings = Settings(
+            database=self.url, engine=engine, server_name="testserver", hostname="testhost", cache_seconds=0
+        )
         services = Services(settings=settings, db=Database(self.url))
         services.clock.freeze(FROZEN_AT)
         return services
@@ -141,7 +142,9 @@ class Db:
     def update(self, table: str, where: dict[str, Any], **values: Any) -> int:
         t = self._table(table)
         with self.engine.begin() as conn:
-            return conn.execute(t.update().where(*(t.c[k] == v for k, v in where.items())).values(**values)).rowcount
+            return conn.execute(
+                t.update().where(*(t.c[k] == v for k, v in where.items())).values(**values)
+            ).rowcount
 
     def delete(self, table: str, **where: Any) -> int:
         t = self._table(table)
@@ -175,8 +178,9 @@ class Api:
         """The response body of a GET with the demo credentials."""
         return self.get(function, **params).text
 
-    def post(self, function: str | None = None, *, query: dict[str, Any] | None = None, **params: Any
-             ) -> httpx.Response:
+    def post(
+        self, function: str | None = None, *, query: dict[str, Any] | None = None, **params: Any
+    ) -> httpx.Response:
         form = AUTH | ({"function": function} if function else {}) | params
         return self.client.post("/agc/api.php", params=query or {}, data={k: str(v) for k, v in form.items()})
 

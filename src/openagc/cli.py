@@ -11,8 +11,11 @@ from rich.console import Console
 from openagc.config import DEFAULT_SQLITE, Settings
 from openagc.store.database import is_sqlite, make_sync_engine, sync_url
 
-app = typer.Typer(help="openagc: the VICIdial Agent API (/agc/api.php) and agent session engine.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="openagc: the VICIdial Agent API (/agc/api.php) and agent session engine.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console()
 
 DATABASE_HELP = "SQLite file path, or a URL such as mysql+asyncmy://user:pass@host:3306/asterisk."
@@ -41,7 +44,9 @@ def _seed(database: str) -> bool:
 
 
 @app.command("init-db")
-def init_db(database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP)) -> None:
+def init_db(
+    database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
+) -> None:
     """Create the schema (tables that already exist are left untouched)."""
     _init_db(database)
     console.print(f"[green]schema ready[/green] on {sync_url(database).render_as_string()}")
@@ -49,7 +54,9 @@ def init_db(database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d"
 
 @app.command()
 def seed(
-    demo: bool = typer.Option(False, "--demo", help="Load the demo centre (API user 6666/1234, agents 1000/1001…)."),
+    demo: bool = typer.Option(
+        False, "--demo", help="Load the demo centre (API user 6666/1234, agents 1000/1001…)."
+    ),
     database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
 ) -> None:
     """Load data into an existing schema."""
@@ -75,16 +82,24 @@ def serve(
         _init_db(database)
         _seed(database)
     settings = Settings(database=database, host=host, port=port, engine=engine is OnOff.on)
-    console.print(f"openagc serving on [bold]http://{host}:{port}/agc/api.php[/bold] "
-                  f"(engine {engine.value}, database {database})")
+    console.print(
+        f"openagc serving on [bold]http://{host}:{port}/agc/api.php[/bold] "
+        f"(engine {engine.value}, database {database})"
+    )
     if workers > 1:
         if settings.engine:
             raise typer.BadParameter("--workers > 1 needs --engine off")
         import os
 
         os.environ.update(OPENAGC_DATABASE=database, OPENAGC_ENGINE="off")
-        uvicorn.run("openagc.service:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+        uvicorn.run(
+            "openagc.service:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
         return
     from openagc.service import create_app
 
@@ -94,7 +109,9 @@ def serve(
 @app.command()
 def simulate(
     agents: int = typer.Option(5, "--agents", min=1, help="Agents to log in (1000, 1001, then 2000…)."),
-    calls_per_minute: float = typer.Option(6.0, "--calls-per-minute", min=0.1, help="Inbound calls a minute."),
+    calls_per_minute: float = typer.Option(
+        6.0, "--calls-per-minute", min=0.1, help="Inbound calls a minute."
+    ),
     minutes: float = typer.Option(10.0, "--minutes", help="Simulated minutes to run."),
     speed: float = typer.Option(20.0, "--speed", min=0.1, help="Simulated seconds per real second."),
     seed: int = typer.Option(1, "--seed", help="Seed of the callers' and agents' random choices."),
@@ -117,8 +134,15 @@ def simulate(
         for name in ("offered", "handled", "waiting", "READY/CLOSER", "INCALL", "DISPO", "PAUSED"):
             t.add_column(name, justify="right")
         p = stats.phases
-        t.add_row(str(stats.calls_offered), str(stats.calls_handled), str(stats.waiting),
-                  str(p["READY"] + p["CLOSER"]), str(p["INCALL"]), str(p["DISPO"]), str(p["PAUSED"]))
+        t.add_row(
+            str(stats.calls_offered),
+            str(stats.calls_handled),
+            str(stats.waiting),
+            str(p["READY"] + p["CLOSER"]),
+            str(p["INCALL"]),
+            str(p["DISPO"]),
+            str(p["PAUSED"]),
+        )
         return t
 
     async def run() -> None:

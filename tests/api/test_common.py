@@ -22,7 +22,11 @@ def test_version_needs_no_credentials_and_is_logged(api, db):
     assert response.headers["pragma"] == "no-cache"
     log = db.last_log()
     assert (log["function"], log["result"], log["result_reason"], log["api_script"]) == (
-        "version", "SUCCESS", "", "agent")
+        "version",
+        "SUCCESS",
+        "",
+        "agent",
+    )
     assert log["data"] == f"VERSION: 2.14-82|BUILD: 250122-1010|DATE: {NOW}|EPOCH: {EPOCH}"
     assert log["api_date"] == FROZEN_AT
     assert float(log["run_time"]) >= 0
@@ -39,12 +43,23 @@ def test_coffee_is_a_teapot(api, db, name):
 
 @pytest.mark.parametrize("source", ["", "x"])
 def test_invalid_source(api, db, source):
-    text = api.get("external_hangup", auth=False, user="6666", **{"pass": "1234"}, source=source,
-                   agent_user="1000", value="1").text
+    text = api.get(
+        "external_hangup",
+        auth=False,
+        user="6666",
+        **{"pass": "1234"},
+        source=source,
+        agent_user="1000",
+        value="1",
+    ).text
     assert text == f"ERROR: Invalid Source - {source}\n"
     log = db.last_log()
     assert (log["result"], log["result_reason"], log["data"], log["source"]) == (
-        "ERROR", "Invalid Source", "", source)
+        "ERROR",
+        "Invalid Source",
+        "",
+        source,
+    )
 
 
 def _bad(api, **params):
@@ -57,14 +72,22 @@ def test_wrong_password_does_not_echo_it(api, db):
     assert (log["result_reason"], log["data"]) == ("Invalid Username/Password", "6666|BAD|")
     assert "wrong" not in db.row("vicidial_api_urls", api_id=log["api_id"])["url"]
     user = db.row("vicidial_users", user="6666")
-    assert (user["failed_login_count"], user["failed_last_type_today"], user["failed_login_attempts_today"]) == (
-        1, "01cBAD", 1)
+    assert (
+        user["failed_login_count"],
+        user["failed_last_type_today"],
+        user["failed_login_attempts_today"],
+    ) == (1, "01cBAD", 1)
     assert user["failed_last_ip_today"] == "127.0.0.1"
 
 
-@pytest.mark.parametrize("arrange", [
-    {"vdc_agent_api_access": "0"}, {"active": "N"}, {"user_level": 0},
-])
+@pytest.mark.parametrize(
+    "arrange",
+    [
+        {"vdc_agent_api_access": "0"},
+        {"active": "N"},
+        {"user_level": 0},
+    ],
+)
 def test_credentials_refused_without_access_or_when_inactive(api, db, arrange):
     db.update("vicidial_users", {"user": "6666"}, **arrange)
     assert _bad(api, user="6666", **{"pass": "1234"}) == "ERROR: Invalid Username/Password: |6666|\n"
@@ -95,7 +118,8 @@ def test_lockout_after_ten_failures_within_fifteen_minutes(api, db, backend):
     assert db.row("vicidial_users", user="6666")["failed_last_type_today"] == "03cLOCK"
     clock.advance(14 * 60)
     assert db.last_log()["data"] == "6666|LOCK|" and _bad(api, user="6666", **{"pass": "1234"}).startswith(
-        "ERROR: Invalid Username/Password")
+        "ERROR: Invalid Username/Password"
+    )
     clock.advance(61)  # 15 minutes after the 10th failure
     assert _bad(api, user="6666", **{"pass": "1234"}) == "ERROR: agent_user is not logged in - 1000\n"
     assert db.row("vicidial_users", user="6666")["failed_login_count"] == 0
@@ -120,7 +144,9 @@ def test_success_resets_the_failure_count(api, db):
 def test_bcrypt_pass_hash(api, db):
     key = "0123456789abcdef"
     db.update("system_settings", {}, pass_hash_enabled="1", pass_key=key, pass_cost=2)
-    db.update("vicidial_users", {"user": "6666"}, pass_hash=upstream_pass_hash("1234", key, 2), **{"pass": ""})
+    db.update(
+        "vicidial_users", {"user": "6666"}, pass_hash=upstream_pass_hash("1234", key, 2), **{"pass": ""}
+    )
     assert _bad(api, user="6666", **{"pass": "1234"}) == "ERROR: agent_user is not logged in - 1000\n"
     assert _bad(api, user="6666", **{"pass": "4321"}) == "ERROR: Invalid Username/Password: |6666|\n"
 
@@ -166,7 +192,8 @@ def test_permission_denied(api, db, login):
     login("1000")
     db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=" external_status version ")
     assert api("external_hangup", agent_user="1000", value="1") == (
-        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 1|6666|external_hangup|ADMIN\n")
+        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 1|6666|external_hangup|ADMIN\n"
+    )
     assert db.row("vicidial_live_agents", user="1000")["external_hangup"] == ""
     log = db.last_log()
     assert log["result_reason"] == "auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION"
@@ -183,7 +210,8 @@ def test_webserver_permission_and_output(api, db):
     assert log["data"].startswith("Webserver Data:|set.timezone: ") and "\n" not in log["data"]
     db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=" version ")
     assert api("webserver") == (
-        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 6666|webserver|ADMIN\n")
+        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 6666|webserver|ADMIN\n"
+    )
 
 
 def test_alt_user_resolves_through_custom_three(api, db, login):
@@ -212,7 +240,8 @@ def test_unknown_function_answers_an_empty_body_and_logs_nothing(api, db):
 
 def test_unknown_function_with_bad_credentials_gets_the_validation_error(api, db):
     assert api.get("no_such_function", auth=False, source="test", user="6666", **{"pass": "x1"}).text == (
-        "ERROR: Invalid Username/Password: |6666|\n")
+        "ERROR: Invalid Username/Password: |6666|\n"
+    )
 
 
 def test_get_wins_over_post_per_parameter(api, db, login):
@@ -255,10 +284,12 @@ def test_close_window_link(api, db, login):
     login("1000")
     link = "\n<a href=\"javascript:window.opener='x';window.close();\">Close This Window</a>\n"
     assert api("external_hangup", agent_user="1000", value="1", close_window_link="1") == (
-        "SUCCESS: external_hangup function set - 1|1000\n" + link)
+        "SUCCESS: external_hangup function set - 1|1000\n" + link
+    )
     spanish = link.replace("Close This Window", "Cerrar esta ventana")
-    assert api("external_hangup", agent_user="1000", value="1", close_window_link="1", language="es").endswith(
-        spanish)
+    assert api(
+        "external_hangup", agent_user="1000", value="1", close_window_link="1", language="es"
+    ).endswith(spanish)
     assert api("external_hangup", agent_user="1000", value="1", close_window_link="0").endswith("1000\n")
     assert api("external_hangup", agent_user="1000", value="1", close_window_link="abc").endswith("1000\n")
 
@@ -266,7 +297,10 @@ def test_close_window_link(api, db, login):
 def test_close_window_link_not_printed_after_an_exit(api, db):
     db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=" version ")
     text = api("external_hangup", agent_user="1000", value="1", close_window_link="1")
-    assert text == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 1|6666|external_hangup|ADMIN\n"
+    assert (
+        text
+        == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 1|6666|external_hangup|ADMIN\n"
+    )
 
 
 def test_debug_format_wraps_the_answer_without_sql(api, db, login):
@@ -276,7 +310,8 @@ def test_debug_format_wraps_the_answer_without_sql(api, db, login):
         "<html>\n<head>\n<!-- VERSION: 2.14-82     BUILD: 250122-1010    USER: 6666\n"
         "<title>VICIDiaL Agent API</title>\n</head>\n"
         "<BODY BGCOLOR=white marginheight=0 marginwidth=0 leftmargin=0 topmargin=0>\n"
-        "SUCCESS: external_hangup function set - 1|1000\n\n<!-- script runtime: ")
+        "SUCCESS: external_hangup function set - 1|1000\n\n<!-- script runtime: "
+    )
     assert text.endswith(" seconds -->\n</body>\n</html>\n")
     assert "UPDATE" not in text.upper().replace("UPDATE_", "")
 
@@ -285,39 +320,53 @@ def test_json_format(api, db, login):
     login("1000")
     response = api.get("external_hangup", agent_user="1000", value="1", format="json")
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json() == {"result": "SUCCESS", "reason": "external_hangup function set",
-                               "details": ["1", "1000"], "notices": []}
-    assert api.get("external_hangup", agent_user="1000", alt_user="nobody1", value="1", format="json").json() == {
-        "result": "ERROR", "reason": "no user found", "details": ["nobody1"], "notices": []}
+    assert response.json() == {
+        "result": "SUCCESS",
+        "reason": "external_hangup function set",
+        "details": ["1", "1000"],
+        "notices": [],
+    }
+    assert api.get(
+        "external_hangup", agent_user="1000", alt_user="nobody1", value="1", format="json"
+    ).json() == {"result": "ERROR", "reason": "no user found", "details": ["nobody1"], "notices": []}
 
 
 def test_filters_delete_characters_without_rejecting(api, db, login):
     login("1000")
     assert api("external_hangup", agent_user="10'0;0", value="1") == (
-        "SUCCESS: external_hangup function set - 1|1000\n")
+        "SUCCESS: external_hangup function set - 1|1000\n"
+    )
     assert db.last_log()["agent_user"] == "1000"
 
 
 def test_non_latin_mode_keeps_unicode_letters(api, db, login):
     db.update("system_settings", {}, use_non_latin="1")
     assert api("external_hangup", agent_user="agenté1", value="1") == (
-        "ERROR: agent_user is not logged in - agenté1\n")
+        "ERROR: agent_user is not logged in - agenté1\n"
+    )
     db.update("system_settings", {}, use_non_latin="0")
     assert api("external_hangup", agent_user="agenté1", value="1") == (
-        "ERROR: agent_user is not logged in - agent1\n")
+        "ERROR: agent_user is not logged in - agent1\n"
+    )
 
 
 def test_translation_through_language_phrases(api, db, login):
     db.update("system_settings", {}, enable_languages="1", language_method="MYSQL")
     db.update("vicidial_users", {"user": "6666"}, selected_language="es")
     db.insert("vicidial_language_phrases", language_id="es", english_text="ERROR", translated_text="ERROR_ES")
-    db.insert("vicidial_language_phrases", language_id="es", english_text="agent_user is not logged in",
-              translated_text="agente no conectado")
+    db.insert(
+        "vicidial_language_phrases",
+        language_id="es",
+        english_text="agent_user is not logged in",
+        translated_text="agente no conectado",
+    )
     assert api("external_hangup", agent_user="1000", value="1") == "ERROR_ES: agente no conectado - 1000\n"
     log = db.last_log()
     assert (log["result"], log["result_reason"]) == ("ERROR_ES", "agente no conectado")
     db.update("system_settings", {}, language_method="DISABLED")
-    assert api("external_hangup", agent_user="1000", value="1") == "ERROR: agent_user is not logged in - 1000\n"
+    assert (
+        api("external_hangup", agent_user="1000", value="1") == "ERROR: agent_user is not logged in - 1000\n"
+    )
 
 
 def test_inert_list_restriction_path(api, db):
@@ -348,8 +397,14 @@ def test_settings_are_reused_for_the_cache_time_then_reread(api, db, backend, lo
 
 def test_multipart_post_is_read_like_a_form(api, db, login):
     login("1000")
-    fields = {"source": "test", "user": "6666", "pass": "1234", "function": "external_hangup",
-              "agent_user": "1000", "value": "1"}
+    fields = {
+        "source": "test",
+        "user": "6666",
+        "pass": "1234",
+        "function": "external_hangup",
+        "agent_user": "1000",
+        "value": "1",
+    }
     response = api.client.post("/agc/api.php", files={k: (None, v) for k, v in fields.items()})
     assert response.text == "SUCCESS: external_hangup function set - 1|1000\n"
     assert db.row("vicidial_live_agents", user="1000")["external_hangup"] == "1"

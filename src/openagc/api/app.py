@@ -25,7 +25,7 @@ from openagc.api.params import filter_params, logging_query_string, pick
 from openagc.api.pipeline import REGISTRY, Call, run
 from openagc.api.reply import Line, Reply, bare, verbatim
 from openagc.bus import AGENT_COMMAND, Bus
-from openagc.clock import Clock, fmt_datetime
+from openagc.clock import Clock
 from openagc.config import Settings
 from openagc.store.cache import TtlCache
 from openagc.store.database import Database
@@ -95,8 +95,16 @@ def _numeric_positive(text: str) -> bool:
 
 def _version_line(call: Call) -> Line:
     text = f"VERSION: {API_VERSION}|BUILD: {API_BUILD}|DATE: {call.now_time}|EPOCH: {call.epoch}"
-    return verbatim("SUCCESS", "", lambda t: text.replace("VERSION:", t("VERSION:"), 1) + "\n",
-                    API_VERSION, API_BUILD, call.now_time, call.epoch, data=text)
+    return verbatim(
+        "SUCCESS",
+        "",
+        lambda t: text.replace("VERSION:", t("VERSION:"), 1) + "\n",
+        API_VERSION,
+        API_BUILD,
+        call.now_time,
+        call.epoch,
+        data=text,
+    )
 
 
 def _coffee_line(call: Call) -> Line:
@@ -107,9 +115,11 @@ def _coffee_line(call: Call) -> Line:
 def _bad_credentials(user: str, code: str) -> Line:
     """The fixed bad-credentials line: upstream's prefix, no echoed password or oracle flags."""
     return verbatim(
-        "ERROR", "Invalid Username/Password",
+        "ERROR",
+        "Invalid Username/Password",
         lambda t: f"{t('ERROR')}: {t('Invalid Username/Password')}: |{user}|\n",
-        user, data=f"{user}|{code}|",
+        user,
+        data=f"{user}|{code}|",
     ).ends()
 
 
@@ -141,9 +151,16 @@ async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, cl
         call.emit(Line("ERROR", "Invalid Source", (p.source,)).ends())
         return
     servers = call.services.cache
-    auth = await authenticate(call.db, p.user, p.get("pass"), client_ip=client_ip,
-                              now=call.now, system=call.system, row=user_row,
-                              servers_ok=lambda: servers.get("servers_ok", lambda: servers_active(call.db)))
+    auth = await authenticate(
+        call.db,
+        p.user,
+        p.get("pass"),
+        client_ip=client_ip,
+        now=call.now,
+        system=call.system,
+        row=user_row,
+        servers_ok=lambda: servers.get("servers_ok", lambda: servers_active(call.db)),
+    )
     if not auth.ok or auth.user is None:
         call.emit(_bad_credentials(p.user, auth.code))
         return
@@ -193,32 +210,54 @@ async def api_php(request: Request) -> Response:
         p = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
         user_row = await load_user(conn, p.user) if p.user else None
         call = Call(
-            function=p.function, p=p, db=conn, system=system,
+            function=p.function,
+            p=p,
+            db=conn,
+            system=system,
             api_user=ApiUser(p.user, (user_row or {}).get("user_group") or "", "", ""),
-            now=now, epoch=int(now.timestamp()),
-            settings=settings, services=services,
+            now=now,
+            epoch=int(now.timestamp()),
+            settings=settings,
+            services=services,
             sent_names=frozenset(request.query_params.keys()) | frozenset(k for k, _ in form_pairs),
             client_ip=client_ip,
         )
         await _dispatch(call, user_row, reply, client_ip)
         language = (user_row or {}).get("selected_language") or ""
-        t = await translator(conn, system, language,
-                             [w for line in call.lines for w in (line.result, line.reason, *line.phrases)])
+        t = await translator(
+            conn,
+            system,
+            language,
+            [w for line in call.lines for w in (line.result, line.reason, *line.phrases)],
+        )
         for line in call.lines:
             if line.logged:
                 await write_log(
-                    conn, user=p.user, agent_user=line.log_agent_user or "", function=p.function,
-                    value=line.log_value or "", result=t(line.result), reason=t(line.reason),
-                    source=p.source, data=line.data, api_date=clock.now().replace(microsecond=0),
-                    run_time=time.perf_counter() - started, webserver=webserver_id, api_url=url_id,
-                    remote_ip=client_ip, url=url_text,
+                    conn,
+                    user=p.user,
+                    agent_user=line.log_agent_user or "",
+                    function=p.function,
+                    value=line.log_value or "",
+                    result=t(line.result),
+                    reason=t(line.reason),
+                    source=p.source,
+                    data=line.data,
+                    api_date=clock.now().replace(microsecond=0),
+                    run_time=time.perf_counter() - started,
+                    webserver=webserver_id,
+                    api_url=url_id,
+                    remote_ip=client_ip,
+                    url=url_text,
                 )
     for user in call.woken:
         services.bus.publish(AGENT_COMMAND, user)
     reply.lines = call.lines
     reply.trailer = _trailer(call, started)
     if p.format == "json":
-        return Response(reply.json(), status_code=reply.status, media_type="application/json", headers=HEADERS)
-    response = Response(reply.text(t), status_code=reply.status, headers=HEADERS,
-                        media_type="text/html; charset=utf-8")
+        return Response(
+            reply.json(), status_code=reply.status, media_type="application/json", headers=HEADERS
+        )
+    response = Response(
+        reply.text(t), status_code=reply.status, headers=HEADERS, media_type="text/html; charset=utf-8"
+    )
     return response

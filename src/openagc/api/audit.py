@@ -52,9 +52,24 @@ class Ids:
         return self._urls[page]
 
 
-async def write_log(conn: AsyncConnection, *, user: str, agent_user: str, function: str, value: str,
-                    result: str, reason: str, source: str, data: str, api_date, run_time: float,
-                    webserver: int, api_url: int, remote_ip: str, url: str) -> int:
+async def write_log(
+    conn: AsyncConnection,
+    *,
+    user: str,
+    agent_user: str,
+    function: str,
+    value: str,
+    result: str,
+    reason: str,
+    source: str,
+    data: str,
+    api_date,
+    run_time: float,
+    webserver: int,
+    api_url: int,
+    remote_ip: str,
+    url: str,
+) -> int:
     """Insert one log row and its URL row (one clock for both: ours, never the database's).
 
     Values are cut to their columns so strict SQL accepts them (upstream relied on silent truncation).
@@ -78,6 +93,8 @@ async def write_log(conn: AsyncConnection, *, user: str, agent_user: str, functi
     )
     api_id = int(inserted.inserted_primary_key[0])
     await conn.execute(
-        sa.insert(vicidial_api_urls).values(api_id=api_id, api_date=api_date, remote_ip=remote_ip[:50], url=url)
+        sa.insert(vicidial_api_urls).values(
+            api_id=api_id, api_date=api_date, remote_ip=remote_ip[:50], url=url
+        )
     )
     return api_id

@@ -31,9 +31,19 @@ GOOD, BAD, LOCK, ERRSERVERS, IPBLOCK = "GOOD", "BAD", "LOCK", "ERRSERVERS", "IPB
 
 U = vicidial_users.c
 USER_COLUMNS = (
-    U.user, U["pass"], U.pass_hash, U.user_level, U.active, U.user_group, U.vdc_agent_api_access,
-    U.api_allowed_functions, U.selected_language, U.ignore_ip_list, U.failed_login_count,
-    U.last_login_date, U.api_list_restrict,
+    U.user,
+    U["pass"],
+    U.pass_hash,
+    U.user_level,
+    U.active,
+    U.user_group,
+    U.vdc_agent_api_access,
+    U.api_allowed_functions,
+    U.selected_language,
+    U.ignore_ip_list,
+    U.failed_login_count,
+    U.last_login_date,
+    U.api_list_restrict,
 )
 
 
@@ -73,19 +83,23 @@ def _locked(row: sa.RowMapping, now: datetime) -> bool:
     """Locked while `LOCKOUT_FAILURES` failures stand and the lock (or window) began < 15 min ago."""
     count = row["failed_login_count"] or 0
     since = row["last_login_date"]
-    return count >= LOCKOUT_FAILURES and since is not None and now - since < timedelta(seconds=LOCKOUT_SECONDS)
+    return (
+        count >= LOCKOUT_FAILURES and since is not None and now - since < timedelta(seconds=LOCKOUT_SECONDS)
+    )
 
 
 def _password_matches(row: sa.RowMapping, password: str, system: dict[str, Any]) -> bool:
     if str(system.get("pass_hash_enabled") or "0") != "0":
-        return verify_pass_hash(password, row["pass_hash"] or "", system.get("pass_key") or "",
-                                int(system.get("pass_cost") or 2))
+        return verify_pass_hash(
+            password, row["pass_hash"] or "", system.get("pass_key") or "", int(system.get("pass_cost") or 2)
+        )
     stored = row["pass"] or ""
     return bool(stored) and hmac.compare_digest(stored.encode(), password.encode())
 
 
-async def _record_failure(conn: AsyncConnection, row: sa.RowMapping, now: datetime, client_ip: str,
-                          code: str) -> None:
+async def _record_failure(
+    conn: AsyncConnection, row: sa.RowMapping, now: datetime, client_ip: str, code: str
+) -> None:
     """Count a failed attempt. The window opens at the first failure; the 10th starts a 15-minute lock."""
     values: dict[str, Any] = {
         "failed_login_attempts_today": U.failed_login_attempts_today + 1,
@@ -112,7 +126,9 @@ async def _record_failure(conn: AsyncConnection, row: sa.RowMapping, now: dateti
     await conn.execute(sa.update(vicidial_users).where(U.user == row["user"]).values(**values))
 
 
-async def _ip_allowed(conn: AsyncConnection, row: sa.RowMapping, client_ip: str, system: dict[str, Any]) -> bool:
+async def _ip_allowed(
+    conn: AsyncConnection, row: sa.RowMapping, client_ip: str, system: dict[str, Any]
+) -> bool:
     """IP white/black lists (only when `system_settings.allow_ip_lists` > 0)."""
     if str(system.get("allow_ip_lists") or "0") == "0" or str(row["ignore_ip_list"] or "0") != "0":
         return True
@@ -123,7 +139,8 @@ async def _ip_allowed(conn: AsyncConnection, row: sa.RowMapping, client_ip: str,
 
     async def listed(list_id: str) -> bool:
         hit = await conn.execute(
-            sa.select(sa.func.count()).select_from(vicidial_ip_list_entries)
+            sa.select(sa.func.count())
+            .select_from(vicidial_ip_list_entries)
             .where(E.ip_list_id == list_id, E.ip_address.in_(candidates))
         )
         return (hit.scalar() or 0) > 0
@@ -132,7 +149,9 @@ async def _ip_allowed(conn: AsyncConnection, row: sa.RowMapping, client_ip: str,
     if len(blacklist) > 1 and await listed(blacklist):
         return False
     group = await conn.execute(
-        sa.select(vicidial_user_groups.c.api_ip_list).where(vicidial_user_groups.c.user_group == row["user_group"])
+        sa.select(vicidial_user_groups.c.api_ip_list).where(
+            vicidial_user_groups.c.user_group == row["user_group"]
+        )
     )
     whitelist = group.scalar()
     if whitelist and len(whitelist) > 1:
@@ -144,14 +163,24 @@ async def servers_active(conn: AsyncConnection) -> bool:
     """At least one active server with an active Asterisk (else every login answers ERRSERVERS)."""
     S = servers.c
     n = await conn.execute(
-        sa.select(sa.func.count()).select_from(servers).where(S.active == "Y", S.active_asterisk_server == "Y")
+        sa.select(sa.func.count())
+        .select_from(servers)
+        .where(S.active == "Y", S.active_asterisk_server == "Y")
     )
     return (n.scalar() or 0) > 0
 
 
-async def authenticate(conn: AsyncConnection, user: str, password: str, *, client_ip: str, now: datetime,
-                       system: dict[str, Any], row: sa.RowMapping | None,
-                       servers_ok: Callable[[], Awaitable[bool]] | None = None) -> AuthResult:
+async def authenticate(
+    conn: AsyncConnection,
+    user: str,
+    password: str,
+    *,
+    client_ip: str,
+    now: datetime,
+    system: dict[str, Any],
+    row: sa.RowMapping | None,
+    servers_ok: Callable[[], Awaitable[bool]] | None = None,
+) -> AuthResult:
     """Check the API caller; writes the failure counters, and resets them on a success that follows failures."""
     if row is None or len(user) < 2 or len(password) < 2:
         if row is not None:
@@ -173,7 +202,9 @@ async def authenticate(conn: AsyncConnection, user: str, password: str, *, clien
         await _record_failure(conn, row, now, client_ip, code)
         return AuthResult(code, row["vdc_agent_api_access"] == "1", None)
     if row["failed_login_count"]:
-        await conn.execute(sa.update(vicidial_users).where(U.user == row["user"]).values(failed_login_count=0))
+        await conn.execute(
+            sa.update(vicidial_users).where(U.user == row["user"]).values(failed_login_count=0)
+        )
     api_user = ApiUser(
         user=row["user"],
         user_group=row["user_group"] or "",

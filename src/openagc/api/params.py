@@ -189,7 +189,9 @@ def pick(query: Mapping[str, str], form: Mapping[str, str]) -> dict[str, str]:
 
 def filter_params(raw: Mapping[str, str], *, non_latin: bool) -> Params:
     """Apply the filter table; `consultative` is forced to `NO` unless exactly `YES`."""
-    values = {name: f.apply(raw.get(name, ""), non_latin) if name in raw else "" for name, f in PARAMETERS.items()}
+    values = {
+        name: f.apply(raw.get(name, ""), non_latin) if name in raw else "" for name, f in PARAMETERS.items()
+    }
     if values["consultative"] != "YES":
         values["consultative"] = "NO"
     return Params(values)

@@ -104,8 +104,9 @@ class Call:
         self.p.agent_user = user
         return True
 
-    async def live_agent(self, user: str | None = None, columns: Iterable[sa.Column] | None = None
-                         ) -> sa.RowMapping | None:
+    async def live_agent(
+        self, user: str | None = None, columns: Iterable[sa.Column] | None = None
+    ) -> sa.RowMapping | None:
         """The first `vicidial_live_agents` row of `user` (default: agent_user)."""
         cols = list(columns) if columns is not None else list(vicidial_live_agents.c)
         found = await self.db.execute(
@@ -117,13 +118,21 @@ class Call:
     async def update_agent(self, user: str | None = None, **values: Any) -> int:
         """Write command columns on every live row of `user` (default: agent_user) and wake its session."""
         who = self.p.agent_user if user is None else user
-        result = await self.db.execute(sa.update(vicidial_live_agents).where(VLA.user == who).values(**values))
+        result = await self.db.execute(
+            sa.update(vicidial_live_agents).where(VLA.user == who).values(**values)
+        )
         self.woken.add(who)
         return result.rowcount
 
     async def insert_manager(self, **values: Any) -> int:
         """Queue one switch action in `vicidial_manager` (upstream's AMI command table)."""
-        row = {"uniqueid": "", "entry_date": self.now, "status": "NEW", "response": "N", "channel": ""} | values
+        row = {
+            "uniqueid": "",
+            "entry_date": self.now,
+            "status": "NEW",
+            "response": "N",
+            "channel": "",
+        } | values
         result = await self.db.execute(sa.insert(vicidial_manager).values(**row))
         return int(result.inserted_primary_key[0])
 
@@ -196,8 +205,13 @@ async def run(spec: FunctionSpec, call: Call) -> None:
         if spec.valid is not None and not spec.valid(call):
             raise call.stop(spec.invalid(call))
         if not call.api_user.may_use(spec.name):
-            denied = error(PERMISSION_DENIED, *spec.denied_subject(call), call.api_user.user, spec.name,
-                           call.api_user.user_group)
+            denied = error(
+                PERMISSION_DENIED,
+                *spec.denied_subject(call),
+                call.api_user.user,
+                spec.name,
+                call.api_user.user_group,
+            )
             raise call.stop(denied.ends())
         if spec.alt_user and len(call.p.alt_user.encode()) >= 2:
             await call.resolve_alt_user(call.p.alt_user, miss=spec.alt_user_miss)

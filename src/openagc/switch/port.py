@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 
-class ChannelState(str, Enum):
+class ChannelState(StrEnum):
     RINGING = "ringing"
     UP = "up"
     DOWN = "down"
 
 
-class ChannelKind(str, Enum):
+class ChannelKind(StrEnum):
     AGENT = "agent"  # the agent's phone, joined to the agent's conference
     CUSTOMER = "customer"  # an outside party (manual dial, auto-dial, inbound, 3rd party)
     PLAYBACK = "playback"  # audio played into a conference
@@ -41,7 +41,7 @@ class Channel:
     parked: bool = False
 
 
-class EventKind(str, Enum):
+class EventKind(StrEnum):
     RINGING = "ringing"
     ANSWERED = "answered"
     BUSY = "busy"
@@ -86,9 +86,16 @@ class SwitchPort(Protocol):
 
     server_ip: str
 
-    async def originate(self, *, number: str, call_id: str, conference: str | None = None,
-                        caller_id: str = "", kind: ChannelKind = ChannelKind.CUSTOMER,
-                        timeout: float = 30.0) -> Channel:
+    async def originate(
+        self,
+        *,
+        number: str,
+        call_id: str,
+        conference: str | None = None,
+        caller_id: str = "",
+        kind: ChannelKind = ChannelKind.CUSTOMER,
+        timeout: float = 30.0,
+    ) -> Channel:
         """Dial `number`; once answered the channel joins `conference`. Events follow (ringing, answered …)."""
 
     async def hangup(self, channel: str, cause: str = "NORMAL_CLEARING") -> None:
