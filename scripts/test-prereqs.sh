@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure what the test suite needs is here: MariaDB (installed and running) and Chromium.
+# Make sure what the test suite needs is here: MariaDB and Redis (installed and running) and Chromium.
 # Installs Debian packages when missing and running as root; starts MariaDB when it is stopped.
 set -euo pipefail
 
@@ -25,6 +25,19 @@ fi
 if ! mariadb_up; then echo "MariaDB is not reachable on 127.0.0.1:3306 as root" >&2; exit 1; fi
 # Root without a password over TCP (Debian's default is unix_socket only on a fresh install).
 as_root mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;" 2>/dev/null || true
+
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; }
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing Redis (Debian package redis-server)"
+  apt_install redis-server
+fi
+if ! redis_up; then
+  echo "starting Redis"
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+  for _ in $(seq 1 20); do redis_up && break; sleep 0.5; done
+fi
 
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing Chromium (Debian package chromium)"

@@ -73,6 +73,9 @@ def serve(
     database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
     engine: OnOff = typer.Option(OnOff.on, help="Run the agent session engine (off: API only, drop-in)."),
     workers: int = typer.Option(1, help="Worker processes (engine must be off for more than one)."),
+    redis_url: str = typer.Option(
+        "", "--redis-url", help="Redis URL for wake-ups between processes (an API and an engine process)."
+    ),
 ) -> None:
     """Serve the Agent API on a real ASGI server (uvicorn)."""
     import uvicorn
@@ -81,7 +84,7 @@ def serve(
         console.print(f"creating the embedded database [bold]{database}[/bold] with demo data …")
         _init_db(database)
         _seed(database)
-    settings = Settings(database=database, host=host, port=port, engine=engine is OnOff.on)
+    settings = Settings(database=database, host=host, port=port, engine=engine is OnOff.on, redis_url=redis_url)
     console.print(
         f"openagc serving on [bold]http://{host}:{port}/agc/api.php[/bold] "
         f"(engine {engine.value}, database {database})"
@@ -91,7 +94,7 @@ def serve(
             raise typer.BadParameter("--workers > 1 needs --engine off")
         import os
 
-        os.environ.update(OPENAGC_DATABASE=database, OPENAGC_ENGINE="off")
+        os.environ.update(OPENAGC_DATABASE=database, OPENAGC_ENGINE="off", OPENAGC_REDIS_URL=redis_url)
         uvicorn.run(
             "openagc.service:app_from_env",
             factory=True,

@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from openagc.api.app import Services, api_php
+from openagc.bus import RedisBridge
 from openagc.config import Settings
 from openagc.store.database import Database
 
@@ -39,6 +40,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         stoppers = []
+        if settings.redis_url:
+            bridge = RedisBridge(services.bus, settings.redis_url)
+            await bridge.start()
+            stoppers.append(bridge.stop)
         if settings.engine:
             for module in parts:
                 if hasattr(module, "start"):
