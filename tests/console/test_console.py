@@ -1,7 +1,7 @@
 """The agent console in headless Chromium: log in, take a simulated call, and watch Agent API calls arrive.
 
 Every assertion on the page is one of Playwright's auto-waiting `expect` assertions: the test calls the
-API and the page must show the change by itself (pushed through `/agent/events`), never after a reload.
+API and the page must show the change by itself (pushed through `/console/api/events`), never after a reload.
 """
 
 from __future__ import annotations
