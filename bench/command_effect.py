@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
-from common import fresh_database, free_port, machine, percentile, serve, stop
+from common import free_port, fresh_database, machine, percentile, serve, stop
 
 API = "source=bench&user=6666&pass=1234&agent_user=1000&function=external_pause"
 
