@@ -115,8 +115,9 @@ async def timer_action(ctx: Ctx) -> bool:
     action = ctx.vla.get("external_timer_action") or ""
     if len(action) <= 3 or not await ctx.claim("external_timer_action", action):
         return False
-    try:
-        seconds = int(ctx.vla.get("external_timer_action_seconds") or -1)
+    raw_seconds = ctx.vla.get("external_timer_action_seconds")
+    try:  # 0 fires at once (upstream); only a missing value means "no timer"
+        seconds = int(raw_seconds) if raw_seconds not in (None, "") else -1
     except ValueError:
         seconds = -1
     ctx.engine.timers[ctx.user] = Timer(
