@@ -86,9 +86,11 @@ def serve(
         _seed(database)
     settings = Settings(database=database, host=host, port=port, engine=engine is OnOff.on, redis_url=redis_url)
     console.print(
-        f"openagc serving on [bold]http://{host}:{port}/agc/api.php[/bold] "
+        f"openagc serving the Agent API on [bold]http://{host}:{port}/agc/api.php[/bold] "
         f"(engine {engine.value}, database {database})"
     )
+    if settings.engine:
+        console.print(f"agent console: [bold]http://{host}:{port}/console/[/bold] (demo: phone 1000/test, agent 1000/1234)")
     if workers > 1:
         if settings.engine:
             raise typer.BadParameter("--workers > 1 needs --engine off")
