@@ -54,9 +54,7 @@ def init_db(
 
 @app.command()
 def seed(
-    demo: bool = typer.Option(
-        False, "--demo", help="Load the demo centre (API user 6666/1234, agents 1000/1001…)."
-    ),
+    demo: bool = typer.Option(False, "--demo", help="Load the demo centre (API user 6666/1234, agents 1000/1001…)."),
     database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
 ) -> None:
     """Load data into an existing schema."""
@@ -90,7 +88,9 @@ def serve(
         f"(engine {engine.value}, database {database})"
     )
     if settings.engine:
-        console.print(f"agent console: [bold]http://{host}:{port}/console/[/bold] (demo: phone 1000/test, agent 1000/1234)")
+        console.print(
+            f"agent console: [bold]http://{host}:{port}/console/[/bold] (demo: phone 1000/test, agent 1000/1234)"
+        )
     if workers > 1:
         if settings.engine:
             raise typer.BadParameter("--workers > 1 needs --engine off")
@@ -114,9 +114,7 @@ def serve(
 @app.command()
 def simulate(
     agents: int = typer.Option(5, "--agents", min=1, help="Agents to log in (1000, 1001, then 2000…)."),
-    calls_per_minute: float = typer.Option(
-        6.0, "--calls-per-minute", min=0.1, help="Inbound calls a minute."
-    ),
+    calls_per_minute: float = typer.Option(6.0, "--calls-per-minute", min=0.1, help="Inbound calls a minute."),
     minutes: float = typer.Option(10.0, "--minutes", help="Simulated minutes to run."),
     speed: float = typer.Option(20.0, "--speed", min=0.1, help="Simulated seconds per real second."),
     seed: int = typer.Option(1, "--seed", help="Seed of the callers' and agents' random choices."),
