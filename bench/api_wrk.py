@@ -6,16 +6,17 @@
 For each scenario the script starts `openagc serve --engine off` in its own process(es), runs
 `wrk -t2 -c16 -d{duration}s --latency`, then counts the vicidial_api_log rows the run wrote and checks
 that every one carries the expected result. Prints a Markdown table row per scenario.
+
+The agent-level scenarios spread their requests over `--agents` logged-in agents (a wrk Lua script turns
+`{agent}` into the next agent), as a CRM driving a floor of agents does; `--agents 1` hammers one agent,
+whose row lock then serialises every request.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,70 +24,54 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from common import free_port, fresh_database, machine, serve, stop
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-
-from openagc.store.database import make_sync_engine  # noqa: E402
-from openagc.store.demo import seed_demo  # noqa: E402
-from openagc.store.migrate import upgrade  # noqa: E402
-from openagc.store.schema import vicidial_api_log, vicidial_live_agents  # noqa: E402
+from openagc.store.database import make_sync_engine
+from openagc.store.schema import vicidial_api_log, vicidial_live_agents, vicidial_users
 
 AUTH = "source=bench&user=6666&pass=1234"
-AGENTS = [str(n) for n in range(1000, 1002)]
+FIRST_AGENT = 2000
 SCENARIOS = {
     # name: (query, expected result, expected reason)
     "version": ("function=version", "SUCCESS", ""),
     "external_pause": (
-        f"{AUTH}&function=external_pause&agent_user=1000&value=PAUSE",
+        f"{AUTH}&function=external_pause&agent_user={{agent}}&value=PAUSE",
         "SUCCESS",
         "external_pause function set",
     ),
     "external_status": (
-        f"{AUTH}&function=external_status&agent_user=1000&value=A",
+        f"{AUTH}&function=external_status&agent_user={{agent}}&value=A",
         "SUCCESS",
         "external_status function set",
     ),
     "external_dial": (
-        f"{AUTH}&function=external_dial&agent_user=1000&value=7275551212&phone_code=1"
-        "&search=YES&preview=NO&focus=YES",
+        f"{AUTH}&function=external_dial&agent_user={{agent}}&value=7275551212&phone_code=1&search=YES&preview=NO&focus=YES",
         "SUCCESS",
         "external_dial function set",
     ),
     "bad_password": (
-        "source=bench&user=6666&pass=wrong99&function=external_pause&agent_user=1000&value=PAUSE",
+        "source=bench&user=6666&pass=wrong99&function=external_pause&agent_user={{agent}}&value=PAUSE",
         "ERROR",
         "Invalid Username/Password",
     ),
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def prepare(kind: str, workdir: Path) -> str:
-    if kind == "sqlite":
-        url = str(workdir / "bench.db")
-    else:
-        admin = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306", isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.exec_driver_sql("DROP DATABASE IF EXISTS openagc_bench")
-            c.exec_driver_sql("CREATE DATABASE openagc_bench CHARACTER SET utf8mb4")
-        admin.dispose()
-        url = "mysql+asyncmy://root@127.0.0.1:3306/openagc_bench"
+def prepare(kind: str, workdir: Path, agents: int) -> str:
+    """A fresh database whose agents 2000… are logged in, PAUSED, with no lead."""
+    url = fresh_database(kind, workdir)
     engine = make_sync_engine(url)
-    upgrade(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
-        seed_demo(conn)
-        for i, user in enumerate(AGENTS):
+        template = dict(conn.execute(sa.select(vicidial_users).where(vicidial_users.c.user == "1000")).mappings().one())
+        template.pop("user_id", None)
+        for i in range(agents):
+            user = str(FIRST_AGENT + i)
+            conn.execute(vicidial_users.insert().values(template | {"user": user, "custom_three": ""}))
             conn.execute(
                 vicidial_live_agents.insert().values(
                     user=user,
                     server_ip="10.10.10.15",
-                    conf_exten=str(8600051 + i),
+                    conf_exten=str(8700000 + i),
                     extension=f"SIP/{user}",
                     status="PAUSED",
                     lead_id=0,
@@ -119,34 +104,6 @@ def clear_logs(url: str) -> None:
     engine.dispose()
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    cmd = [
-        str(ROOT / ".venv/bin/openagc"),
-        "serve",
-        "--database",
-        url,
-        "--engine",
-        "off",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                time.sleep(0.5 if workers > 1 else 0.1)
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
-
-
 def parse_wrk(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     m = re.search(r"(\d+) requests in", text)
@@ -158,10 +115,22 @@ def parse_wrk(text: str) -> dict[str, float]:
         if m:
             value = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
             out[f"p{pct}"] = value
-    out["non2xx"] = (
-        float(re.search(r"Non-2xx or 3xx responses: (\d+)", text).group(1)) if "Non-2xx" in text else 0
-    )
+    out["non2xx"] = float(re.search(r"Non-2xx or 3xx responses: (\d+)", text).group(1)) if "Non-2xx" in text else 0
     return out
+
+
+def rotate_agents_script(workdir: Path, query: str, agents: int) -> Path:
+    """A wrk Lua script whose every request names the next of the `agents` agents."""
+    path = workdir / "rotate.lua"
+    head, _, tail = f"/agc/api.php?{query}".partition("{agent}")
+    path.write_text(
+        "local n = 0\n"
+        "request = function()\n"
+        f"  n = (n + 1) % {agents}\n"
+        f"  return wrk.format('GET', '{head}' .. ({FIRST_AGENT} + n) .. '{tail}')\n"
+        "end\n"
+    )
+    return path
 
 
 def main() -> None:
@@ -172,13 +141,15 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--agents", type=int, default=100, help="logged-in agents the requests are spread over")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="openagc-bench-"))
-    url = prepare(args.database, workdir)
+    url = prepare(args.database, workdir, args.agents)
     port = free_port()
-    proc = start_server(url, port, args.workers)
+    proc = serve(url, port, workers=args.workers)
+    print(f"machine: {machine()}; wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.agents} agents")
     print("| scenario | db | workers | req/s | p50 ms | p99 ms | requests | log rows | all correct |")
     print("|---|---|---|---|---|---|---|---|---|")
     failed = False
@@ -193,7 +164,9 @@ def main() -> None:
                     f"-c{args.connections}",
                     f"-d{args.duration}s",
                     "--latency",
-                    f"http://127.0.0.1:{port}/agc/api.php?{query}",
+                    "-s",
+                    str(rotate_agents_script(workdir, query, args.agents)),
+                    f"http://127.0.0.1:{port}/",
                 ],
                 capture_output=True,
                 text=True,
@@ -213,8 +186,7 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        stop(proc)
         shutil.rmtree(workdir, ignore_errors=True)
     sys.exit(1 if failed else 0)
 

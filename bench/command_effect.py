@@ -69,9 +69,19 @@ def main() -> None:
         procs.append(serve(url, api_port, engine="off", redis_url=redis))
     engine_base, api_base = f"http://127.0.0.1:{engine_port}", f"http://127.0.0.1:{api_port}"
     try:
-        login = httpx.post(f"{engine_base}/agent/login", json={
-            "user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test", "campaign": "TESTCAMP",
-            "ingroups": ["TEST_IN"], "blended": False}, timeout=30).json()
+        login = httpx.post(
+            f"{engine_base}/agent/login",
+            json={
+                "user": "1000",
+                "pass": "1234",
+                "phone_login": "1000",
+                "phone_pass": "test",
+                "campaign": "TESTCAMP",
+                "ingroups": ["TEST_IN"],
+                "blended": False,
+            },
+            timeout=30,
+        ).json()
         token = login["token"]
         events: queue.Queue = queue.Queue()
         ready = threading.Event()
@@ -92,8 +102,10 @@ def main() -> None:
         print(f"machine: {machine()}")
         print("| database | mode | repeats | p50 ms | p99 ms | max ms |")
         print("|---|---|---|---|---|---|")
-        print(f"| {args.database} | {args.mode} | {len(latencies)} | {percentile(latencies, 50):.2f} "
-              f"| {percentile(latencies, 99):.2f} | {max(latencies):.2f} |")
+        print(
+            f"| {args.database} | {args.mode} | {len(latencies)} | {percentile(latencies, 50):.2f} "
+            f"| {percentile(latencies, 99):.2f} | {max(latencies):.2f} |"
+        )
     finally:
         for proc in procs:
             stop(proc)

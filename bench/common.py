@@ -47,15 +47,38 @@ def fresh_database(kind: str, workdir: Path, name: str = "openagc_bench") -> str
     return url
 
 
-def serve(url: str, port: int, *, engine: str = "off", workers: int = 1, redis_url: str = "",
-          env: dict[str, str] | None = None) -> subprocess.Popen:
+def serve(
+    url: str,
+    port: int,
+    *,
+    engine: str = "off",
+    workers: int = 1,
+    redis_url: str = "",
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
     """Start `openagc serve` and wait until it accepts connections."""
-    cmd = [str(ROOT / ".venv/bin/openagc"), "serve", "--database", url, "--engine", engine,
-           "--port", str(port), "--workers", str(workers)]
+    cmd = [
+        str(ROOT / ".venv/bin/openagc"),
+        "serve",
+        "--database",
+        url,
+        "--engine",
+        engine,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     if redis_url:
         cmd += ["--redis-url", redis_url]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, env=os.environ | (env or {}))
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=os.environ | (env or {}),
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

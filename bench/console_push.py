@@ -56,14 +56,17 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def report(name: str, answer: list[float], sent: list[float]) -> None:
-    print(f"{name:16} n={len(answer):4}  answer→shown p50 {statistics.median(answer):6.1f}  "
-          f"p99 {percentile(answer, 99):6.1f}  max {max(answer):6.1f}   |  sent→shown p50 "
-          f"{statistics.median(sent):6.1f}  p99 {percentile(sent, 99):6.1f}  max {max(sent):6.1f}  (ms)")
+    print(
+        f"{name:16} n={len(answer):4}  answer→shown p50 {statistics.median(answer):6.1f}  "
+        f"p99 {percentile(answer, 99):6.1f}  max {max(answer):6.1f}   |  sent→shown p50 "
+        f"{statistics.median(sent):6.1f}  p99 {percentile(sent, 99):6.1f}  max {max(sent):6.1f}  (ms)"
+    )
 
 
 def measure(page, selector: str, text: str, call) -> tuple[float, float]:
-    page.evaluate("([sel, text]) => { delete window.__seen[sel + '=' + text]; window.__want = {[sel]: text}; }",
-                  [selector, text])
+    page.evaluate(
+        "([sel, text]) => { delete window.__seen[sel + '=' + text]; window.__want = {[sel]: text}; }", [selector, text]
+    )
     sent = time.time() * 1000
     body = call()
     answered = time.time() * 1000
@@ -104,13 +107,21 @@ def main() -> None:
                 pause_answer, pause_sent = [], []
                 for _ in range(args.repeats):
                     eng.services.clock.advance(1)
-                    a, s = measure(page, "#agent-phase", "Paused", lambda: eng.api(
-                        "external_pause", agent_user="1000", value="PAUSE"))
+                    a, s = measure(
+                        page,
+                        "#agent-phase",
+                        "Paused",
+                        lambda: eng.api("external_pause", agent_user="1000", value="PAUSE"),
+                    )
                     pause_answer.append(a)
                     pause_sent.append(s)
                     eng.services.clock.advance(1)
-                    a, s = measure(page, "#agent-phase", "Ready (inbound)", lambda: eng.api(
-                        "external_pause", agent_user="1000", value="RESUME"))
+                    a, s = measure(
+                        page,
+                        "#agent-phase",
+                        "Ready (inbound)",
+                        lambda: eng.api("external_pause", agent_user="1000", value="RESUME"),
+                    )
                     pause_answer.append(a)
                     pause_sent.append(s)
 
@@ -120,8 +131,12 @@ def main() -> None:
                 fields_answer, fields_sent = [], []
                 for i in range(args.repeats):
                     name = f"Jane{i}"
-                    a, s = measure(page, "#lead-first_name", name, lambda n=name: eng.api(
-                        "update_fields", agent_user="1000", first_name=n))
+                    a, s = measure(
+                        page,
+                        "#lead-first_name",
+                        name,
+                        lambda n=name: eng.api("update_fields", agent_user="1000", first_name=n),
+                    )
                     fields_answer.append(a)
                     fields_sent.append(s)
                 browser.close()

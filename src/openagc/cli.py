@@ -104,11 +104,12 @@ def serve(
             port=port,
             workers=workers,
             log_level="warning",
+            access_log=False,
         )
         return
     from openagc.service import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
 
 
 @app.command()

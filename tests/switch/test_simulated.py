@@ -279,7 +279,7 @@ def test_dtmf_log(tmp_path: Path) -> None:
         await sim.send_dtmf("8600052", "*9")
         assert [(d.conference, d.digits) for d in sim.dtmf_log] == [(CONF, "1,,2#"), ("8600052", "*9")]
         assert sim.dtmf_log[0].tones == "12#"
-        assert sim.dtmf_log[0].duration_seconds == pytest.approx(3 * 0.25 + 2 * 0.5)
+        assert sim.dtmf_log[0].duration_seconds == pytest.approx(3 * 0.25 + 2 * 1.0)  # `,` = one second
         await sim.settle()
         dtmf = [e for e in sim.events if e.kind == EventKind.DTMF]
         assert [e.data["digits"] for e in dtmf] == ["1,,2#", "*9"]

@@ -52,6 +52,12 @@ class Ids:
         return self._urls[page]
 
 
+# Built once: executing a prepared Core statement with a parameter dict skips statement construction
+# and cache-key generation on every request (the hot path writes these two rows for every answer).
+INSERT_LOG = sa.insert(vicidial_api_log)
+INSERT_URL = sa.insert(vicidial_api_urls)
+
+
 async def write_log(
     conn: AsyncConnection,
     *,
@@ -75,26 +81,23 @@ async def write_log(
     Values are cut to their columns so strict SQL accepts them (upstream relied on silent truncation).
     """
     inserted = await conn.execute(
-        sa.insert(vicidial_api_log).values(
-            user=user[:20],
-            agent_user=agent_user[:20],
-            function=function[:20],
-            value=value[:255],
-            result=result[:10],
-            result_reason=reason[:255],
-            source=source[:20],
-            data=data.replace('"', "'"),
-            api_date=api_date,
-            api_script="agent",
-            run_time=f"{run_time:.6f}"[:20],
-            webserver=webserver,
-            api_url=api_url,
-        )
+        INSERT_LOG,
+        {
+            "user": user[:20],
+            "agent_user": agent_user[:20],
+            "function": function[:20],
+            "value": value[:255],
+            "result": result[:10],
+            "result_reason": reason[:255],
+            "source": source[:20],
+            "data": data.replace('"', "'"),
+            "api_date": api_date,
+            "api_script": "agent",
+            "run_time": f"{run_time:.6f}"[:20],
+            "webserver": webserver,
+            "api_url": api_url,
+        },
     )
     api_id = int(inserted.inserted_primary_key[0])
-    await conn.execute(
-        sa.insert(vicidial_api_urls).values(
-            api_id=api_id, api_date=api_date, remote_ip=remote_ip[:50], url=url
-        )
-    )
+    await conn.execute(INSERT_URL, {"api_id": api_id, "api_date": api_date, "remote_ip": remote_ip[:50], "url": url})
     return api_id

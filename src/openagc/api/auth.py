@@ -73,19 +73,19 @@ class AuthResult:
         return self.code == GOOD and self.api_access
 
 
+SELECT_USER = sa.select(*USER_COLUMNS).where(U.user == sa.bindparam("user")).limit(1)
+
+
 async def load_user(conn: AsyncConnection, user: str) -> sa.RowMapping | None:
-    row = await conn.execute(sa.select(*USER_COLUMNS).where(U.user == user).limit(1))
-    found = row.mappings().first()
-    return found
+    """The caller's `vicidial_users` row (one query serves language, permissions and credentials)."""
+    return (await conn.execute(SELECT_USER, {"user": user})).mappings().first()
 
 
 def _locked(row: sa.RowMapping, now: datetime) -> bool:
     """Locked while `LOCKOUT_FAILURES` failures stand and the lock (or window) began < 15 min ago."""
     count = row["failed_login_count"] or 0
     since = row["last_login_date"]
-    return (
-        count >= LOCKOUT_FAILURES and since is not None and now - since < timedelta(seconds=LOCKOUT_SECONDS)
-    )
+    return count >= LOCKOUT_FAILURES and since is not None and now - since < timedelta(seconds=LOCKOUT_SECONDS)
 
 
 def _password_matches(row: sa.RowMapping, password: str, system: dict[str, Any]) -> bool:
@@ -97,9 +97,7 @@ def _password_matches(row: sa.RowMapping, password: str, system: dict[str, Any])
     return bool(stored) and hmac.compare_digest(stored.encode(), password.encode())
 
 
-async def _record_failure(
-    conn: AsyncConnection, row: sa.RowMapping, now: datetime, client_ip: str, code: str
-) -> None:
+async def _record_failure(conn: AsyncConnection, row: sa.RowMapping, now: datetime, client_ip: str, code: str) -> None:
     """Count a failed attempt. The window opens at the first failure; the 10th starts a 15-minute lock."""
     values: dict[str, Any] = {
         "failed_login_attempts_today": U.failed_login_attempts_today + 1,
@@ -126,9 +124,7 @@ async def _record_failure(
     await conn.execute(sa.update(vicidial_users).where(U.user == row["user"]).values(**values))
 
 
-async def _ip_allowed(
-    conn: AsyncConnection, row: sa.RowMapping, client_ip: str, system: dict[str, Any]
-) -> bool:
+async def _ip_allowed(conn: AsyncConnection, row: sa.RowMapping, client_ip: str, system: dict[str, Any]) -> bool:
     """IP white/black lists (only when `system_settings.allow_ip_lists` > 0)."""
     if str(system.get("allow_ip_lists") or "0") == "0" or str(row["ignore_ip_list"] or "0") != "0":
         return True
@@ -149,9 +145,7 @@ async def _ip_allowed(
     if len(blacklist) > 1 and await listed(blacklist):
         return False
     group = await conn.execute(
-        sa.select(vicidial_user_groups.c.api_ip_list).where(
-            vicidial_user_groups.c.user_group == row["user_group"]
-        )
+        sa.select(vicidial_user_groups.c.api_ip_list).where(vicidial_user_groups.c.user_group == row["user_group"])
     )
     whitelist = group.scalar()
     if whitelist and len(whitelist) > 1:
@@ -163,9 +157,7 @@ async def servers_active(conn: AsyncConnection) -> bool:
     """At least one active server with an active Asterisk (else every login answers ERRSERVERS)."""
     S = servers.c
     n = await conn.execute(
-        sa.select(sa.func.count())
-        .select_from(servers)
-        .where(S.active == "Y", S.active_asterisk_server == "Y")
+        sa.select(sa.func.count()).select_from(servers).where(S.active == "Y", S.active_asterisk_server == "Y")
     )
     return (n.scalar() or 0) > 0
 
@@ -202,9 +194,7 @@ async def authenticate(
         await _record_failure(conn, row, now, client_ip, code)
         return AuthResult(code, row["vdc_agent_api_access"] == "1", None)
     if row["failed_login_count"]:
-        await conn.execute(
-            sa.update(vicidial_users).where(U.user == row["user"]).values(failed_login_count=0)
-        )
+        await conn.execute(sa.update(vicidial_users).where(U.user == row["user"]).values(failed_login_count=0))
     api_user = ApiUser(
         user=row["user"],
         user_group=row["user_group"] or "",

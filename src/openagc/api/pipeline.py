@@ -33,6 +33,13 @@ CallCheck = Callable[["Call"], bool]
 CallLine = Callable[["Call"], Line]
 
 
+def _select_agent(columns: tuple[sa.Column, ...]) -> sa.Select:
+    return sa.select(*columns).where(VLA.user == sa.bindparam("user")).limit(1)
+
+
+SELECT_AGENT = _select_agent(tuple(vicidial_live_agents.c))
+
+
 class Stop(Exception):
     """Raised by a shared step or handler to end the function after `line` (already emitted)."""
 
@@ -95,9 +102,7 @@ class Call:
         with the caller's agent_user and could act on another agent: spec hazard, DECISIONS §2).
         """
         U = vicidial_users.c
-        found = await self.db.execute(
-            sa.select(U.user).where(U.custom_three == key).order_by(U.user).limit(1)
-        )
+        found = await self.db.execute(sa.select(U.user).where(U.custom_three == key).order_by(U.user).limit(1))
         user = found.scalar()
         if user is None:
             raise self.stop(miss(self) if miss else error("no user found", key))
@@ -108,19 +113,15 @@ class Call:
         self, user: str | None = None, columns: Iterable[sa.Column] | None = None
     ) -> sa.RowMapping | None:
         """The first `vicidial_live_agents` row of `user` (default: agent_user)."""
-        cols = list(columns) if columns is not None else list(vicidial_live_agents.c)
-        found = await self.db.execute(
-            sa.select(*cols).where(VLA.user == (self.p.agent_user if user is None else user)).limit(1)
-        )
-        return found.mappings().first()
+        who = self.p.agent_user if user is None else user
+        stmt = SELECT_AGENT if columns is None else _select_agent(tuple(columns))
+        return (await self.db.execute(stmt, {"user": who})).mappings().first()
 
     # --- writes -------------------------------------------------------------------------------------
     async def update_agent(self, user: str | None = None, **values: Any) -> int:
         """Write command columns on every live row of `user` (default: agent_user) and wake its session."""
         who = self.p.agent_user if user is None else user
-        result = await self.db.execute(
-            sa.update(vicidial_live_agents).where(VLA.user == who).values(**values)
-        )
+        result = await self.db.execute(sa.update(vicidial_live_agents).where(VLA.user == who).values(**values))
         self.woken.add(who)
         return result.rowcount
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from openagc.engine import logs, routing, session
+from openagc.engine import logs, media, routing, session, transfer
 from openagc.engine.session import Ctx, auto_dial
 from openagc.store.schema import (
     vicidial_agent_function_log,
@@ -371,6 +371,10 @@ HANDLERS = (
     update_fields,
     switch_lead,
     pause_code,
+    media.dtmf,
+    media.recording,
+    media.park,
+    transfer.transferconf,
     hangup,
     status,
     pause,

@@ -659,7 +659,9 @@ async def free_agent(conn: Any, call: dict[str, Any]) -> str | None:
         sa.not_(VLA.external_pause.like("PAUSE%")),
         VLA.external_pause.notlike("LOGOUT%"),
     ]
-    if call["call_type"] == "IN":
+    if call.get("agent_only"):  # AGENTDIRECT: only the named agent, whatever in-groups they took
+        stmt = sa.select(VLA.user).where(*base, VLA.user == call["agent_only"])
+    elif call["call_type"] == "IN":
         LIA = vicidial_live_inbound_agents.c
         stmt = (
             sa.select(VLA.user)
@@ -730,8 +732,13 @@ async def claim_for_agent(ctx: Ctx, call: dict[str, Any]) -> bool:
         channel=call["channel"] or "",
         lines=[hang_line, "Context: default", f"Exten: {ctx.conf}", "Priority: 1"],
     )
+    from openagc.engine import remote, transfer
+
+    await transfer.picked_up(ctx, call)
     engine, channel, conf = ctx.engine, call["channel"], ctx.conf
-    if inbound:
+    if remote.is_remote(ctx.vla):  # a remote agent's phone is dialled and bridged with the caller
+        ctx.switch(lambda: engine.switch.redirect(channel, exten=conf))
+    elif inbound:
         ctx.switch(lambda: engine.redirect(channel, conf))
     return True
 

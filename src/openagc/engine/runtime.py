@@ -18,17 +18,20 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import BaseRoute
 
-from openagc.engine import commands, routing, session
+from openagc.engine import commands, manager, routing, session, transfer
 from openagc.engine.logs import Moment
 from openagc.engine.session import Ctx
 from openagc.engine.watcher import Watcher
 from openagc.store.schema import (
+    live_channels,
+    live_sip_channels,
     phones,
     servers,
     system_settings,
     vicidial_agent_log,
     vicidial_agent_notifications,
     vicidial_campaigns,
+    vicidial_conferences,
     vicidial_live_agents,
     vicidial_manual_dial_queue,
     vicidial_user_groups,
@@ -56,6 +59,8 @@ class Engine:
         self.timers: dict[str, commands.Timer] = {}
         self.alt_dial: dict[str, str] = {}
         self.sessions: set[str] = set()
+        self.transfers: dict[str, transfer.Transfer] = {}
+        self._mirrored: dict[str, tuple[str, str, str, str]] = {}
         self.watcher = Watcher(self)
         self._deliver_lock = asyncio.Lock()
 
@@ -73,6 +78,8 @@ class Engine:
         self.sessions.clear()
         self.timers.clear()
         self.alt_dial.clear()
+        self.transfers.clear()
+        self._mirrored.clear()
 
     async def rebuild(self) -> None:
         """Sessions come back from `vicidial_live_agents` (the database is the truth)."""
@@ -177,6 +184,8 @@ class Engine:
                 await op()
             except Exception:  # a switch refusal must not undo committed bookkeeping
                 log.exception("switch operation for %s failed", ctx.user)
+        if ctx.ops:
+            await self.sync_channels()
         if any(e["event"] == "logged_out" for e in ctx.events):
             self.sessions.discard(ctx.user)
             self.timers.pop(ctx.user, None)
@@ -214,9 +223,11 @@ class Engine:
             await self.process(user)
         for user in list(self.timers):
             await self.process(user)
+        await manager.process(self)
         await self.deliver()
         await self.dial_auto()
         await self.notify()
+        await self.sync_channels()
 
     async def pending_users(self) -> list[str]:
         MQ = vicidial_manual_dial_queue.c
@@ -234,6 +245,11 @@ class Engine:
                         sa.func.length(VLA.external_timer_action) > 3,
                         VLA.manager_ingroup_set == "SET",
                         VLA.external_lead_id > 0,
+                        VLA.external_dtmf != "",
+                        VLA.external_park != "",
+                        VLA.external_transferconf != "",
+                        VLA.external_recording.in_(("STOP",)),
+                        VLA.external_recording.like("START%"),
                         VLA.user.in_(queued),
                     )
                 )
@@ -371,14 +387,21 @@ class Engine:
     async def on_switch_event(self, event: SwitchEvent) -> None:
         """The listener/AGI/hangup-daemon part: call progress written back into the tables."""
         ch = event.channel
+        if event.kind == EventKind.HANGUP:
+            await self.sync_channels()
         if ch.kind != ChannelKind.CUSTOMER:
             return
         at = self.moment()
         if event.kind == EventKind.INBOUND:
             async with self.services.db.begin() as conn:
-                await routing.queue_inbound(conn, at, self, ch, event.data.get("ingroup", ""))
+                if event.data.get("transfer") and event.data.get("exten"):
+                    await transfer.queue_transfer(conn, at, self, ch, event.data["exten"])
+                else:
+                    await routing.queue_inbound(conn, at, self, ch, event.data.get("ingroup", ""))
             await self.deliver()
             return
+        if ch.call_id.startswith(transfer.LEG_PREFIXES):
+            await transfer.on_leg_event(self, event)
         if ch.call_id.startswith("V") and event.kind in (
             EventKind.ANSWERED,
             EventKind.BUSY,
@@ -421,7 +444,50 @@ class Engine:
     @staticmethod
     async def _customer_left(ctx: Ctx, call_id: str) -> None:
         if ctx.vla.get("callerid") == call_id and ctx.vla["status"] == "INCALL":
+            from openagc.engine import media, remote
+
+            await media.customer_hung_up_parked(ctx)
             await session.customer_left(ctx)
+            if remote.is_remote(ctx.vla):
+                await remote.call_gone(ctx)
+
+    # --- live channel tables ------------------------------------------------------------------------------
+
+    async def sync_channels(self) -> None:
+        """Mirror the switch's channels into `live_sip_channels` (phones, outside parties) and `live_channels`
+        (Local, players, recordings), as upstream's channel daemon does; release emptied 3-way conferences."""
+        try:
+            channels = await self.switch.channels()
+        except Exception:  # an adapter without a channel list: nothing to mirror
+            return
+        now = {c.name: (c.call_id[:30], (c.conference or ("park" if c.parked else ""))[:100], c.number[:100],
+                        "live_sip_channels" if c.name.startswith("SIP/") else "live_channels")
+               for c in channels}
+        if now == self._mirrored:
+            return
+        gone = [n for n, v in self._mirrored.items() if now.get(n) != v]
+        new = [n for n, v in now.items() if self._mirrored.get(n) != v]
+        async with self.services.db.begin() as conn:
+            for name in gone:
+                table = live_sip_channels if self._mirrored[name][3] == "live_sip_channels" else live_channels
+                await conn.execute(sa.delete(table).where(table.c.channel == name[:100],
+                                                          table.c.server_ip == self.server_ip))
+            for name in new:
+                group, ext, data, which = now[name]
+                table = live_sip_channels if which == "live_sip_channels" else live_channels
+                await conn.execute(sa.insert(table).values(channel=name[:100], server_ip=self.server_ip,
+                                                           channel_group=group, extension=ext, channel_data=data))
+            C = vicidial_conferences.c
+            rows = await conn.execute(sa.select(C.conf_exten).where(
+                C.server_ip == self.server_ip, C.extension.like("3WAY\\_%", escape="\\")))
+            for (conf,) in rows.all():
+                people = [n for n, v in now.items() if v[1] == str(conf)]
+                if len(people) <= 1:
+                    for name in people:
+                        await self.switch.hangup(name)
+                    await conn.execute(sa.update(vicidial_conferences).where(
+                        C.conf_exten == conf, C.server_ip == self.server_ip).values(extension="", leave_3way="0"))
+        self._mirrored = now
 
 
 def state_of(vla: dict[str, Any], val: dict[str, Any] | None, queued: int, timer: Any) -> dict[str, Any]:

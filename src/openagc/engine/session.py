@@ -332,6 +332,9 @@ async def pick_up(
     await logs.val_talk(
         ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, comments=comments
     )
+    from openagc.engine import media
+
+    await media.auto_record(ctx)
     ctx.emit(
         "call",
         direction="inbound" if comments == "INBOUND" else "outbound",
@@ -373,6 +376,9 @@ async def connected(ctx: Ctx, *, uniqueid: str, channel: str) -> None:
     await logs.val_talk(
         ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, comments="MANUAL"
     )
+    from openagc.engine import media
+
+    await media.auto_record(ctx)
     ctx.emit("answered", lead_id=lead_id, callerid=callerid)
     ctx.emit("state")
 
@@ -436,6 +442,9 @@ async def end_call(ctx: Ctx, *, term_reason: str = "AGENT", hangup_channel: bool
     if hangup_channel and ctx.vla.get("external_hangup") not in ("", None):
         values["external_hangup"] = "0"
     await ctx.set(**values)
+    from openagc.engine import media  # recordings stop with the call (VDstop_rec_after_each_call)
+
+    await media.call_ended(ctx)
     await logs.val_call_end(
         ctx.conn,
         ctx.at,
@@ -587,6 +596,9 @@ async def dispo(ctx: Ctx, value: str) -> bool:
     )
     if not auto_dial(ctx.campaign):
         await ctx.new_cycle()  # manual campaigns open the next (paused) row here
+    from openagc.engine import transfer
+
+    await transfer.call_over(ctx)
     ctx.emit("dispositioned", lead_id=lead_id, status=d.status, callback=d.callback)
     await after_dispo(ctx, manual_call=bool(val and val["comments"] == "MANUAL"))
     return True

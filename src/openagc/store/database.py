@@ -79,8 +79,15 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(u, connect_args={"timeout": 30})
             _sqlite_setup(self.engine.sync_engine)
         else:
+            # Every use opens a transaction (begin) that ends in COMMIT or ROLLBACK, or a plain connect()
+            # whose close rolls back; the pool's own reset would be a second, useless round trip.
             self.engine = create_async_engine(
-                u, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600, pool_pre_ping=True
+                u,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_recycle=3600,
+                pool_pre_ping=False,
+                pool_reset_on_return=None,
             )
 
     @asynccontextmanager

@@ -101,8 +101,12 @@ class SwitchPort(Protocol):
     async def hangup(self, channel: str, cause: str = "NORMAL_CLEARING") -> None:
         """Hang up one channel."""
 
-    async def redirect(self, channel: str, *, conference: str | None = None, park: bool = False) -> None:
-        """Move a channel: into another conference, or into the park (on hold) when `park` is set."""
+    async def redirect(self, channel: str, *, conference: str | None = None, park: bool = False,
+                       exten: str | None = None, sounds: tuple[str, ...] = ()) -> None:
+        """Move a channel: into another conference, into the park (on hold) when `park` is set, or to a
+        dialplan extension `exten` (AMI Redirect Exten=…: a blind transfer to a number, `990009*GROUP*…`
+        into an in-group, a voicemail/message extension). `sounds` are the audio files a message
+        extension plays (the engine's vm_message list; an Asterisk dialplan may read them itself)."""
 
     async def send_dtmf(self, conference: str, digits: str) -> None:
         """Play DTMF tones into a conference (digits 0-9 * #; `,` = a pause)."""
@@ -114,7 +118,10 @@ class SwitchPort(Protocol):
         """Stop a recording; the returned value carries the final length."""
 
     async def play_audio(self, conference: str, sound: str, call_id: str) -> Channel:
-        """Play an audio file into a conference (a PLAYBACK channel)."""
+        """Play an audio file into a conference (a PLAYBACK channel, `IAX2/ASTplay-…` upstream)."""
+
+    async def control_audio(self, channel: str, action: str) -> None:
+        """PAUSE, RESUME, TOGGLE (upstream's CallerID 3) or RESTART a PLAYBACK channel."""
 
     async def channels(self) -> list[Channel]:
         """Every live channel."""

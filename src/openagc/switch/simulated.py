@@ -3,13 +3,15 @@
 What it models, in upstream's terms:
 
 * **Channels** named like Asterisk's: agent phones `SIP/1000-0000000a` (or `Local/8300@default-0000000b;1` for
-  on-hook agents), customers `SIP/carrier-0000000c`, playback `Local/play-8600051@default-0000000d;1`,
+  on-hook agents), customers `SIP/carrier-0000000c`, playback `IAX2/ASTplay-0000000d` (upstream's player),
   recordings `Local/58600051@default-0000000e;1`; uniqueids `"{epoch}.{n}"`.
 * **Conferences** (an agent's `conf_exten`) that channels join and leave, and the **park** (on hold).
 * **Customers** who answer, talk and hang up on a `CustomerScript` (per number, or a default), drawn from a
   `random.Random(seed)` so a run is repeatable; inbound callers who wait until the engine redirects them into
   a conference or give up after their patience.
 * **Recordings** written as real WAV files (8 kHz, mono, 16-bit) whose length is the simulated length.
+* A small **dialplan** for `redirect(exten=…)` (blind transfers, in-group transfers, voicemail drops): see
+  `SimulatedSwitch.redirect`. Channels bridged by it are *linked*: when one leg hangs up, so does the other.
 
 Time: every delay goes through a `Scheduler`. `VirtualScheduler` (tests, fast simulations) only moves when
 `await switch.advance(seconds)` is called, firing due timers in order and advancing the (frozen) `Clock`
@@ -58,7 +60,7 @@ Seconds = float | tuple[float, float]
 WAV_RATE = 8000
 WAV_SAMPLE_WIDTH = 2
 DTMF_TONE_SECONDS = 0.25
-DTMF_PAUSE_SECONDS = 0.5
+DTMF_PAUSE_SECONDS = 1.0  # `,` (the API's Q): one second of silence
 _DTMF_RE = re.compile(r"[0-9A-D*#,]+")
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._+-]")
 
@@ -290,6 +292,8 @@ class _Chan:
     inbound: bool = False
     ingroup: str = ""
     talk_seconds: float | None = None
+    linked: str | None = None  # the other leg of a bridge (blind transfer, Local pair): ends with this one
+    paused: bool = False  # a playback paused by control_audio
     timers: dict[str, Timer] = field(default_factory=dict)
 
     def snapshot(self) -> Channel:
@@ -385,6 +389,7 @@ class SimulatedSwitch:
         self._history: deque[SwitchEvent] = deque(maxlen=history)
         self._dispatcher: asyncio.Task[None] | None = None
         self.dtmf_log: list[DtmfSent] = []
+        self.voicemail_log: list[tuple[str, str, tuple[str, ...]]] = []  # (channel, exten, sounds) dropped
 
     @classmethod
     def virtual(cls, **kwargs: object) -> SimulatedSwitch:
@@ -583,6 +588,10 @@ class SimulatedSwitch:
         chan.state = ChannelState.DOWN
         self._chans.pop(chan.name, None)
         self._emit(EventKind.HANGUP, chan, cause=cause, data=data)
+        other = self._live(chan.linked) if chan.linked else None
+        if other is not None:
+            other.linked = None
+            self._end(other, CAUSE_NORMAL)
 
     def _start_talk(self, chan: _Chan) -> None:
         if chan.talk_seconds is not None:
@@ -657,6 +666,8 @@ class SimulatedSwitch:
                                   number=number)
             ring: float | None = self.agent_ring_seconds
             outcome = "answer"
+        elif kind == ChannelKind.CUSTOMER and number.startswith(("90009*", "990009*")):
+            return self._consult_leg(number, call_id, conference)
         elif kind == ChannelKind.CUSTOMER:
             script = self.script_for(number)
             r = self.rng.random()
@@ -683,6 +694,26 @@ class SimulatedSwitch:
         else:
             self._set_timer(chan, "ring", timeout, lambda: self._no_answer(name))
         return chan.snapshot()
+
+    def _consult_leg(self, exten: str, call_id: str, conference: str | None) -> Channel:
+        """A dial into an in-group (consultative transfer): a Local pair. `;1` is in `conference` at once;
+        `;2` waits in the in-group (INBOUND, data `exten`, `transfer=1`) like a caller, linked to `;1`."""
+        seq = next(self._seq)
+        base = f"Local/{exten}@{self.context}-{seq:08x}"
+        one = _Chan(name=f"{base};1", uniqueid=f"{self.clock.epoch()}.{next(self._uid)}", call_id=call_id,
+                    kind=ChannelKind.CUSTOMER, state=ChannelState.UP, number=exten)
+        two = _Chan(name=f"{base};2", uniqueid=f"{self.clock.epoch()}.{next(self._uid)}", call_id=call_id,
+                    kind=ChannelKind.CUSTOMER, state=ChannelState.RINGING, number=exten, inbound=True)
+        fields = exten.split("*")
+        two.ingroup = fields[1] if len(fields) > 1 else ""
+        one.linked, two.linked = two.name, one.name
+        self._chans[one.name], self._chans[two.name] = one, two
+        if conference is not None:
+            self._join(one, conference)
+        self._emit(EventKind.ANSWERED, one)
+        self._emit(EventKind.INBOUND, two, data={"ingroup": two.ingroup, "number": exten, "exten": exten,
+                                                 "transfer": "1"})
+        return one.snapshot()
 
     def inject_inbound(self, number: str, ingroup: str, *, talk_seconds: float | None = None,
                        patience_seconds: float | None = None, call_id: str | None = None) -> Channel:
@@ -732,14 +763,24 @@ class SimulatedSwitch:
                     return
         self._end(chan, cause)
 
-    async def redirect(self, channel: str, *, conference: str | None = None, park: bool = False) -> None:
-        """Move a channel into `conference`, or into the park when `park` is set (grab = redirect back).
+    async def redirect(self, channel: str, *, conference: str | None = None, park: bool = False,
+                       exten: str | None = None, sounds: tuple[str, ...] = ()) -> None:
+        """Move a channel: into `conference`, into the park (`park`), or to a dialplan extension (`exten`).
 
         A waiting inbound call redirected is answered (ANSWERED, data `ingroup`; its talk time starts).
+        The simulated dialplan for `exten`:
+
+        * `90009*GROUP*…` / `990009*GROUP*…` (in-group transfer): the channel leaves its conference and
+          waits in GROUP again: INBOUND (data `ingroup`, `number`, `exten`, `transfer=1`);
+        * an extension containing `*` otherwise, or given `sounds` (voicemail / message drop): the sounds
+          play to the caller (`voicemail_log`), then the channel hangs up (`playback_seconds` per sound);
+        * anything else is a number (blind transfer): a new customer leg dials it (call_id `XB…`) and is
+          bridged (linked) with the channel, which leaves the conference.
+
         Raises ChannelNotFound for an unknown channel, SwitchError for an unanswered outbound call.
         """
-        if park == (conference is not None):
-            raise ValueError("give exactly one of conference= or park=True")
+        if sum((park, conference is not None, exten is not None)) != 1:
+            raise ValueError("give exactly one of conference=, park=True or exten=")
         chan = self._live(channel)
         if chan is None:
             raise ChannelNotFound(channel)
@@ -747,9 +788,13 @@ class SimulatedSwitch:
         if chan.state == ChannelState.RINGING:
             if not chan.inbound:
                 raise SwitchError(f"channel {channel} is not answered")
-            self._cancel_timer(chan, "patience")
-            chan.state = ChannelState.UP
-            answering = True
+            if exten is None:
+                self._cancel_timer(chan, "patience")
+                chan.state = ChannelState.UP
+                answering = True
+        if exten is not None:
+            self._dialplan(chan, exten, sounds)
+            return
         if park:
             self._leave(chan)
             chan.parked = True
@@ -759,6 +804,51 @@ class SimulatedSwitch:
         if answering:
             self._emit(EventKind.ANSWERED, chan, data={"ingroup": chan.ingroup})
             self._start_talk(chan)
+
+    def _dialplan(self, chan: _Chan, exten: str, sounds: tuple[str, ...]) -> None:
+        self._leave(chan)
+        chan.parked = False
+        if exten.startswith(("90009*", "990009*")):
+            fields = exten.split("*")
+            chan.ingroup = fields[1] if len(fields) > 1 else ""
+            self._cancel_timer(chan, "talk")
+            self._emit(EventKind.INBOUND, chan, data={"ingroup": chan.ingroup, "number": chan.number,
+                                                      "exten": exten, "transfer": "1"})
+            return
+        if sounds or "*" in exten or not exten.strip("#*").isdigit():
+            self.voicemail_log.append((chan.name, exten, tuple(sounds)))
+            self._cancel_timer(chan, "talk")
+            name = chan.name
+            length = sum(self.playback_lengths.get(s, self.playback_seconds) for s in sounds) or 1.0
+            self._set_timer(chan, "talk", length, lambda: self._remote_hangup(name))
+            return
+        leg = self._new_chan(f"SIP/{self.carrier}", local=False, call_id=f"XB{next(self._uid):018d}"[:20],
+                             kind=ChannelKind.CUSTOMER, state=ChannelState.RINGING, number=exten)
+        script = self.script_for(exten)
+        leg.talk_seconds = _draw(self.rng, script.talk_seconds) if script.talk_seconds is not None else None
+        chan.linked, leg.linked = leg.name, chan.name
+        name = leg.name
+        self._emit(EventKind.RINGING, leg, data={"bridged_to": chan.name})
+        self._set_timer(leg, "ring", _draw(self.rng, script.ring_seconds), lambda: self._answer(name, None))
+
+    async def control_audio(self, channel: str, action: str) -> None:
+        """PAUSE / RESUME (a toggle upstream) / RESTART a playback channel. ChannelNotFound if it is gone."""
+        chan = self._live(channel)
+        if chan is None or chan.kind != ChannelKind.PLAYBACK:
+            raise ChannelNotFound(channel)
+        sound = chan.number
+        length = self.playback_lengths.get(sound, self.playback_seconds)
+        name = chan.name
+        if action == "TOGGLE":
+            action = "RESUME" if chan.paused else "PAUSE"
+        if action == "PAUSE":
+            chan.paused = True
+            self._cancel_timer(chan, "playback")
+        elif action in ("RESUME", "RESTART"):
+            chan.paused = False
+            self._set_timer(chan, "playback", length, lambda: self._playback_done(name, sound))
+        else:
+            raise ValueError(f"unknown playback action {action!r}")
 
     async def send_dtmf(self, conference: str, digits: str) -> None:
         """Record DTMF sent into `conference` in `dtmf_log` and emit DTMF (data `digits`, `conference`).
@@ -836,7 +926,7 @@ class SimulatedSwitch:
 
         Hanging it up earlier emits only HANGUP.
         """
-        chan = self._new_chan(f"Local/play-{conference}@{self.context}", local=True, call_id=call_id,
+        chan = self._new_chan("IAX2/ASTplay", local=False, call_id=call_id,
                               kind=ChannelKind.PLAYBACK, state=ChannelState.UP, number=sound)
         self._join(chan, conference)
         name = chan.name
