@@ -71,6 +71,10 @@ def serve(
     database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
     engine: OnOff = typer.Option(OnOff.on, help="Run the agent session engine (off: API only, drop-in)."),
     workers: int = typer.Option(1, help="Worker processes (engine must be off for more than one)."),
+    switch: str = typer.Option(
+        "simulated", help="Telephony the engine drives: simulated (default) or asterisk (with --ami-url)."
+    ),
+    ami_url: str = typer.Option("", "--ami-url", help="Asterisk Manager Interface: ami://user:secret@host:5038."),
     redis_url: str = typer.Option(
         "", "--redis-url", help="Redis URL for wake-ups between processes (an API and an engine process)."
     ),
@@ -82,7 +86,15 @@ def serve(
         console.print(f"creating the embedded database [bold]{database}[/bold] with demo data …")
         _init_db(database)
         _seed(database)
-    settings = Settings(database=database, host=host, port=port, engine=engine is OnOff.on, redis_url=redis_url)
+    settings = Settings(
+        database=database,
+        host=host,
+        port=port,
+        engine=engine is OnOff.on,
+        redis_url=redis_url,
+        switch=switch,
+        ami_url=ami_url,
+    )
     console.print(
         f"openagc serving the Agent API on [bold]http://{host}:{port}/agc/api.php[/bold] "
         f"(engine {engine.value}, database {database})"

@@ -32,5 +32,9 @@ class Settings:
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
     # Engine sweep period for commands written by plain SQL.
     sweep_seconds: float = field(default_factory=lambda: float(_env("SWEEP_SECONDS", "0.5")))
+    # The switch the engine drives: "simulated" (default) or "asterisk" (AMI at `ami_url`,
+    # e.g. ami://cron:1234@127.0.0.1:5038).
+    switch: str = field(default_factory=lambda: _env("SWITCH", "simulated"))
+    ami_url: str = field(default_factory=lambda: _env("AMI_URL", ""))
     # How long system_settings and the active-server check may be reused (0: read on every request).
     cache_seconds: float = field(default_factory=lambda: float(_env("CACHE_SECONDS", "1")))

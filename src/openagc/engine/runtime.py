@@ -93,11 +93,7 @@ class Engine:
 
     async def campaign(self, conn: AsyncConnection, campaign_id: str) -> dict[str, Any]:
         row = (
-            (
-                await conn.execute(
-                    sa.select(vicidial_campaigns).where(vicidial_campaigns.c.campaign_id == campaign_id)
-                )
-            )
+            (await conn.execute(sa.select(vicidial_campaigns).where(vicidial_campaigns.c.campaign_id == campaign_id)))
             .mappings()
             .first()
         )
@@ -284,9 +280,7 @@ class Engine:
         async with self.services.db.begin() as conn:
             originates = await routing.autodial(self, conn, at)
         for number, call_id, caller_id, timeout in originates:
-            await self.originate(
-                number=number, call_id=call_id, conference=None, caller_id=caller_id, timeout=timeout
-            )
+            await self.originate(number=number, call_id=call_id, conference=None, caller_id=caller_id, timeout=timeout)
 
     async def notify(self) -> None:
         """Deliver due agent notifications (send_notification) to the agents logged in now, once."""
@@ -365,9 +359,7 @@ class Engine:
     async def hangup_call(self, channel: str, call_id: str) -> None:
         names = [channel] if channel else []
         if call_id:
-            names += [
-                c.name for c in await self.switch.channels() if c.call_id == call_id and c.name not in names
-            ]
+            names += [c.name for c in await self.switch.channels() if c.call_id == call_id and c.name not in names]
         for name in names:
             await self.switch.hangup(name)
 
@@ -414,9 +406,7 @@ class Engine:
             return
         user = await self._agent_on(ch.call_id)
         if event.kind == EventKind.ANSWERED and user:
-            await self.transact(
-                user, lambda ctx: session.connected(ctx, uniqueid=ch.uniqueid, channel=ch.name)
-            )
+            await self.transact(user, lambda ctx: session.connected(ctx, uniqueid=ch.uniqueid, channel=ch.name))
         elif event.kind in (EventKind.BUSY, EventKind.NO_ANSWER) and user:
             await self.transact(user, lambda ctx: self._dial_failed(ctx, event))
         elif event.kind == EventKind.HANGUP:
@@ -429,9 +419,7 @@ class Engine:
     async def _agent_on(self, call_id: str) -> str | None:
         async with self.services.db.connect() as conn:
             return (
-                await conn.execute(
-                    sa.select(VLA.user).where(VLA.callerid == call_id, VLA.status == "INCALL").limit(1)
-                )
+                await conn.execute(sa.select(VLA.user).where(VLA.callerid == call_id, VLA.status == "INCALL").limit(1))
             ).scalar()
 
     @staticmethod
@@ -460,9 +448,15 @@ class Engine:
             channels = await self.switch.channels()
         except Exception:  # an adapter without a channel list: nothing to mirror
             return
-        now = {c.name: (c.call_id[:30], (c.conference or ("park" if c.parked else ""))[:100], c.number[:100],
-                        "live_sip_channels" if c.name.startswith("SIP/") else "live_channels")
-               for c in channels}
+        now = {
+            c.name: (
+                c.call_id[:30],
+                (c.conference or ("park" if c.parked else ""))[:100],
+                c.number[:100],
+                "live_sip_channels" if c.name.startswith("SIP/") else "live_channels",
+            )
+            for c in channels
+        }
         if now == self._mirrored:
             return
         gone = [n for n, v in self._mirrored.items() if now.get(n) != v]
@@ -470,23 +464,35 @@ class Engine:
         async with self.services.db.begin() as conn:
             for name in gone:
                 table = live_sip_channels if self._mirrored[name][3] == "live_sip_channels" else live_channels
-                await conn.execute(sa.delete(table).where(table.c.channel == name[:100],
-                                                          table.c.server_ip == self.server_ip))
+                await conn.execute(
+                    sa.delete(table).where(table.c.channel == name[:100], table.c.server_ip == self.server_ip)
+                )
             for name in new:
                 group, ext, data, which = now[name]
                 table = live_sip_channels if which == "live_sip_channels" else live_channels
-                await conn.execute(sa.insert(table).values(channel=name[:100], server_ip=self.server_ip,
-                                                           channel_group=group, extension=ext, channel_data=data))
+                await conn.execute(
+                    sa.insert(table).values(
+                        channel=name[:100],
+                        server_ip=self.server_ip,
+                        channel_group=group,
+                        extension=ext,
+                        channel_data=data,
+                    )
+                )
             C = vicidial_conferences.c
-            rows = await conn.execute(sa.select(C.conf_exten).where(
-                C.server_ip == self.server_ip, C.extension.like("3WAY\\_%", escape="\\")))
+            rows = await conn.execute(
+                sa.select(C.conf_exten).where(C.server_ip == self.server_ip, C.extension.like("3WAY\\_%", escape="\\"))
+            )
             for (conf,) in rows.all():
                 people = [n for n, v in now.items() if v[1] == str(conf)]
                 if len(people) <= 1:
                     for name in people:
                         await self.switch.hangup(name)
-                    await conn.execute(sa.update(vicidial_conferences).where(
-                        C.conf_exten == conf, C.server_ip == self.server_ip).values(extension="", leave_3way="0"))
+                    await conn.execute(
+                        sa.update(vicidial_conferences)
+                        .where(C.conf_exten == conf, C.server_ip == self.server_ip)
+                        .values(extension="", leave_3way="0")
+                    )
         self._mirrored = now
 
 
@@ -540,14 +546,32 @@ def _make_switch(services: Services) -> SwitchPort:
     return switch
 
 
+async def _connect_asterisk(services: Services) -> SwitchPort:
+    """The production adapter: log in to the AMI named by `settings.ami_url` (ami://user:secret@host:port)."""
+    from urllib.parse import unquote, urlsplit
+
+    from openagc.switch.asterisk import AsteriskSettings, connect
+
+    url = urlsplit(services.settings.ami_url)
+    if url.scheme != "ami" or not url.hostname or not url.username:
+        raise ValueError("--switch asterisk needs --ami-url ami://user:secret@host:5038")
+    return await connect(
+        AsteriskSettings(
+            host=url.hostname,
+            port=url.port or 5038,
+            username=unquote(url.username),
+            secret=unquote(url.password or ""),
+            server_ip=services.extra.get("server_ip") or url.hostname,
+        ),
+        clock=services.clock,
+    )
+
+
 async def _server_ip(services: Services) -> str | None:
     async with services.db.connect() as conn:
         return (
             await conn.execute(
-                sa.select(servers.c.server_ip)
-                .where(servers.c.active == "Y")
-                .order_by(servers.c.server_id)
-                .limit(1)
+                sa.select(servers.c.server_ip).where(servers.c.active == "Y").order_by(servers.c.server_id).limit(1)
             )
         ).scalar()
 
@@ -565,6 +589,8 @@ async def start(services: Services) -> Callable[[], Awaitable[None]]:
             services.extra["server_ip"] = await _server_ip(services)
         except Exception:  # no schema yet: the simulated switch takes its default address
             log.warning("could not read servers; using the default server_ip")
+    if services.settings.switch == "asterisk" and "switch" not in services.extra:
+        services.extra["switch"] = await _connect_asterisk(services)
     engine = Engine(services, _make_switch(services))
     services.extra["engine"] = engine
     await engine.start()
