@@ -54,8 +54,14 @@ class FakeAmi:
         await self.server.wait_closed()
 
     def settings(self, **kwargs: object) -> AsteriskSettings:
-        base: dict[str, object] = dict(host="127.0.0.1", port=self.port, username="cron", secret="1234",
-                                       server_ip="10.10.10.15", action_timeout=2.0)
+        base: dict[str, object] = dict(
+            host="127.0.0.1",
+            port=self.port,
+            username="cron",
+            secret="1234",
+            server_ip="10.10.10.15",
+            action_timeout=2.0,
+        )
         base.update(kwargs)
         return AsteriskSettings(**base)  # type: ignore[arg-type]
 
@@ -112,14 +118,22 @@ class FakeAmi:
             reply(Response="Success", Ping="Pong")
         elif name == "Originate":
             reply(Response="Success", Message="Originate successfully queued")
-            for event in (self.on_originate(action) if self.on_originate else []):
+            for event in self.on_originate(action) if self.on_originate else []:
                 writer.write(self._encode(event))
         elif name == "CoreShowChannels":
             reply(Response="Success", EventList="start", Message="Channels will follow")
             for body in self.channels:
                 writer.write(self._encode({"Event": "CoreShowChannel", "ActionID": aid, **body}))
-            writer.write(self._encode({"Event": "CoreShowChannelsComplete", "ActionID": aid,
-                                       "EventList": "Complete", "ListItems": str(len(self.channels))}))
+            writer.write(
+                self._encode(
+                    {
+                        "Event": "CoreShowChannelsComplete",
+                        "ActionID": aid,
+                        "EventList": "Complete",
+                        "ListItems": str(len(self.channels)),
+                    }
+                )
+            )
         else:
             reply(Response="Success", Message=f"{name} done")
 
@@ -197,12 +211,18 @@ def test_connect_refused() -> None:
 def test_originate_answered_then_hangup() -> None:
     async def body(ami: FakeAmi) -> None:
         switch, events = await open_switch(ami)
-        returned = await switch.originate(number="5551234", call_id=CALL_ID, conference=CONF,
-                                          caller_id="3125551000", timeout=30.0)
+        returned = await switch.originate(
+            number="5551234", call_id=CALL_ID, conference=CONF, caller_id="3125551000", timeout=30.0
+        )
         orig = ami.sent("Originate")[0]
         assert without_ids(orig) == {
-            "Action": "Originate", "Async": "true", "CallerID": f'"{CALL_ID}" <3125551000>',
-            "Channel": "Local/95551234@default", "Context": "default", "Exten": CONF, "Priority": "1",
+            "Action": "Originate",
+            "Async": "true",
+            "CallerID": f'"{CALL_ID}" <3125551000>',
+            "Channel": "Local/95551234@default",
+            "Context": "default",
+            "Exten": CONF,
+            "Priority": "1",
             "Timeout": "30000",
         }
         assert orig["ActionID"].startswith("openagc-")
@@ -210,19 +230,56 @@ def test_originate_answered_then_hangup() -> None:
         assert returned.uniqueid == uid and returned.state == ChannelState.RINGING
 
         name = "Local/95551234@default-00000001;1"
-        ami.push(Event="Newchannel", Channel=name, ChannelState="0", ChannelStateDesc="Down",
-                 CallerIDNum="", CallerIDName="", Uniqueid=uid)
-        ami.push(Event="Newchannel", Channel="Local/95551234@default-00000001;2", ChannelState="4",
-                 ChannelStateDesc="Ring", CallerIDNum="3125551000", CallerIDName=CALL_ID, Uniqueid="1768473000.2")
-        ami.push(Event="Newchannel", Channel="SIP/carrier-00000002", ChannelState="0", ChannelStateDesc="Down",
-                 CallerIDNum="3125551000", CallerIDName=CALL_ID, Uniqueid="1768473000.3")
-        ami.push(Event="Newstate", Channel="SIP/carrier-00000002", ChannelState="5", ChannelStateDesc="Ringing",
-                 CallerIDName=CALL_ID, Uniqueid="1768473000.3")
-        ami.push(Event="Newstate", Channel=name, ChannelState="6", ChannelStateDesc="Up",
-                 CallerIDName=CALL_ID, Uniqueid=uid)
-        ami.push(Event="OriginateResponse", ActionID=orig["ActionID"], Response="Success", Channel=name,
-                 Context="default", Exten=CONF, Reason="4", Uniqueid=uid, CallerIDNum="3125551000",
-                 CallerIDName=CALL_ID)
+        ami.push(
+            Event="Newchannel",
+            Channel=name,
+            ChannelState="0",
+            ChannelStateDesc="Down",
+            CallerIDNum="",
+            CallerIDName="",
+            Uniqueid=uid,
+        )
+        ami.push(
+            Event="Newchannel",
+            Channel="Local/95551234@default-00000001;2",
+            ChannelState="4",
+            ChannelStateDesc="Ring",
+            CallerIDNum="3125551000",
+            CallerIDName=CALL_ID,
+            Uniqueid="1768473000.2",
+        )
+        ami.push(
+            Event="Newchannel",
+            Channel="SIP/carrier-00000002",
+            ChannelState="0",
+            ChannelStateDesc="Down",
+            CallerIDNum="3125551000",
+            CallerIDName=CALL_ID,
+            Uniqueid="1768473000.3",
+        )
+        ami.push(
+            Event="Newstate",
+            Channel="SIP/carrier-00000002",
+            ChannelState="5",
+            ChannelStateDesc="Ringing",
+            CallerIDName=CALL_ID,
+            Uniqueid="1768473000.3",
+        )
+        ami.push(
+            Event="Newstate", Channel=name, ChannelState="6", ChannelStateDesc="Up", CallerIDName=CALL_ID, Uniqueid=uid
+        )
+        ami.push(
+            Event="OriginateResponse",
+            ActionID=orig["ActionID"],
+            Response="Success",
+            Channel=name,
+            Context="default",
+            Exten=CONF,
+            Reason="4",
+            Uniqueid=uid,
+            CallerIDNum="3125551000",
+            CallerIDName=CALL_ID,
+        )
         await until(lambda: len(events) >= 2)
         await switch.settle()
         assert kinds(events) == [EventKind.RINGING, EventKind.ANSWERED]
@@ -233,12 +290,30 @@ def test_originate_answered_then_hangup() -> None:
         assert events[0].channel.name == name  # reported on the primary, not the far leg
 
         # the far leg and the ;2 half go first (secondary: no events), then the primary
-        ami.push(Event="Hangup", Channel="SIP/carrier-00000002", Uniqueid="1768473000.3", CallerIDName=CALL_ID,
-                 Cause="16", **{"Cause-txt": "Normal Clearing"})
-        ami.push(Event="Hangup", Channel="Local/95551234@default-00000001;2", Uniqueid="1768473000.2",
-                 CallerIDName=CALL_ID, Cause="16", **{"Cause-txt": "Normal Clearing"})
-        ami.push(Event="Hangup", Channel=name, Uniqueid=uid, CallerIDName=CALL_ID, Cause="16",
-                 **{"Cause-txt": "Normal Clearing"})
+        ami.push(
+            Event="Hangup",
+            Channel="SIP/carrier-00000002",
+            Uniqueid="1768473000.3",
+            CallerIDName=CALL_ID,
+            Cause="16",
+            **{"Cause-txt": "Normal Clearing"},
+        )
+        ami.push(
+            Event="Hangup",
+            Channel="Local/95551234@default-00000001;2",
+            Uniqueid="1768473000.2",
+            CallerIDName=CALL_ID,
+            Cause="16",
+            **{"Cause-txt": "Normal Clearing"},
+        )
+        ami.push(
+            Event="Hangup",
+            Channel=name,
+            Uniqueid=uid,
+            CallerIDName=CALL_ID,
+            Cause="16",
+            **{"Cause-txt": "Normal Clearing"},
+        )
         await until(lambda: len(events) >= 3)
         await asyncio.sleep(0.05)
         await switch.settle()
@@ -256,12 +331,24 @@ def test_originate_busy_by_hangup_cause_reported_once() -> None:
         orig = ami.sent("Originate")[0]
         assert orig["Channel"] == "SIP/carrier/5551234"
         name = "SIP/carrier-0000000a"
-        ami.push(Event="Newchannel", Channel=name, ChannelState="0", CallerIDName=CALL_ID,
-                 Uniqueid=orig["ChannelId"])
-        ami.push(Event="Hangup", Channel=name, Uniqueid=orig["ChannelId"], CallerIDName=CALL_ID, Cause="17",
-                 **{"Cause-txt": "User busy"})
-        ami.push(Event="OriginateResponse", ActionID=orig["ActionID"], Response="Failure",
-                 Channel="SIP/carrier/5551234", Reason="5", Uniqueid="<null>", CallerIDName=CALL_ID)
+        ami.push(Event="Newchannel", Channel=name, ChannelState="0", CallerIDName=CALL_ID, Uniqueid=orig["ChannelId"])
+        ami.push(
+            Event="Hangup",
+            Channel=name,
+            Uniqueid=orig["ChannelId"],
+            CallerIDName=CALL_ID,
+            Cause="17",
+            **{"Cause-txt": "User busy"},
+        )
+        ami.push(
+            Event="OriginateResponse",
+            ActionID=orig["ActionID"],
+            Response="Failure",
+            Channel="SIP/carrier/5551234",
+            Reason="5",
+            Uniqueid="<null>",
+            CallerIDName=CALL_ID,
+        )
         await until(lambda: len(events) >= 2)
         await asyncio.sleep(0.05)
         await switch.settle()
@@ -282,23 +369,44 @@ def test_dial_end_noanswer_and_originate_failure_without_channel() -> None:
         l1, l2 = "Local/95551234@default-00000003;1", "Local/95551234@default-00000003;2"
         ami.push(Event="Newchannel", Channel=l1, ChannelState="0", CallerIDName=CALL_ID, Uniqueid=first["ChannelId"])
         ami.push(Event="Newchannel", Channel=l2, ChannelState="4", CallerIDName=CALL_ID, Uniqueid="9.2")
-        ami.push(Event="DialEnd", Channel=l2, Uniqueid="9.2", CallerIDName=CALL_ID,
-                 DestChannel="SIP/carrier-00000004", DestUniqueid="9.3", DestCallerIDName=CALL_ID,
-                 DialStatus="NOANSWER")
-        ami.push(Event="Hangup", Channel=l1, Uniqueid=first["ChannelId"], CallerIDName=CALL_ID, Cause="16",
-                 **{"Cause-txt": "Normal Clearing"})
+        ami.push(
+            Event="DialEnd",
+            Channel=l2,
+            Uniqueid="9.2",
+            CallerIDName=CALL_ID,
+            DestChannel="SIP/carrier-00000004",
+            DestUniqueid="9.3",
+            DestCallerIDName=CALL_ID,
+            DialStatus="NOANSWER",
+        )
+        ami.push(
+            Event="Hangup",
+            Channel=l1,
+            Uniqueid=first["ChannelId"],
+            CallerIDName=CALL_ID,
+            Cause="16",
+            **{"Cause-txt": "Normal Clearing"},
+        )
         await until(lambda: len(events) >= 2)
         # 2: an originate Asterisk could not even start (no channel events at all)
         other = "M0115103000000099999"
         await switch.originate(number="5550000", call_id=other, conference=CONF, caller_id="1")
         second = ami.sent("Originate")[1]
-        ami.push(Event="OriginateResponse", ActionID=second["ActionID"], Response="Failure",
-                 Channel="Local/95550000@default", Reason="0", Uniqueid="<null>")
+        ami.push(
+            Event="OriginateResponse",
+            ActionID=second["ActionID"],
+            Response="Failure",
+            Channel="Local/95550000@default",
+            Reason="0",
+            Uniqueid="<null>",
+        )
         await until(lambda: len(events) >= 4)
         await switch.settle()
         assert [(e.kind, e.cause, e.channel.call_id) for e in events] == [
-            (EventKind.NO_ANSWER, "NO ANSWER", CALL_ID), (EventKind.HANGUP, "NO ANSWER", CALL_ID),
-            (EventKind.BUSY, "CHANUNAVAIL", other), (EventKind.HANGUP, "BUSY", other),
+            (EventKind.NO_ANSWER, "NO ANSWER", CALL_ID),
+            (EventKind.HANGUP, "NO ANSWER", CALL_ID),
+            (EventKind.BUSY, "CHANUNAVAIL", other),
+            (EventKind.HANGUP, "BUSY", other),
         ]
         assert events[0].channel.name == l1
         await switch.aclose()
@@ -309,8 +417,9 @@ def test_dial_end_noanswer_and_originate_failure_without_channel() -> None:
 def test_agent_phone_and_autodial_to_park() -> None:
     async def body(ami: FakeAmi) -> None:
         switch, _ = await open_switch(ami, park_exten="8301", park_context="park")
-        await switch.originate(number="1000", call_id="S260115103000" + CONF, conference=CONF,
-                               kind=ChannelKind.AGENT, timeout=60.0)
+        await switch.originate(
+            number="1000", call_id="S260115103000" + CONF, conference=CONF, kind=ChannelKind.AGENT, timeout=60.0
+        )
         await switch.originate(number="SIP/1001", call_id="S2", conference=CONF, kind=ChannelKind.AGENT)
         await switch.originate(number="5551234", call_id="V0115103000000000001", caller_id="3125551000")
         agent, agent2, auto = ami.sent("Originate")
@@ -339,22 +448,47 @@ def test_hangup_redirect_park() -> None:
             {"Action": "Hangup", "Channel": "SIP/odd-1"},
         ]
         assert [without_ids(a) for a in ami.sent("Redirect")] == [
-            {"Action": "Redirect", "Channel": "SIP/carrier-00000002", "Context": "default", "Exten": "8600052",
-             "Priority": "1"},
-            {"Action": "Redirect", "Channel": "SIP/carrier-00000002", "Context": "default", "Exten": "8301",
-             "Priority": "1"},
+            {
+                "Action": "Redirect",
+                "Channel": "SIP/carrier-00000002",
+                "Context": "default",
+                "Exten": "8600052",
+                "Priority": "1",
+            },
+            {
+                "Action": "Redirect",
+                "Channel": "SIP/carrier-00000002",
+                "Context": "default",
+                "Exten": "8301",
+                "Priority": "1",
+            },
         ]
         await switch.redirect("SIP/carrier-00000002", exten="95551234")
         await switch.redirect("SIP/carrier-00000003", exten="8304", sounds=("vm-goodbye", "thanks"))
         assert [without_ids(a) for a in ami.sent("Redirect")][2:] == [
-            {"Action": "Redirect", "Channel": "SIP/carrier-00000002", "Context": "default", "Exten": "95551234",
-             "Priority": "1"},
-            {"Action": "Redirect", "Channel": "SIP/carrier-00000003", "Context": "default", "Exten": "8304",
-             "Priority": "1"},
+            {
+                "Action": "Redirect",
+                "Channel": "SIP/carrier-00000002",
+                "Context": "default",
+                "Exten": "95551234",
+                "Priority": "1",
+            },
+            {
+                "Action": "Redirect",
+                "Channel": "SIP/carrier-00000003",
+                "Context": "default",
+                "Exten": "8304",
+                "Priority": "1",
+            },
         ]
         assert [without_ids(a) for a in ami.sent("Setvar")] == [
-            {"Action": "Setvar", "Channel": "SIP/carrier-00000003", "Variable": "OPENAGC_SOUNDS",
-             "Value": "vm-goodbye|thanks"}]
+            {
+                "Action": "Setvar",
+                "Channel": "SIP/carrier-00000003",
+                "Variable": "OPENAGC_SOUNDS",
+                "Value": "vm-goodbye|thanks",
+            }
+        ]
         assert ami.names()[-2:] == ["Setvar", "Redirect"]
         with pytest.raises(ValueError):
             await switch.redirect("x", conference=CONF, park=True)
@@ -378,19 +512,42 @@ def test_send_dtmf_originates_upstream_dtmf_exten() -> None:
         await switch.send_dtmf(CONF, "12#,*")
         orig = ami.sent("Originate")[0]
         assert without_ids(orig) == {
-            "Action": "Originate", "Async": "true", "CallerID": "12#,*", "Channel": "Local/8500998@default",
-            "Context": "default", "Exten": f"7{CONF}", "Priority": "1",
+            "Action": "Originate",
+            "Async": "true",
+            "CallerID": "12#,*",
+            "Channel": "Local/8500998@default",
+            "Context": "default",
+            "Exten": f"7{CONF}",
+            "Priority": "1",
         }
         # the sender's own channel events produce nothing
-        ami.push(Event="Newchannel", Channel="Local/8500998@default-00000009;1", ChannelState="0",
-                 CallerIDName="12#,*", Uniqueid=orig["ChannelId"])
-        ami.push(Event="Newstate", Channel="Local/8500998@default-00000009;1", ChannelState="6",
-                 CallerIDName="12#,*", Uniqueid=orig["ChannelId"])
-        ami.push(Event="Hangup", Channel="Local/8500998@default-00000009;1", Uniqueid=orig["ChannelId"],
-                 Cause="16")
+        ami.push(
+            Event="Newchannel",
+            Channel="Local/8500998@default-00000009;1",
+            ChannelState="0",
+            CallerIDName="12#,*",
+            Uniqueid=orig["ChannelId"],
+        )
+        ami.push(
+            Event="Newstate",
+            Channel="Local/8500998@default-00000009;1",
+            ChannelState="6",
+            CallerIDName="12#,*",
+            Uniqueid=orig["ChannelId"],
+        )
+        ami.push(Event="Hangup", Channel="Local/8500998@default-00000009;1", Uniqueid=orig["ChannelId"], Cause="16")
         # a digit pressed by a party (Received) is reported; the Sent copy is not
-        ami.push(Event="DTMFEnd", Channel="SIP/carrier-00000002", Uniqueid="1.5", CallerIDName=CALL_ID,
-                 CallerIDNum="5551234", ChannelState="6", Digit="5", DurationMs="120", Direction="Received")
+        ami.push(
+            Event="DTMFEnd",
+            Channel="SIP/carrier-00000002",
+            Uniqueid="1.5",
+            CallerIDName=CALL_ID,
+            CallerIDNum="5551234",
+            ChannelState="6",
+            Digit="5",
+            DurationMs="120",
+            Direction="Received",
+        )
         ami.push(Event="DTMFEnd", Channel="SIP/1000-00000001", Uniqueid="1.1", Digit="5", Direction="Sent")
         await until(lambda: len(events) >= 2)
         await asyncio.sleep(0.05)
@@ -417,8 +574,15 @@ def _answer_local(action: dict[str, str]) -> list[dict[str, str]]:
     return [
         {"Event": "Newchannel", "Channel": name, "ChannelState": "0", "CallerIDName": cid, "Uniqueid": uid},
         {"Event": "Newstate", "Channel": name, "ChannelState": "6", "CallerIDName": cid, "Uniqueid": uid},
-        {"Event": "OriginateResponse", "ActionID": action["ActionID"], "Response": "Success", "Channel": name,
-         "Reason": "4", "Uniqueid": uid, "CallerIDName": cid},
+        {
+            "Event": "OriginateResponse",
+            "ActionID": action["ActionID"],
+            "Response": "Success",
+            "Channel": name,
+            "Reason": "4",
+            "Uniqueid": uid,
+            "CallerIDName": cid,
+        },
     ]
 
 
@@ -428,14 +592,18 @@ def test_recording_mixmonitor() -> None:
         rec = await switch.start_recording(CONF, "20260115-103000_1000")
         orig = ami.sent("Originate")[0]
         assert without_ids(orig) == {
-            "Action": "Originate", "Application": "Wait", "Async": "true",
-            "CallerID": f'"20260115-103000_1000" <{CONF}>', "Channel": f"Local/5{CONF}@default/n",
+            "Action": "Originate",
+            "Application": "Wait",
+            "Async": "true",
+            "CallerID": f'"20260115-103000_1000" <{CONF}>',
+            "Channel": f"Local/5{CONF}@default/n",
             "Data": "14400",
         }
         leg = f"Local/5{CONF}@default-0000000f;1"
         path = "/var/spool/asterisk/monitor/20260115-103000_1000.wav"
         assert [without_ids(a) for a in ami.sent("MixMonitor")] == [
-            {"Action": "MixMonitor", "Channel": leg, "File": path}]
+            {"Action": "MixMonitor", "Channel": leg, "File": path}
+        ]
         assert rec.path == path and rec.conference == CONF and rec.ended_epoch is None
         chans = await switch.channels()  # nothing listed by the fake server; tracking is by events
         assert chans == []
@@ -479,16 +647,21 @@ def test_play_audio_finishes_or_is_stopped() -> None:
         chan = await switch.play_audio(CONF, "hold_music", "PLAY0115103000")
         orig = ami.sent("Originate")[0]
         assert without_ids(orig) == {
-            "Action": "Originate", "Application": "ControlPlayback", "Async": "true",
-            "CallerID": f'"PLAY0115103000" <{CONF}>', "Channel": f"Local/{CONF}@default/n", "Data": "hold_music",
+            "Action": "Originate",
+            "Application": "ControlPlayback",
+            "Async": "true",
+            "CallerID": f'"PLAY0115103000" <{CONF}>',
+            "Channel": f"Local/{CONF}@default/n",
+            "Data": "hold_music",
         }
         assert chan.name == f"Local/{CONF}@default-0000000f;1" and chan.kind == ChannelKind.PLAYBACK
         assert chan.state == ChannelState.UP and chan.number == "hold_music"
         for action in ("PAUSE", "PAUSE", "RESUME", "TOGGLE", "RESTART", "RESUME"):
             await switch.control_audio(chan.name, action)
         assert [without_ids(a) for a in ami.sent("ControlPlayback")] == [
-            {"Action": "ControlPlayback", "Channel": chan.name, "Control": c} for c in ("pause", "pause", "pause",
-                                                                                        "restart")]
+            {"Action": "ControlPlayback", "Channel": chan.name, "Control": c}
+            for c in ("pause", "pause", "pause", "restart")
+        ]
         with pytest.raises(ValueError):
             await switch.control_audio(chan.name, "REWIND")
         ami.push(Event="Hangup", Channel=chan.name, Uniqueid=chan.uniqueid, Cause="16")
@@ -512,28 +685,64 @@ def test_channels_from_core_show_channels() -> None:
         switch, _ = await open_switch(ami)
         await switch.originate(number="1000", call_id="S1", conference=CONF, kind=ChannelKind.AGENT)
         orig = ami.sent("Originate")[0]
-        ami.push(Event="Newchannel", Channel="SIP/1000-00000001", ChannelState="0", CallerIDName="S1",
-                 Uniqueid=orig["ChannelId"])
-        ami.push(Event="OriginateResponse", ActionID=orig["ActionID"], Response="Success",
-                 Channel="SIP/1000-00000001", Reason="4", Uniqueid=orig["ChannelId"])
+        ami.push(
+            Event="Newchannel",
+            Channel="SIP/1000-00000001",
+            ChannelState="0",
+            CallerIDName="S1",
+            Uniqueid=orig["ChannelId"],
+        )
+        ami.push(
+            Event="OriginateResponse",
+            ActionID=orig["ActionID"],
+            Response="Success",
+            Channel="SIP/1000-00000001",
+            Reason="4",
+            Uniqueid=orig["ChannelId"],
+        )
         await until(lambda: getattr(switch._chans.get("SIP/1000-00000001"), "conference", None) == CONF)
         ami.channels = [
-            {"Channel": "SIP/1000-00000001", "ChannelState": "6", "ChannelStateDesc": "Up", "CallerIDNum": "",
-             "CallerIDName": "S1", "Context": "default", "Exten": CONF, "Priority": "2",
-             "Uniqueid": orig["ChannelId"], "Application": "MeetMe", "ApplicationData": f"{CONF},F"},
-            {"Channel": "SIP/carrier-00000002", "ChannelState": "6", "CallerIDNum": "5551234",
-             "CallerIDName": CALL_ID, "Context": "default", "Exten": "8600052", "Uniqueid": "1.2",
-             "Application": "ConfBridge", "ApplicationData": "8600052"},
-            {"Channel": "SIP/carrier-00000003", "ChannelState": "5", "CallerIDNum": "5550000",
-             "CallerIDName": "V0115103000000000001", "Context": "default", "Exten": "8301", "Uniqueid": "1.3",
-             "Application": "MusicOnHold", "ApplicationData": ""},
+            {
+                "Channel": "SIP/1000-00000001",
+                "ChannelState": "6",
+                "ChannelStateDesc": "Up",
+                "CallerIDNum": "",
+                "CallerIDName": "S1",
+                "Context": "default",
+                "Exten": CONF,
+                "Priority": "2",
+                "Uniqueid": orig["ChannelId"],
+                "Application": "MeetMe",
+                "ApplicationData": f"{CONF},F",
+            },
+            {
+                "Channel": "SIP/carrier-00000002",
+                "ChannelState": "6",
+                "CallerIDNum": "5551234",
+                "CallerIDName": CALL_ID,
+                "Context": "default",
+                "Exten": "8600052",
+                "Uniqueid": "1.2",
+                "Application": "ConfBridge",
+                "ApplicationData": "8600052",
+            },
+            {
+                "Channel": "SIP/carrier-00000003",
+                "ChannelState": "5",
+                "CallerIDNum": "5550000",
+                "CallerIDName": "V0115103000000000001",
+                "Context": "default",
+                "Exten": "8301",
+                "Uniqueid": "1.3",
+                "Application": "MusicOnHold",
+                "ApplicationData": "",
+            },
         ]
         chans = await switch.channels()
         assert [(c.name, c.call_id, c.kind, c.state, c.conference, c.parked) for c in chans] == [
             ("SIP/1000-00000001", "S1", ChannelKind.AGENT, ChannelState.UP, CONF, False),
             ("SIP/carrier-00000002", CALL_ID, ChannelKind.CUSTOMER, ChannelState.UP, "8600052", False),
-            ("SIP/carrier-00000003", "V0115103000000000001", ChannelKind.CUSTOMER, ChannelState.RINGING, None,
-             True),
+            ("SIP/carrier-00000003", "V0115103000000000001", ChannelKind.CUSTOMER, ChannelState.RINGING, None, True),
         ]
         assert chans[1].number == "5551234" and chans[0].uniqueid == orig["ChannelId"]
         await switch.aclose()
@@ -544,13 +753,24 @@ def test_channels_from_core_show_channels() -> None:
 def test_inbound_userevent_then_redirect_answers() -> None:
     async def body(ami: FakeAmi) -> None:
         switch, events = await open_switch(ami)
-        ami.push(Event="UserEvent", UserEvent="OpenAGCInbound", Channel="SIP/carrier-00000007",
-                 Uniqueid="1768473000.7", CallerIDNum="3125559999", CallerIDName="Y0115103000000000007",
-                 InGroup="SALESLINE")
+        ami.push(
+            Event="UserEvent",
+            UserEvent="OpenAGCInbound",
+            Channel="SIP/carrier-00000007",
+            Uniqueid="1768473000.7",
+            CallerIDNum="3125559999",
+            CallerIDName="Y0115103000000000007",
+            InGroup="SALESLINE",
+        )
         await until(lambda: len(events) >= 1)
         await switch.redirect("SIP/carrier-00000007", conference=CONF)
-        ami.push(Event="Hangup", Channel="SIP/carrier-00000007", Uniqueid="1768473000.7", Cause="16",
-                 **{"Cause-txt": "Normal Clearing"})
+        ami.push(
+            Event="Hangup",
+            Channel="SIP/carrier-00000007",
+            Uniqueid="1768473000.7",
+            Cause="16",
+            **{"Cause-txt": "Normal Clearing"},
+        )
         await until(lambda: len(events) >= 3)
         await switch.settle()
         assert kinds(events) == [EventKind.INBOUND, EventKind.ANSWERED, EventKind.HANGUP]
@@ -569,5 +789,28 @@ def test_not_connected_raises() -> None:
         await switch.aclose()
         with pytest.raises(AsteriskError, match="not connected"):
             await switch.hangup("SIP/x-1")
+
+    run(body)
+
+
+def test_engine_connects_the_adapter_named_by_the_ami_url() -> None:
+    """`serve --switch asterisk --ami-url ami://…` logs in with the URL's account."""
+    from openagc.api.app import Services
+    from openagc.config import Settings
+    from openagc.engine.runtime import _connect_asterisk
+
+    async def body(ami: FakeAmi) -> None:
+        settings = Settings(database="unused.db", switch="asterisk", ami_url=f"ami://cron:1234@127.0.0.1:{ami.port}")
+        services = Services(settings=settings, db=None)  # type: ignore[arg-type]
+        services.extra["server_ip"] = "10.10.10.15"
+        switch = await _connect_asterisk(services)
+        try:
+            assert isinstance(switch, AsteriskSwitch) and switch.server_ip == "10.10.10.15"
+            assert without_ids(ami.sent("Login")[0])["Username"] == "cron"
+        finally:
+            await switch.aclose()
+        bad = Services(settings=Settings(database="unused.db", switch="asterisk", ami_url="http://x"), db=None)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="ami://"):
+            await _connect_asterisk(bad)
 
     run(body)
