@@ -61,6 +61,7 @@ class Engine:
         self.sessions: set[str] = set()
         self.transfers: dict[str, transfer.Transfer] = {}
         self._mirrored: dict[str, tuple[str, str, str, str]] = {}
+        self._sync_lock = asyncio.Lock()
         self.watcher = Watcher(self)
         self._deliver_lock = asyncio.Lock()
 
@@ -444,6 +445,10 @@ class Engine:
     async def sync_channels(self) -> None:
         """Mirror the switch's channels into `live_sip_channels` (phones, outside parties) and `live_channels`
         (Local, players, recordings), as upstream's channel daemon does; release emptied 3-way conferences."""
+        async with self._sync_lock:
+            await self._sync_channels()
+
+    async def _sync_channels(self) -> None:
         try:
             channels = await self.switch.channels()
         except Exception:  # an adapter without a channel list: nothing to mirror
