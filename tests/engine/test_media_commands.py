@@ -5,8 +5,8 @@ from __future__ import annotations
 import wave
 
 from openagc.switch.port import ChannelKind
-from tests.engine.test_session_commands import start_inbound_call, vla
 from tests.engine.conftest import wait_for
+from tests.engine.test_session_commands import start_inbound_call, vla
 
 CONF = "8600051"
 

@@ -111,7 +111,7 @@ def test_inbound_call_through_hangup_dispo_and_logout(eng, db, agent_api):
     wait_for(lambda: db.row("vicidial_live_agents", user="1000")["status"] == "PAUSED")
     vla = db.row("vicidial_live_agents", user="1000")
     assert (vla["lead_id"], vla["external_hangup"], vla["callerid"], vla["uniqueid"]) == (12345, "0", "", "0")
-    assert eng.switch.channel(chan.name) is None
+    wait_for(lambda: eng.switch.channel(chan.name) is None)  # the switch acts just after the commit
     assert db.count("vicidial_auto_calls") == 0
     closer = db.row("vicidial_closer_log", uniqueid=chan.uniqueid)
     assert (closer["status"], closer["length_in_sec"], closer["term_reason"]) == ("DISPO", 30, "AGENT")

@@ -287,7 +287,8 @@ def test_a_repeated_command_id_is_dropped(eng, db, agent_api):
     start_inbound_call(eng, db, token)
     dial_3way(eng, db, agent_api)
     last = "1768473000.5551"  # ids are compared as strings: "1768473000.5551" is not "1768473000.555100"
-    db.update("vicidial_live_agents", {"user": "1000"}, external_transferconf=f"HANGUP_XFER---------NO------------{last}")
+    hangup = f"HANGUP_XFER---------NO------------{last}"
+    db.update("vicidial_live_agents", {"user": "1000"}, external_transferconf=hangup)
     wait_for(lambda: not third_party(eng))
     again = "---".join(["DIAL_WITH_CUSTOMER", "", THIRD, "NO", "", "", "", last, ""])
     db.update("vicidial_live_agents", {"user": "1000"}, external_transferconf=again)  # the last id again: dropped

@@ -261,6 +261,15 @@ async def status(ctx: Ctx) -> bool:
     return True
 
 
+async def defer_logout(ctx: Ctx) -> bool:
+    """A LOGOUT that arrived during a live call waits for the disposition: marked before anything in the same
+    pass (a hangup) can end the call, so the logout is never mistaken for one asked in the dispo phase."""
+    if ctx.vla.get("external_pause") == "LOGOUT" and ctx.vla["status"] in session.LIVE_STATES:
+        if await ctx.claim("external_pause", "LOGOUT", session.LOGOUT_AFTER_DISPO):
+            ctx.emit("state")
+    return False
+
+
 async def pause(ctx: Ctx) -> bool:
     """external_pause: PAUSE!epoch / RESUME!epoch / LOGOUT, deferred past a live call and its dispo."""
     value = ctx.vla.get("external_pause") or ""
@@ -366,6 +375,7 @@ async def promote_queue(ctx: Ctx) -> bool:
 
 
 HANDLERS = (
+    defer_logout,
     ingroups,
     timer_action,
     update_fields,

@@ -24,7 +24,6 @@ from openagc.store.schema import (
     vicidial_closer_log,
     vicidial_user_dial_log,
 )
-from openagc.switch.port import ChannelKind
 
 RL, PC, PL = recording_log.c, parked_channels.c, park_log.c
 DTMF_MAP = str.maketrans({"P": "#", "S": "*", "Q": ","})
@@ -161,7 +160,7 @@ async def stop_recordings(ctx: Ctx) -> int:
             callerid=f"RH12345{ctx.at.epoch}{stopped}", channel=row["channel"] or "",
             lines=[f"Channel: {row['channel']}"])
         engine, conf, name, rec_id = ctx.engine, ctx.conf, row["filename"], int(row["recording_id"])
-        ctx.switch(lambda conf=conf, name=name, rec_id=rec_id: _stop_on_switch(engine, conf, name, rec_id))
+        ctx.switch(lambda e=engine, c=conf, n=name, r=rec_id: _stop_on_switch(e, c, n, r))
         ctx.emit("recording_stopped", recording_id=rec_id, length_in_sec=length)
         stopped += 1
     return stopped
@@ -341,7 +340,3 @@ async def _redirect_record(ctx: Ctx, prefix: str, channel: str, exten: str, cont
         callerid=logs.hangup_call_id(ctx.at, ctx.user, prefix), channel=channel,
         lines=[f"Channel: {channel}", f"Context: {context}", f"Exten: {exten}", "Priority: 1",
                f"CallerID: {logs.hangup_call_id(ctx.at, ctx.user, prefix)}"])
-
-
-def is_agent_channel(kind: ChannelKind) -> bool:
-    return kind == ChannelKind.AGENT

@@ -181,8 +181,6 @@ class Engine:
                 await op()
             except Exception:  # a switch refusal must not undo committed bookkeeping
                 log.exception("switch operation for %s failed", ctx.user)
-        if ctx.ops:
-            await self.sync_channels()
         if any(e["event"] == "logged_out" for e in ctx.events):
             self.sessions.discard(ctx.user)
             self.timers.pop(ctx.user, None)
@@ -380,8 +378,6 @@ class Engine:
     async def on_switch_event(self, event: SwitchEvent) -> None:
         """The listener/AGI/hangup-daemon part: call progress written back into the tables."""
         ch = event.channel
-        if event.kind == EventKind.HANGUP:
-            await self.sync_channels()
         if ch.kind != ChannelKind.CUSTOMER:
             return
         at = self.moment()

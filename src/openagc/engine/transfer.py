@@ -367,7 +367,8 @@ async def reserve_conference(ctx: Ctx) -> str | None:
     C = vicidial_conferences.c
     for _ in range(20):
         free = (await ctx.conn.execute(
-            sa.select(C.conf_exten).where(C.server_ip == ctx.server_ip, sa.or_(C.extension == "", C.extension.is_(None)))
+            sa.select(C.conf_exten)
+            .where(C.server_ip == ctx.server_ip, sa.or_(C.extension == "", C.extension.is_(None)))
             .order_by(C.conf_exten).limit(1))).scalar()
         if free is None:
             return None
@@ -483,7 +484,8 @@ async def queue_transfer(conn: Any, at: Moment, engine: Engine, channel: Channel
     L = vicidial_list.c
     lead = None
     if info["lead_id"].isdigit():
-        lead = (await conn.execute(sa.select(vicidial_list).where(L.lead_id == int(info["lead_id"])))).mappings().first()
+        found = await conn.execute(sa.select(vicidial_list).where(L.lead_id == int(info["lead_id"])))
+        lead = found.mappings().first()
     if lead is None:
         from openagc.engine import routing
 

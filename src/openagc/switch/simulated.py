@@ -785,15 +785,19 @@ class SimulatedSwitch:
         if chan is None:
             raise ChannelNotFound(channel)
         answering = False
+        to_ingroup = exten is not None and exten.startswith(("90009*", "990009*"))
         if chan.state == ChannelState.RINGING:
             if not chan.inbound:
                 raise SwitchError(f"channel {channel} is not answered")
-            if exten is None:
+            if not to_ingroup:
                 self._cancel_timer(chan, "patience")
                 chan.state = ChannelState.UP
                 answering = True
+        self._unbridge(chan)
         if exten is not None:
             self._dialplan(chan, exten, sounds)
+            if answering:
+                self._emit(EventKind.ANSWERED, chan, data={"ingroup": chan.ingroup})
             return
         if park:
             self._leave(chan)
@@ -804,6 +808,16 @@ class SimulatedSwitch:
         if answering:
             self._emit(EventKind.ANSWERED, chan, data={"ingroup": chan.ingroup})
             self._start_talk(chan)
+
+    def _unbridge(self, chan: _Chan) -> None:
+        """A channel moved elsewhere leaves its bridge: the other leg hangs up (a Local pair stays joined)."""
+        if chan.name.startswith("Local/"):
+            return
+        other = self._live(chan.linked) if chan.linked else None
+        chan.linked = None
+        if other is not None:
+            other.linked = None
+            self._end(other, CAUSE_NORMAL)
 
     def _dialplan(self, chan: _Chan, exten: str, sounds: tuple[str, ...]) -> None:
         self._leave(chan)
