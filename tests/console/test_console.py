@@ -208,7 +208,7 @@ def test_manual_dial_from_the_console(page: Page, eng: EngineEnv) -> None:
 
 
 def _sent(page: Page, click: Any) -> dict[str, Any]:
-    with page.expect_response(lambda r: "/console/api/" in r.url) as info:
+    with page.expect_response(lambda r: "/console/api/" in r.url and r.request.method == "POST") as info:
         click()
     response = info.value
     assert response.status == 200, response.text()
@@ -216,34 +216,39 @@ def _sent(page: Page, click: Any) -> dict[str, Any]:
 
 
 def test_call_controls_write_the_agent_api_commands(page: Page, eng: EngineEnv, db: Db) -> None:
-    """Transfer, park, recording and DTMF write the same command columns, in the same format, as api.php."""
+    """Transfer, park, recording and DTMF write the same command columns, in the same format, as api.php.
+
+    The engine carries each command out, so the controls that end the agent's call (the transfers) come
+    last on a call, each on a call of its own.
+    """
     log_in(page)
     go_ready(page, eng)
     take_inbound_call(page, eng)
-    page.get_by_label("Transfer number").fill("3125550000")
-    sent = _sent(page, lambda: page.get_by_role("button", name="Blind transfer").click())
-    fields = sent["external_transferconf"].split("---")
-    assert fields[:7] == ["BLIND_TRANSFER", "", "3125550000", "NO", "", "", ""] and len(fields) == 9
-    assert re.fullmatch(r"\d{10}\.\d{3}\d+", fields[7])
-    page.get_by_label("Transfer in-group").select_option("TEST_IN2")
-    sent = _sent(page, lambda: page.get_by_role("button", name="Local closer").click())
-    assert sent["external_transferconf"].split("---")[:4] == ["LOCAL_CLOSER", "TEST_IN2", "3125550000", ""]
-    sent = _sent(page, lambda: page.get_by_role("button", name="Leave 3-way").click())
-    assert sent["external_transferconf"].split("---")[:7] == ["LEAVE_3WAY_CALL", "", "", "NO", "", "", ""]
+    assert _sent(page, lambda: page.get_by_role("button", name="Send DTMF #").click()) == {
+        "external_dtmf": "P"}
+    assert _sent(page, lambda: page.get_by_role("button", name="Send DTMF 7").click()) == {
+        "external_dtmf": "7"}
+    expect(page.locator("#action-message")).to_have_text("DTMF 7 sent")
     assert _sent(page, lambda: page.get_by_role("button", name="Park customer", exact=True).click()) == {
         "external_park": "PARK_CUSTOMER"}
     assert _sent(page, lambda: page.get_by_role("button", name="Grab customer").click()) == {
         "external_park": "GRAB_CUSTOMER"}
     assert _sent(page, lambda: page.get_by_role("button", name="Start recording").click()) == {
         "external_recording": "START"}
-    assert _sent(page, lambda: page.get_by_role("button", name="Send DTMF #").click()) == {
-        "external_dtmf": "P"}
-    assert _sent(page, lambda: page.get_by_role("button", name="Send DTMF 7").click()) == {
-        "external_dtmf": "7"}
-    expect(page.locator("#action-message")).to_have_text("DTMF 7 sent")
     # what the API writes for the same request is the same value
     api_ok(eng, "park_call", agent_user="1000", value="PARK_CUSTOMER")
     api_ok(eng, "send_dtmf", agent_user="1000", value="P")
+    page.get_by_label("Transfer number").fill("3125550000")
+    sent = _sent(page, lambda: page.get_by_role("button", name="Blind transfer").click())
+    fields = sent["external_transferconf"].split("---")
+    assert fields[:7] == ["BLIND_TRANSFER", "", "3125550000", "NO", "", "", ""] and len(fields) == 9
+    assert re.fullmatch(r"\d{10}\.\d{3}\d+", fields[7])
+    # the call left with the transfer: disposition it, take the next one, and send it to an in-group
+    api_ok(eng, "external_status", agent_user="1000", value="A")
+    take_inbound_call(page, eng)
+    page.get_by_label("Transfer in-group").select_option("TEST_IN2")
+    sent = _sent(page, lambda: page.get_by_role("button", name="Local closer").click())
+    assert sent["external_transferconf"].split("---")[:4] == ["LOCAL_CLOSER", "TEST_IN2", "3125550000", ""]
 
 
 def test_ingroup_selection_goes_through_the_engine(page: Page, eng: EngineEnv, db: Db) -> None:

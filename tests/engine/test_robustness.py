@@ -120,3 +120,28 @@ def test_ratio_auto_dial_delivers_an_answered_call(eng, db, agent_api):
     wait_for(lambda: vla(db)["lead_id"] == 0)
     assert vla(db)["status"] == "PAUSED"
     assert db.row("vicidial_log", uniqueid=agent["uniqueid"])["status"] == "SALE"
+
+
+def test_concurrent_logins_each_get_their_own_conference(eng, db):
+    """Logins racing for the lowest free conference never share one and never fail (MariaDB locking read)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    users = [str(n) for n in range(4000, 4012)]
+    template = db.row("vicidial_users", user="1000")
+    phone = db.row("phones", extension="1000")
+    template.pop("user_id", None)
+    for user in users:
+        db.insert("vicidial_users", **(template | {"user": user, "custom_three": ""}))
+        db.insert("phones", **(phone | {"extension": user, "login": user}))
+
+    def login(user: str) -> int:
+        body = {"user": user, "pass": "1234", "phone_login": user, "phone_pass": "test", "campaign": "TESTCAMP"}
+        return eng.client.post("/agent/login", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(login, users))
+    assert codes == [200] * len(users)
+    confs = [db.row("vicidial_live_agents", user=u)["conf_exten"] for u in users]
+    assert len(set(confs)) == len(users)
+    for user, conf in zip(users, confs, strict=True):
+        assert db.row("vicidial_conferences", conf_exten=conf)["extension"] == f"SIP/{user}"

@@ -671,30 +671,26 @@ async def login(engine: Engine, conn: AsyncConnection, at: Moment, req: LoginReq
     server_ip = phone["server_ip"] or engine.server_ip
     extension = f"{phone['protocol'] or 'SIP'}/{phone['extension']}"
     C = vicidial_conferences.c
+    # A locking read sees the latest committed rows (not this transaction's snapshot) and skips rows another
+    # login is claiming right now, so concurrent logins on MariaDB each get their own conference at once.
+    # (SQLite serialises write transactions, and ignores FOR UPDATE.)
+    free = (
+        await conn.execute(
+            sa.select(C.conf_exten)
+            .where(C.server_ip == server_ip, sa.or_(C.extension == "", C.extension.is_(None)))
+            .order_by(C.conf_exten)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalar()
     conf = None
-    for _ in range(20):
-        free = (
-            await conn.execute(
-                sa.select(C.conf_exten)
-                .where(C.server_ip == server_ip, sa.or_(C.extension == "", C.extension.is_(None)))
-                .order_by(C.conf_exten)
-                .limit(1)
-            )
-        ).scalar()
-        if free is None:
-            break
-        took = await conn.execute(
+    if free is not None:
+        await conn.execute(
             sa.update(vicidial_conferences)
-            .where(
-                C.conf_exten == free,
-                C.server_ip == server_ip,
-                sa.or_(C.extension == "", C.extension.is_(None)),
-            )
+            .where(C.conf_exten == free, C.server_ip == server_ip)
             .values(extension=extension)
         )
-        if took.rowcount == 1:
-            conf = str(free)
-            break
+        conf = str(free)
     if conf is None:
         raise LoginError("no free conference on this server", 503)
 

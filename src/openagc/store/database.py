@@ -88,6 +88,9 @@ class Database:
                 pool_recycle=3600,
                 pool_pre_ping=False,
                 pool_reset_on_return=None,
+                # Every command is a compare-and-set in one statement, so nothing needs REPEATABLE READ's
+                # snapshot; READ COMMITTED also avoids its gap locks, which deadlocked concurrent logins.
+                isolation_level="READ COMMITTED",
             )
 
     @asynccontextmanager
