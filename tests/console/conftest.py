@@ -26,7 +26,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 DESKTOP = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     """SQLite only (overrides the two-database fixture of tests/conftest.py for this directory)."""
     b = Backend("sqlite", str(tmp_path_factory.mktemp("db-console") / "openagc.db"))
@@ -36,7 +36,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
         b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def engine_env(backend: Backend) -> Iterator[EngineEnv]:
     env = EngineEnv(backend)
     try:
@@ -51,7 +51,7 @@ def eng(engine_env: EngineEnv, db: Db) -> EngineEnv:
     return engine_env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
