@@ -123,6 +123,9 @@ def rotate_agents_script(workdir: Path, query: str, agents: int) -> Path:
     """A wrk Lua script whose every request names the next of the `agents` agents."""
     path = workdir / "rotate.lua"
     head, _, tail = f"/agc/api.php?{query}".partition("{agent}")
+    if not _:  # a request that names no agent (version) is the same every time
+        path.write_text(f"request = function()\n  return wrk.format('GET', '{head}')\nend\n")
+        return path
     path.write_text(
         "local n = 0\n"
         "request = function()\n"

@@ -4,7 +4,7 @@
     .venv/bin/python bench/scale.py --database mariadb --agents 1000,2000,5000
     .venv/bin/python bench/scale.py --agents 200 --idle-seconds 5 --duration 5      # smoke check
 
-For each N the script creates a fresh database with N more agents (users 3000…, copies of user 1000, each
+For each N the script creates a fresh database with N more agents (users 90000…, copies of user 1000, each
 with its own phone and a spare `vicidial_conferences` row), starts `openagc serve --engine on` (simulated
 switch) in its own process and:
 
@@ -56,7 +56,7 @@ from openagc.store.schema import (
     vicidial_users,
 )
 
-FIRST_AGENT = 3000
+FIRST_AGENT = 90000  # above every demo user, also as a string (the readiness query compares strings)
 FIRST_CONF = 8700000
 LOGIN_ATTEMPTS = 50
 AUTH = "user=6666&pass=1234"
@@ -70,7 +70,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def prepare(kind: str, workdir: Path, agents: int) -> str:
-    """A fresh database with agents 3000… (user 1000's row), a phone each and a spare conference each."""
+    """A fresh database with agents 90000… (user 1000's row), a phone each and a spare conference each."""
     url = fresh_database(kind, workdir, name="openagc_scale")
     engine = make_sync_engine(url)
     with engine.begin() as conn:
