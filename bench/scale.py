@@ -17,7 +17,9 @@ switch) in its own process and:
    cost of a session without the one-off allocations (code paths, caches) of the first logins;
 4. measures the server's CPU (utime + stime) over `--idle-seconds` with no API traffic: what the engine's
    wake-ups and sweep (every `OPENAGC_SWEEP_SECONDS`, `--sweep-seconds`) cost with N idle agents;
-5. runs background traffic (`--traffic-rate` requests/s of random `external_pause` PAUSE/RESUME and
+5. sends `--traffic-rate` requests/s of that traffic alone for `--duration` seconds and reports their
+   latency (the API's p50/p99 at a steady, realistic rate with N agents logged in);
+6. runs background traffic (`--traffic-rate` requests/s of random `external_pause` PAUSE/RESUME and
    `external_status` over the N agents, each waking a session) while `wrk` drives `external_pause` PAUSE
    (`source=bench`, agent_user rotating over the N agents) for `--duration` seconds; then checks that
    every wrk request wrote a SUCCESS `vicidial_api_log` row (the traffic's rows carry `source=traffic`).
@@ -44,7 +46,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 from api_wrk import parse_wrk
-from common import free_port, fresh_database, machine, serve, stop
+from common import free_port, fresh_database, machine, percentile, serve, stop
 
 from openagc.store.database import make_sync_engine
 from openagc.store.demo import SERVER_IP
@@ -251,6 +253,7 @@ class Traffic(threading.Thread):
         self.rng = random.Random(seed)
         self.halt = threading.Event()
         self.sent = self.success = self.refused = self.failed = 0
+        self.latencies_ms: list[float] = []
 
     def run(self) -> None:
         if self.rate <= 0:
@@ -268,7 +271,9 @@ class Traffic(threading.Thread):
                 else:
                     query = "function=external_status&value=A"
                 try:
+                    started = time.perf_counter()
                     text = client.get(f"/agc/api.php?source=traffic&{AUTH}&{query}&agent_user={agent}").text
+                    self.latencies_ms.append((time.perf_counter() - started) * 1000)
                     self.sent += 1
                     # RESUME of an agent that is not paused is refused by the API, as upstream's
                     self.success += text.startswith("SUCCESS")
@@ -321,6 +326,14 @@ def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
         rss_after = rss_mb(proc.pid)
         sweep_cpu = idle_cpu_percent(proc.pid, args.idle_seconds)
 
+        # steady traffic alone: the API's latency at a realistic rate with N agents logged in
+        steady = Traffic(base, agents, args.traffic_rate, seed=2)
+        steady.start()
+        time.sleep(args.duration)
+        steady.halt.set()
+        steady.join(30)
+        steady_p50, steady_p99 = percentile(steady.latencies_ms, 50), percentile(steady.latencies_ms, 99)
+
         clear_logs(url)
         traffic = Traffic(base, agents, args.traffic_rate)
         traffic.start()
@@ -354,7 +367,8 @@ def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
             f"| {stats.get('p50', 0):.2f} | {stats.get('p99', 0):.2f} | {stats['rps']:.0f} | {'yes' if ok else 'NO'} "
             f"| {marginal:.1f} | {logins.login_s:.1f} + {logins.ready_s:.1f} ({logins.retries} retries) "
             f"| {empty_cpu:.1f} "
-            f"| {traffic.sent} ({traffic.success} ok, {traffic.refused} refused, {traffic.failed} failed) |"
+            f"| {traffic.sent} ({traffic.success} ok, {traffic.refused} refused, {traffic.failed} failed) "
+            f"| {steady_p50:.2f} | {steady_p99:.2f} |"
         )
         if not ok:
             print(
@@ -393,9 +407,10 @@ def main() -> None:
     )
     print(
         "| N | db | RSS before MB | RSS after MB | KB per idle session | idle sweep CPU % | API p50 ms | p99 ms "
-        "| req/s | all correct | KB per session, 2nd half | login + ready s | CPU % no agents | background requests |"
+        "| req/s | all correct | KB per session, 2nd half | login + ready s | CPU % no agents | background requests "
+        "| steady-rate p50 ms | steady-rate p99 ms |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     failed = False
     for agents in (int(a) for a in args.agents.split(",")):
         row, ok = run_one(args, agents)
