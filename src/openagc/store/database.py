@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -73,6 +74,7 @@ class Database:
         self.url = url
         u = async_url(url)
         self.sqlite = u.get_backend_name() == "sqlite"
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.sqlite else None
         if self.sqlite:
             if u.database:
                 Path(u.database).parent.mkdir(parents=True, exist_ok=True)
@@ -95,8 +97,17 @@ class Database:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction: committed when the block ends, rolled back if it raises."""
-        async with self.engine.begin() as conn:
+        """A transaction: committed when the block ends, rolled back if it raises.
+
+        SQLite has one writer at a time; in-process writers queue on a lock (first come, first served)
+        instead of polling the file lock with SQLite's busy handler, whose back-off sleeps made the tail
+        latency of concurrent requests reach a second.
+        """
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
