@@ -487,23 +487,19 @@ async def closer_queued(
     return int(result.inserted_primary_key[0])
 
 
+async def latest_closer_row(conn: AsyncConnection, uniqueid: str) -> sa.RowMapping | None:
+    """The newest `vicidial_closer_log` row of a call."""
+    CL = vicidial_closer_log.c
+    stmt = sa.select(vicidial_closer_log).where(CL.uniqueid == uniqueid).order_by(CL.closecallid.desc()).limit(1)
+    return (await conn.execute(stmt)).mappings().first()
+
+
 async def closer_answered(
     conn: AsyncConnection, at: Moment, *, uniqueid: str, user: str, user_group: str
 ) -> None:
     """VDADcheckINCOMING for an inbound call: user, comments AUTO, status INCALL, queue seconds."""
     CL = vicidial_closer_log.c
-    row = (
-        (
-            await conn.execute(
-                sa.select(vicidial_closer_log)
-                .where(CL.uniqueid == uniqueid)
-                .order_by(CL.closecallid.desc())
-                .limit(1)
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = await latest_closer_row(conn, uniqueid)
     if row is None:
         return
     await conn.execute(
@@ -524,18 +520,7 @@ async def closer_end(
 ) -> None:
     """Inbound call end (or abandon): end_epoch, length, DISPO when it was INCALL."""
     CL = vicidial_closer_log.c
-    row = (
-        (
-            await conn.execute(
-                sa.select(vicidial_closer_log)
-                .where(CL.uniqueid == uniqueid)
-                .order_by(CL.closecallid.desc())
-                .limit(1)
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = await latest_closer_row(conn, uniqueid)
     if row is None:
         return
     reason = "CALLER" if row["term_reason"] == "CALLER" else term_reason

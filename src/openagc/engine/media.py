@@ -21,7 +21,6 @@ from openagc.store.schema import (
     phones,
     recording_log,
     vicidial_auto_calls,
-    vicidial_closer_log,
     vicidial_user_dial_log,
 )
 
@@ -139,11 +138,8 @@ async def start_recording(ctx: Ctx, suffix: str = "") -> int | None:
 async def _vicidial_id(ctx: Ctx) -> str:
     uniqueid = ctx.vla.get("uniqueid") or ""
     if ctx.vla.get("comments") == "INBOUND" and uniqueid:
-        CL = vicidial_closer_log.c
-        closecallid = (await ctx.conn.execute(
-            sa.select(CL.closecallid).where(CL.uniqueid == uniqueid).order_by(CL.closecallid.desc()).limit(1)
-        )).scalar()
-        return str(closecallid or "")
+        row = await logs.latest_closer_row(ctx.conn, uniqueid)
+        return str(row["closecallid"]) if row else ""
     return uniqueid if uniqueid not in ("0",) else ""
 
 

@@ -173,8 +173,7 @@ async def _redirect_vd(ctx: Ctx, prefix: str, exten: str, *, sounds: tuple[str, 
     uniqueid, channel = ctx.vla.get("uniqueid") or "", ctx.vla.get("channel") or ""
     if ctx.vla.get("comments") == "INBOUND":
         CL = vicidial_closer_log.c
-        row = (await ctx.conn.execute(sa.select(CL.closecallid, CL.start_epoch).where(CL.uniqueid == uniqueid)
-                                      .order_by(CL.closecallid.desc()).limit(1))).mappings().first()
+        row = await logs.latest_closer_row(ctx.conn, uniqueid)
         if row is not None:
             await ctx.conn.execute(sa.update(vicidial_closer_log).where(CL.closecallid == row["closecallid"])
                                    .values(status="XFER", end_epoch=ctx.at.epoch,
