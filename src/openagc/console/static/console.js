@@ -406,7 +406,7 @@
       setConn("live");
       // whatever happened while the stream was down: read the true state
       request("GET", "/agent/state").then(function (d) { render(d.state); })
-        .catch(function (err) { if (err.status === 401) showLogin("Your session has ended."); });
+        .catch(function (err) { if (err.status === 401) showLogin("You are logged out."); });
     };
     es.onerror = function () {
       if (app.source !== es) return;
@@ -429,7 +429,7 @@
     clearTimeout(app.retryTimer);
     app.retryTimer = setTimeout(function () {
       request("GET", "/agent/state").then(function () { connect(); }).catch(function (err) {
-        if (err.status === 401) showLogin("Your session has ended.");
+        if (err.status === 401) showLogin("You are logged out.");
         else scheduleReconnect();
       });
     }, delay);
