@@ -142,9 +142,7 @@ class Db:
     def update(self, table: str, where: dict[str, Any], **values: Any) -> int:
         t = self._table(table)
         with self.engine.begin() as conn:
-            return conn.execute(
-                t.update().where(*(t.c[k] == v for k, v in where.items())).values(**values)
-            ).rowcount
+            return conn.execute(t.update().where(*(t.c[k] == v for k, v in where.items())).values(**values)).rowcount
 
     def delete(self, table: str, **where: Any) -> int:
         t = self._table(table)
@@ -208,3 +206,23 @@ def live_agent_row(user: str = "1000", **overrides: Any) -> dict[str, Any]:
         "last_state_change": FROZEN_AT,
     }
     return row | overrides
+
+
+# Shared by the API tests.
+CLOSE = "\n<a href=\"javascript:window.opener='x';window.close();\">Close This Window</a>\n"
+LOG_FIELDS = ("function", "agent_user", "value", "result", "result_reason", "data")
+
+
+def log_of(row: dict[str, Any]) -> tuple:
+    """(function, agent_user, value, result, result_reason, data) of one vicidial_api_log row."""
+    return tuple(row[k] for k in LOG_FIELDS)
+
+
+def last_log_of(db: Db) -> tuple:
+    """`log_of` the newest vicidial_api_log row."""
+    return log_of(db.last_log())
+
+
+def restrict_api_user(db: Db, functions: str = " external_status ") -> None:
+    """Limit the demo API user 6666 to `functions`."""
+    db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=functions)

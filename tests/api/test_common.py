@@ -144,9 +144,7 @@ def test_success_resets_the_failure_count(api, db):
 def test_bcrypt_pass_hash(api, db):
     key = "0123456789abcdef"
     db.update("system_settings", {}, pass_hash_enabled="1", pass_key=key, pass_cost=2)
-    db.update(
-        "vicidial_users", {"user": "6666"}, pass_hash=upstream_pass_hash("1234", key, 2), **{"pass": ""}
-    )
+    db.update("vicidial_users", {"user": "6666"}, pass_hash=upstream_pass_hash("1234", key, 2), **{"pass": ""})
     assert _bad(api, user="6666", **{"pass": "1234"}) == "ERROR: agent_user is not logged in - 1000\n"
     assert _bad(api, user="6666", **{"pass": "4321"}) == "ERROR: Invalid Username/Password: |6666|\n"
 
@@ -287,9 +285,7 @@ def test_close_window_link(api, db, login):
         "SUCCESS: external_hangup function set - 1|1000\n" + link
     )
     spanish = link.replace("Close This Window", "Cerrar esta ventana")
-    assert api(
-        "external_hangup", agent_user="1000", value="1", close_window_link="1", language="es"
-    ).endswith(spanish)
+    assert api("external_hangup", agent_user="1000", value="1", close_window_link="1", language="es").endswith(spanish)
     assert api("external_hangup", agent_user="1000", value="1", close_window_link="0").endswith("1000\n")
     assert api("external_hangup", agent_user="1000", value="1", close_window_link="abc").endswith("1000\n")
 
@@ -297,10 +293,7 @@ def test_close_window_link(api, db, login):
 def test_close_window_link_not_printed_after_an_exit(api, db):
     db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=" version ")
     text = api("external_hangup", agent_user="1000", value="1", close_window_link="1")
-    assert (
-        text
-        == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 1|6666|external_hangup|ADMIN\n"
-    )
+    assert text == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 1|6666|external_hangup|ADMIN\n"
 
 
 def test_debug_format_wraps_the_answer_without_sql(api, db, login):
@@ -326,9 +319,12 @@ def test_json_format(api, db, login):
         "details": ["1", "1000"],
         "notices": [],
     }
-    assert api.get(
-        "external_hangup", agent_user="1000", alt_user="nobody1", value="1", format="json"
-    ).json() == {"result": "ERROR", "reason": "no user found", "details": ["nobody1"], "notices": []}
+    assert api.get("external_hangup", agent_user="1000", alt_user="nobody1", value="1", format="json").json() == {
+        "result": "ERROR",
+        "reason": "no user found",
+        "details": ["nobody1"],
+        "notices": [],
+    }
 
 
 def test_filters_delete_characters_without_rejecting(api, db, login):
@@ -341,13 +337,9 @@ def test_filters_delete_characters_without_rejecting(api, db, login):
 
 def test_non_latin_mode_keeps_unicode_letters(api, db, login):
     db.update("system_settings", {}, use_non_latin="1")
-    assert api("external_hangup", agent_user="agenté1", value="1") == (
-        "ERROR: agent_user is not logged in - agenté1\n"
-    )
+    assert api("external_hangup", agent_user="agenté1", value="1") == ("ERROR: agent_user is not logged in - agenté1\n")
     db.update("system_settings", {}, use_non_latin="0")
-    assert api("external_hangup", agent_user="agenté1", value="1") == (
-        "ERROR: agent_user is not logged in - agent1\n"
-    )
+    assert api("external_hangup", agent_user="agenté1", value="1") == ("ERROR: agent_user is not logged in - agent1\n")
 
 
 def test_translation_through_language_phrases(api, db, login):
@@ -364,9 +356,7 @@ def test_translation_through_language_phrases(api, db, login):
     log = db.last_log()
     assert (log["result"], log["result_reason"]) == ("ERROR_ES", "agente no conectado")
     db.update("system_settings", {}, language_method="DISABLED")
-    assert (
-        api("external_hangup", agent_user="1000", value="1") == "ERROR: agent_user is not logged in - 1000\n"
-    )
+    assert api("external_hangup", agent_user="1000", value="1") == "ERROR: agent_user is not logged in - 1000\n"
 
 
 def test_inert_list_restriction_path(api, db):

@@ -6,27 +6,11 @@ import json
 
 import pytest
 
-from tests.support import FROZEN_AT
+from tests.support import CLOSE, FROZEN_AT, log_of, restrict_api_user
 
 EPOCH = int(FROZEN_AT.timestamp())
-CLOSE = "\n<a href=\"javascript:window.opener='x';window.close();\">Close This Window</a>\n"
 DIAL = {"search": "YES", "preview": "NO", "focus": "YES"}
 INBOUND_CALLERID = "Y1151030000012345678"
-
-
-def log_of(row: dict) -> tuple:
-    return (
-        row["function"],
-        row["agent_user"],
-        row["value"],
-        row["result"],
-        row["result_reason"],
-        row["data"],
-    )
-
-
-def restrict_api_user(db, functions: str = " external_status ") -> None:
-    db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=functions)
 
 
 def vla(db, user: str = "1000") -> dict:
@@ -139,9 +123,7 @@ def test_external_dial_permission_denied(api, db, login):
     restrict_api_user(db)
     body = dial(api, agent_user="1000", value="7275551212", close_window_link="1")
     assert (
-        body
-        == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 7275551212|6666|external_dial"
-        "|ADMIN\n"
+        body == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 7275551212|6666|external_dial|ADMIN\n"
     )  # EXIT: no close-window link
     assert vla(db)["external_dial"] == ""
     assert log_of(db.last_log()) == (
@@ -167,9 +149,7 @@ def test_external_dial_unknown_alt_user_ends_without_acting_on_agent_user(api, d
     body = dial(api, agent_user="1000", alt_user="99999", value="7275551212")
     assert body == "ERROR: no user found - 99999\n"
     assert vla(db)["external_dial"] == ""
-    assert [log_of(r) for r in db.logs()] == [
-        ("external_dial", "1000", "7275551212", "ERROR", "no user found", "")
-    ]
+    assert [log_of(r) for r in db.logs()] == [("external_dial", "1000", "7275551212", "ERROR", "no user found", "")]
 
 
 def test_external_dial_agent_not_logged_in(api, db):
@@ -184,9 +164,7 @@ def test_external_dial_agent_not_logged_in(api, db):
     )
 
 
-@pytest.mark.parametrize(
-    "state", [{"status": "INCALL"}, {"status": "READY"}, {"status": "PAUSED", "lead_id": 12345}]
-)
+@pytest.mark.parametrize("state", [{"status": "INCALL"}, {"status": "READY"}, {"status": "PAUSED", "lead_id": 12345}])
 def test_external_dial_standard_needs_a_paused_agent_without_lead(api, db, login, state):
     login("1000", **state)
     body = dial(api, agent_user="1000", value="7275551212", close_window_link="1")
@@ -227,9 +205,7 @@ def test_external_dial_unknown_dial_ingroup_notice_then_success(api, db, login):
 def test_external_dial_unknown_dial_ingroup_no_bypass(api, db, login):
     login("1000", status="INCALL")
     body = dial(api, agent_user="1000", value="7275551212", dial_ingroup="FAKE_INGROUP")
-    assert body == (
-        "NOTICE: defined dial_ingroup not found - FAKE_INGROUP\nERROR: agent_user is not paused - 1000\n"
-    )
+    assert body == ("NOTICE: defined dial_ingroup not found - FAKE_INGROUP\nERROR: agent_user is not paused - 1000\n")
     assert vla(db)["external_dial"] == ""
 
 
@@ -240,9 +216,7 @@ def test_external_dial_notice_in_json(api, db, login):
     )
     doc = json.loads(response.text)
     assert doc["result"] == "SUCCESS"
-    assert doc["notices"] == [
-        {"result": "NOTICE", "reason": "defined dial_ingroup not found", "details": ["NOPE"]}
-    ]
+    assert doc["notices"] == [{"result": "NOTICE", "reason": "defined dial_ingroup not found", "details": ["NOPE"]}]
 
 
 @pytest.mark.parametrize("manual", ["0", "2", "5"])
@@ -299,9 +273,7 @@ def test_external_dial_group_alias_caller_id_is_compared_as_a_number(api, db, lo
     """Upstream compares `caller_id_number < 4` numerically: `123` passes (kept, see compat notes)."""
     login("1000")
     body = dial(api, agent_user="1000", value="7275551212", group_alias="BADCID")
-    assert (
-        body == f"SUCCESS: external_dial function set - 7275551212|1000||YES|NO|YES||{EPOCH}||BADCID|123|\n"
-    )
+    assert body == f"SUCCESS: external_dial function set - 7275551212|1000||YES|NO|YES||{EPOCH}||BADCID|123|\n"
     assert vla(db)["external_dial"] == f"7275551212!!YES!NO!YES!!{EPOCH}!!BADCID!123!!!!"
 
 
@@ -330,10 +302,7 @@ def test_external_dial_outbound_cid_not_allowed(api, db, login):
 def test_external_dial_outbound_cid_forces_the_caller_id(api, db, login):
     login("1000")
     body = dial(api, agent_user="1000", value="7275551212", group_alias="TESTING", outbound_cid="3125559999")
-    assert (
-        body == f"SUCCESS: external_dial function set - 7275551212|1000||YES|NO|YES||{EPOCH}||-FORCE-"
-        "|3125559999|\n"
-    )
+    assert body == f"SUCCESS: external_dial function set - 7275551212|1000||YES|NO|YES||{EPOCH}||-FORCE-|3125559999|\n"
     assert vla(db)["external_dial"] == f"7275551212!!YES!NO!YES!!{EPOCH}!!-FORCE-!3125559999!!!!"
 
 
@@ -391,12 +360,8 @@ def test_external_dial_vtiger_callback_with_integration_reports_unknown_activity
 def test_external_dial_lead_id_dials_the_lead_number(api, db, login, alt_dial, number):
     login("1000")
     db.update("vicidial_list", {"lead_id": 12347}, phone_code="44")
-    body = dial(
-        api, agent_user="1000", value="7275551212", phone_code="1", lead_id="12347", alt_dial=alt_dial
-    )
-    assert (
-        body == f"SUCCESS: external_dial function set - {number}|1000|44|YES|NO|YES||{EPOCH}||||{alt_dial}\n"
-    )
+    body = dial(api, agent_user="1000", value="7275551212", phone_code="1", lead_id="12347", alt_dial=alt_dial)
+    assert body == f"SUCCESS: external_dial function set - {number}|1000|44|YES|NO|YES||{EPOCH}||||{alt_dial}\n"
     assert vla(db)["external_dial"] == f"{number}!44!YES!NO!YES!!{EPOCH}!!!!!12347!{alt_dial}!"
 
 
@@ -440,9 +405,7 @@ def test_external_dial_lead_phone_number_not_valid(api, db, login):
 def test_external_dial_lead_search_picks_the_matching_number(api, db, login, value, alt_dial, number):
     login("1000")
     body = dial(api, agent_user="1000", value=value, lead_id="12347", alt_dial="SEARCH")
-    assert (
-        body == f"SUCCESS: external_dial function set - {number}|1000|1|YES|NO|YES||{EPOCH}||||{alt_dial}\n"
-    )
+    assert body == f"SUCCESS: external_dial function set - {number}|1000|1|YES|NO|YES||{EPOCH}||||{alt_dial}\n"
     assert vla(db)["external_dial"] == f"{number}!1!YES!NO!YES!!{EPOCH}!!!!!12347!{alt_dial}!"
 
 
@@ -455,9 +418,7 @@ def test_external_dial_lead_search_main_number_wins(api, db, login):
 
 def test_external_dial_lead_search_not_found(api, db, login):
     login("1000")
-    body = dial(
-        api, agent_user="1000", value="7275551212", lead_id="12347", alt_dial="SEARCH", close_window_link="1"
-    )
+    body = dial(api, agent_user="1000", value="7275551212", lead_id="12347", alt_dial="SEARCH", close_window_link="1")
     assert body == "ERROR: phone number lead_id search not found - 1000||12347|\n"
     assert vla(db)["external_dial"] == ""
     assert log_of(db.last_log()) == (
@@ -517,9 +478,7 @@ def test_external_dial_queue_mode_refuses_a_number_already_queued(api, db, login
         entry_time=FROZEN_AT,
     )
     body = dial(api, agent_user="1000", value="7275551212", close_window_link="1")
-    assert (
-        body == "ERROR: phone_number is already in this agents manual dial queue - 1000|7275551212\n" + CLOSE
-    )
+    assert body == "ERROR: phone_number is already in this agents manual dial queue - 1000|7275551212\n" + CLOSE
     assert [r["external_dial"] for r in db.rows("vicidial_manual_dial_queue")] == ["old"]
     assert log_of(db.last_log()) == (
         "external_dial",
@@ -558,9 +517,7 @@ def test_external_dial_vendor_id_cannot_shift_dial_fields(api, db, login):
 def test_external_dial_long_dial_string_is_cut_to_the_column(api, db, login):
     login("1000")
     body = dial(api, agent_user="1000", value="7275551212", vendor_id="V" * 120)
-    assert (
-        body == f"SUCCESS: external_dial function set - 7275551212|1000||YES|NO|YES|{'V' * 120}|{EPOCH}||||\n"
-    )
+    assert body == f"SUCCESS: external_dial function set - 7275551212|1000||YES|NO|YES|{'V' * 120}|{EPOCH}||||\n"
     assert vla(db)["external_dial"] == f"7275551212!!YES!NO!YES!{'V' * 120}"[:100]
 
 
@@ -572,8 +529,7 @@ def test_external_dial_documented_example(api, db, login):
         "&group_alias=DEFAULT"
     ).text
     assert (
-        body == f"SUCCESS: external_dial function set - 7275551212|1000|1|YES|NO|YES||{EPOCH}|88|DEFAULT"
-        "|3125551212|\n"
+        body == f"SUCCESS: external_dial function set - 7275551212|1000|1|YES|NO|YES||{EPOCH}|88|DEFAULT|3125551212|\n"
     )
 
 
@@ -634,9 +590,7 @@ def test_preview_dial_action_permission_denied(api, db, login):
     restrict_api_user(db)
     body = api("preview_dial_action", agent_user="1000", value="SKIP")
     assert (
-        body
-        == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - SKIP|6666|preview_dial_action"
-        "|ADMIN\n"
+        body == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - SKIP|6666|preview_dial_action|ADMIN\n"
     )
     assert vla(db)["external_dial"] == ""
 
@@ -799,10 +753,7 @@ def test_switch_lead_permission_denied_names_the_lead(api, db, login):
     on_inbound_call(login)
     restrict_api_user(db)
     body = api("switch_lead", agent_user="1000", lead_id="12345")
-    assert (
-        body
-        == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 12345|6666|switch_lead|ADMIN\n"
-    )
+    assert body == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 12345|6666|switch_lead|ADMIN\n"
     assert vla(db)["external_lead_id"] == 0
 
 
@@ -814,18 +765,12 @@ def test_switch_lead_alt_user(api, db, login):
 
 def test_switch_lead_unknown_alt_user_ends(api, db, login):
     on_inbound_call(login)
-    assert (
-        api("switch_lead", agent_user="1000", alt_user="4242", lead_id="12345")
-        == "ERROR: no user found - 4242\n"
-    )
+    assert api("switch_lead", agent_user="1000", alt_user="4242", lead_id="12345") == "ERROR: no user found - 4242\n"
     assert vla(db)["external_lead_id"] == 0
 
 
 def test_switch_lead_not_logged_in(api, db):
-    assert (
-        api("switch_lead", agent_user="1000", lead_id="12345")
-        == "ERROR: agent_user is not logged in - 1000\n"
-    )
+    assert api("switch_lead", agent_user="1000", lead_id="12345") == "ERROR: agent_user is not logged in - 1000\n"
 
 
 @pytest.mark.parametrize("state", [{"lead_id": 0}, {"callerid": "Y11510300000123"}, {"callerid": ""}])
@@ -870,9 +815,7 @@ def test_switch_lead_campaign_without_inbound_lead_search(api, db, login, search
 def test_switch_lead_inbound_only_search_is_enough(api, db, login):
     on_inbound_call(login)
     db.update("vicidial_campaigns", {"campaign_id": "TESTCAMP"}, agent_lead_search="LIVE_CALL_INBOUND")
-    assert api("switch_lead", agent_user="1000", lead_id="12345").startswith(
-        "SUCCESS: switch_lead function set"
-    )
+    assert api("switch_lead", agent_user="1000", lead_id="12345").startswith("SUCCESS: switch_lead function set")
 
 
 def test_switch_lead_lead_not_found(api, db, login):

@@ -5,24 +5,7 @@ from __future__ import annotations
 import pytest
 
 from openagc.api.functions import leads
-from tests.support import FROZEN_AT
-
-CLOSE = "\n<a href=\"javascript:window.opener='x';window.close();\">Close This Window</a>\n"
-
-
-def log_of(row: dict) -> tuple:
-    return (
-        row["function"],
-        row["agent_user"],
-        row["value"],
-        row["result"],
-        row["result_reason"],
-        row["data"],
-    )
-
-
-def restrict_api_user(db, functions: str = " external_status ") -> None:
-    db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=functions)
+from tests.support import CLOSE, FROZEN_AT, log_of, restrict_api_user
 
 
 def leads_count(db) -> int:
@@ -117,9 +100,7 @@ def test_external_add_lead_success_inserts_the_lead(api, db, login):
 
 def test_external_add_lead_value_wins_over_phone_number(api, db, login):
     login("1000")
-    body = api(
-        "external_add_lead", agent_user="1000", value="7275551288", phone_number="7275551277", phone_code="1"
-    )
+    body = api("external_add_lead", agent_user="1000", value="7275551288", phone_number="7275551277", phone_code="1")
     assert body.startswith("SUCCESS: lead added - 7275551288|TESTCAMP|101|")
     assert db.count("vicidial_list", phone_number="7275551288") == 1
     assert db.count("vicidial_list", phone_number="7275551277") == 0
@@ -186,9 +167,7 @@ def test_external_add_lead_quotes_are_data_not_sql(api, db, login):
     login("1000")
     before = leads_count(db)
     text = 'x",status="HACK'
-    body = api(
-        "external_add_lead", agent_user="1000", phone_number="7275551244", phone_code="1", comments=text
-    )
+    body = api("external_add_lead", agent_user="1000", phone_number="7275551244", phone_code="1", comments=text)
     assert body.startswith("SUCCESS: lead added - 7275551244|")
     lead = db.row("vicidial_list", phone_number="7275551244")
     assert (lead["comments"], lead["status"]) == (text, "NEW")
@@ -224,8 +203,7 @@ def test_external_add_lead_permission_denied(api, db, login):
     before = leads_count(db)
     body = api("external_add_lead", agent_user="1000", phone_number="7275551212", phone_code="1")
     assert body == (
-        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 7275551212|6666"
-        "|external_add_lead|ADMIN\n"
+        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 7275551212|6666|external_add_lead|ADMIN\n"
     )
     assert leads_count(db) == before
     assert log_of(db.last_log()) == (
@@ -249,14 +227,10 @@ def test_external_add_lead_unknown_alt_user_ends(api, db, login):
     """Hazard fix: upstream went on adding the lead for agent_user after `no user found`."""
     login("1000")
     before = leads_count(db)
-    body = api(
-        "external_add_lead", agent_user="1000", alt_user="4242", phone_number="7275551212", phone_code="1"
-    )
+    body = api("external_add_lead", agent_user="1000", alt_user="4242", phone_number="7275551212", phone_code="1")
     assert body == "ERROR: no user found - 4242\n"
     assert leads_count(db) == before
-    assert [log_of(r) for r in db.logs()] == [
-        ("external_add_lead", "1000", "7275551212", "ERROR", "no user found", "")
-    ]
+    assert [log_of(r) for r in db.logs()] == [("external_add_lead", "1000", "7275551212", "ERROR", "no user found", "")]
 
 
 def test_external_add_lead_agent_not_logged_in(api, db):
@@ -411,9 +385,7 @@ def test_external_add_lead_insertion_failed(api, db, login, monkeypatch):
     monkeypatch.setattr(leads, "_insert_lead", no_row)
     login("1000")
     before = leads_count(db)
-    body = api(
-        "external_add_lead", agent_user="1000", phone_number="7275551212", phone_code="1", first_name="Bob"
-    )
+    body = api("external_add_lead", agent_user="1000", phone_number="7275551212", phone_code="1", first_name="Bob")
     assert body == "ERROR: lead insertion failed - 7275551212|TESTCAMP|101|1000\n"
     assert leads_count(db) == before
     assert log_of(db.last_log()) == (
@@ -481,10 +453,7 @@ def test_st_login_log_not_valid(api, db, params, line):
 def test_st_login_log_permission_denied(api, db):
     restrict_api_user(db)
     body = api("st_login_log", value="876543", vendor_id="207")
-    assert (
-        body
-        == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 876543|6666|st_login_log|ADMIN\n"
-    )
+    assert body == "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 876543|6666|st_login_log|ADMIN\n"
     assert db.row("vicidial_users", user="6666")["custom_four"] == ""
 
 
@@ -539,8 +508,7 @@ def test_st_get_agent_active_lead_permission_denied(api, db, login):
     restrict_api_user(db)
     body = api("st_get_agent_active_lead", value="71000", vendor_id="207")
     assert body == (
-        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 71000|6666"
-        "|st_get_agent_active_lead|ADMIN\n"
+        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - 71000|6666|st_get_agent_active_lead|ADMIN\n"
     )
 
 

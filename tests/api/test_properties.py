@@ -7,9 +7,23 @@ from hypothesis import strategies as st
 
 from openagc.api.params import PARAMETERS, filter_params
 
-FUNCTIONS = ["external_hangup", "external_status", "external_pause", "logout", "external_dial", "recording",
-             "update_fields", "change_ingroups", "transfer_conference", "park_call", "send_notification",
-             "audio_playback", "webserver", "version", "nope"]
+FUNCTIONS = [
+    "external_hangup",
+    "external_status",
+    "external_pause",
+    "logout",
+    "external_dial",
+    "recording",
+    "update_fields",
+    "change_ingroups",
+    "transfer_conference",
+    "park_call",
+    "send_notification",
+    "audio_playback",
+    "webserver",
+    "version",
+    "nope",
+]
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
 params = st.dictionaries(st.sampled_from(sorted(PARAMETERS)), text, max_size=8)
 

@@ -6,13 +6,9 @@ from datetime import datetime
 
 import pytest
 
+from tests.support import CLOSE, log_of
+
 EPOCH = int(datetime(2026, 1, 15, 10, 30).timestamp())
-CLOSE = "\n<a href=\"javascript:window.opener='x';window.close();\">Close This Window</a>\n"
-
-
-def log_of(row):
-    """(function, agent_user, value, result, result_reason, data) of one vicidial_api_log row."""
-    return tuple(row[k] for k in ("function", "agent_user", "value", "result", "result_reason", "data"))
 
 
 def last(db):
@@ -38,12 +34,11 @@ def test_permission_denied_ends_and_changes_nothing(api, db, login, function, va
     login("1000")
     db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=" version webserver ")
     body = api(function, agent_user="1000", value=value, close_window_link="1")
-    assert body == (f"ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION"
-                    f" - {value}|6666|{function}"
-                    "|ADMIN\n")  # EXIT: no close-window link
+    assert body == (
+        f"ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION - {value}|6666|{function}|ADMIN\n"
+    )  # EXIT: no close-window link
     assert agent(db)[column] == ""
-    assert last(db) == (function, "1000", value, "ERROR",
-                        "auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION", "")
+    assert last(db) == (function, "1000", value, "ERROR", "auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION", "")
 
 
 @pytest.mark.parametrize(("function", "value", "column", "_written"), SESSION_CALLS)
@@ -69,12 +64,16 @@ def test_alt_user_resolves_the_agent(api, db, login, function, value, column, wr
 # --- external_hangup ------------------------------------------------------------------------------
 def test_external_hangup_sets_the_command(api, db, login):
     login("1000")
-    assert api("external_hangup", agent_user="1000", value="1") == (
-        "SUCCESS: external_hangup function set - 1|1000\n")
+    assert api("external_hangup", agent_user="1000", value="1") == ("SUCCESS: external_hangup function set - 1|1000\n")
     assert db.row("vicidial_live_agents", user="1000")["external_hangup"] == "1"
     log = db.last_log()
     assert (log["function"], log["agent_user"], log["value"], log["result"], log["result_reason"]) == (
-        "external_hangup", "1000", "1", "SUCCESS", "external_hangup function set")
+        "external_hangup",
+        "1000",
+        "1",
+        "SUCCESS",
+        "external_hangup function set",
+    )
 
 
 def test_external_hangup_not_valid_changes_nothing(api, db, login):
@@ -84,16 +83,14 @@ def test_external_hangup_not_valid_changes_nothing(api, db, login):
 
 
 def test_external_hangup_agent_not_logged_in(api, db):
-    assert api("external_hangup", agent_user="1000", value="1") == (
-        "ERROR: agent_user is not logged in - 1000\n")
+    assert api("external_hangup", agent_user="1000", value="1") == ("ERROR: agent_user is not logged in - 1000\n")
     assert db.last_log()["result_reason"] == "agent_user is not logged in"
 
 
 # --- external_status ------------------------------------------------------------------------------
 def test_external_status_plain_status(api, db, login):
     login("1000")
-    assert api("external_status", agent_user="1000", value="A") == (
-        "SUCCESS: external_status function set - A|1000\n")
+    assert api("external_status", agent_user="1000", value="A") == ("SUCCESS: external_status function set - A|1000\n")
     assert agent(db)["external_status"] == "A"
     assert last(db) == ("external_status", "1000", "A", "SUCCESS", "external_status function set", "")
 
@@ -101,19 +98,30 @@ def test_external_status_plain_status(api, db, login):
 def test_external_status_system_callback_with_qm_code(api, db, login):
     """The document's second example: a system callback status, every callback field, a QM code."""
     login("1000")
-    body = api("external_status", agent_user="1000", value="CALLBK", callback_datetime="2012-01-25+12:00:00",
-               callback_type="USERONLY", callback_comments="callback+comments+go+here", qm_dispo_code="1234")
+    body = api(
+        "external_status",
+        agent_user="1000",
+        value="CALLBK",
+        callback_datetime="2012-01-25+12:00:00",
+        callback_type="USERONLY",
+        callback_comments="callback+comments+go+here",
+        qm_dispo_code="1234",
+    )
     composed = "CALLBK!2012-01-25 12:00:00!USERONLY!callback comments go here!1234"
     assert body == f"SUCCESS: external_status function set - {composed}|1000\n"
     assert agent(db)["external_status"] == composed
-    assert last(db) == ("external_status", "1000", composed, "SUCCESS",
-                        "external_status function set", "")
+    assert last(db) == ("external_status", "1000", composed, "SUCCESS", "external_status function set", "")
 
 
 def test_external_status_campaign_callback_defaults_type_to_anyone(api, db, login):
     login("1000")  # TESTCAMP, where CAMPCB is a scheduled-callback status
-    body = api("external_status", agent_user="1000", value="CAMPCB", callback_datetime="2026-01-20 09:00:00",
-               callback_type="AB")
+    body = api(
+        "external_status",
+        agent_user="1000",
+        value="CAMPCB",
+        callback_datetime="2026-01-20 09:00:00",
+        callback_type="AB",
+    )
     assert body == "SUCCESS: external_status function set - CAMPCB!2026-01-20 09:00:00!ANYONE!!|1000\n"
     assert agent(db)["external_status"] == "CAMPCB!2026-01-20 09:00:00!ANYONE!!"
 
@@ -127,8 +135,15 @@ def test_external_status_campaign_callback_of_another_campaign_is_not_a_callback
 
 def test_external_status_non_callback_status_drops_callback_fields_keeps_qm(api, db, login):
     login("1000")
-    body = api("external_status", agent_user="1000", value="SALE", callback_datetime="2026-01-20 09:00:00",
-               callback_type="USERONLY", callback_comments="x", qm_dispo_code="Q.1")
+    body = api(
+        "external_status",
+        agent_user="1000",
+        value="SALE",
+        callback_datetime="2026-01-20 09:00:00",
+        callback_type="USERONLY",
+        callback_comments="x",
+        qm_dispo_code="Q.1",
+    )
     assert body == "SUCCESS: external_status function set - SALE!!!!Q.1|1000\n"
     assert agent(db)["external_status"] == "SALE!!!!Q.1"
 
@@ -143,8 +158,14 @@ def test_external_status_short_datetime_is_no_callback(api, db, login):
 def test_external_status_comments_cut_to_200_and_column_to_255(api, db, login):
     login("1000")
     comments, qm = "c" * 250, "q" * 100
-    body = api("external_status", agent_user="1000", value="CALLBK", callback_datetime="2026-01-20 09:00:00",
-               callback_comments=comments, qm_dispo_code=qm)
+    body = api(
+        "external_status",
+        agent_user="1000",
+        value="CALLBK",
+        callback_datetime="2026-01-20 09:00:00",
+        callback_comments=comments,
+        qm_dispo_code=qm,
+    )
     composed = f"CALLBK!2026-01-20 09:00:00!ANYONE!{'c' * 200}!{qm}"
     assert body == f"SUCCESS: external_status function set - {composed}|1000\n"
     assert agent(db)["external_status"] == composed[:255]
@@ -159,8 +180,7 @@ def test_external_status_not_valid(api, db, login):
 
 
 def test_external_status_not_logged_in(api, db):
-    assert api("external_status", agent_user="1000", value="A") == (
-        "ERROR: agent_user is not logged in - 1000\n")
+    assert api("external_status", agent_user="1000", value="A") == ("ERROR: agent_user is not logged in - 1000\n")
     assert last(db) == ("external_status", "1000", "A", "ERROR", "agent_user is not logged in", "")
 
 
@@ -168,17 +188,18 @@ def test_external_status_not_logged_in(api, db):
 def test_external_pause_pause(api, db, login):
     login("1000", status="INCALL")  # PAUSE has no state check: the session pauses after the call
     assert api("external_pause", agent_user="1000", value="PAUSE") == (
-        f"SUCCESS: external_pause function set - PAUSE|{EPOCH}|1000\n")
+        f"SUCCESS: external_pause function set - PAUSE|{EPOCH}|1000\n"
+    )
     assert agent(db)["external_pause"] == f"PAUSE!{EPOCH}"
-    assert last(db) == ("external_pause", "1000", "PAUSE", "SUCCESS", "external_pause function set",
-                        str(EPOCH))
+    assert last(db) == ("external_pause", "1000", "PAUSE", "SUCCESS", "external_pause function set", str(EPOCH))
 
 
 @pytest.mark.parametrize("status", ["PAUSED", "MQUEUE"])
 def test_external_pause_resume_when_paused(api, db, login, status):
     login("1000", status=status)
     assert api("external_pause", agent_user="1000", value="RESUME") == (
-        f"SUCCESS: external_pause function set - RESUME|{EPOCH}|1000\n")
+        f"SUCCESS: external_pause function set - RESUME|{EPOCH}|1000\n"
+    )
     assert agent(db)["external_pause"] == f"RESUME!{EPOCH}"
 
 
@@ -188,8 +209,7 @@ def test_external_pause_resume_refused_when_not_paused(api, db, login, status):
     body = api("external_pause", agent_user="1000", value="RESUME", close_window_link="1")
     assert body == "ERROR: external_pause agent is not paused - RESUME|1000\n"  # EXIT: no close-window link
     assert agent(db)["external_pause"] == ""
-    assert last(db) == ("external_pause", "1000", "RESUME", "ERROR",
-                        "external_pause agent is not paused", "")
+    assert last(db) == ("external_pause", "1000", "RESUME", "ERROR", "external_pause agent is not paused", "")
 
 
 @pytest.mark.parametrize("value", ["XPAUSE", "PAUSED", "pause", "RESUMEX", ""])
@@ -205,10 +225,12 @@ def test_external_pause_exact_values_only(api, db, login, value):
 def test_external_pause_one_character_alt_user_passes_validation_without_lookup(api, db, login):
     login("1000")
     assert api("external_pause", agent_user="", alt_user="7", value="PAUSE") == (
-        "ERROR: agent_user is not logged in - \n")
+        "ERROR: agent_user is not logged in - \n"
+    )
     assert agent(db)["external_pause"] == ""
     assert api("external_pause", agent_user="1000", alt_user="7", value="PAUSE") == (
-        f"SUCCESS: external_pause function set - PAUSE|{EPOCH}|1000\n")
+        f"SUCCESS: external_pause function set - PAUSE|{EPOCH}|1000\n"
+    )
     assert agent(db)["external_pause"] == f"PAUSE!{EPOCH}"
 
 
@@ -217,16 +239,14 @@ def test_external_pause_not_valid_without_agent(api, db):
 
 
 def test_external_pause_not_logged_in(api, db):
-    assert api("external_pause", agent_user="1000", value="PAUSE") == (
-        "ERROR: agent_user is not logged in - 1000\n")
+    assert api("external_pause", agent_user="1000", value="PAUSE") == ("ERROR: agent_user is not logged in - 1000\n")
     assert last(db) == ("external_pause", "1000", "PAUSE", "ERROR", "agent_user is not logged in", "")
 
 
 # --- logout ---------------------------------------------------------------------------------------
 def test_logout_sets_the_command_over_a_pending_pause(api, db, login):
     login("1000", external_pause=f"PAUSE!{EPOCH - 5}")
-    assert api("logout", agent_user="1000", value="LOGOUT") == (
-        f"SUCCESS: logout function set - LOGOUT|{EPOCH}|1000\n")
+    assert api("logout", agent_user="1000", value="LOGOUT") == (f"SUCCESS: logout function set - LOGOUT|{EPOCH}|1000\n")
     assert agent(db)["external_pause"] == "LOGOUT"
     assert last(db) == ("logout", "1000", "LOGOUT", "SUCCESS", "logout function set", str(EPOCH))
 
@@ -242,7 +262,8 @@ def test_logout_exact_value_only(api, db, login, value):
 def test_logout_one_character_alt_user(api, db, login):
     login("1000")
     assert api("logout", agent_user="1000", alt_user="X", value="LOGOUT") == (
-        f"SUCCESS: logout function set - LOGOUT|{EPOCH}|1000\n")
+        f"SUCCESS: logout function set - LOGOUT|{EPOCH}|1000\n"
+    )
 
 
 def test_logout_not_logged_in(api, db):
@@ -255,14 +276,12 @@ def test_pause_code_sets_the_code(api, db, login):
     login("1000", status="PAUSED")
     assert api("pause_code", agent_user="1000", value="BREAK") == "SUCCESS: pause_code function sent - 1000\n"
     assert agent(db)["external_pause_code"] == "BREAK"
-    assert last(db) == ("pause_code", "1000", "BREAK", "SUCCESS", "pause_code function sent",
-                        str(EPOCH))
+    assert last(db) == ("pause_code", "1000", "BREAK", "SUCCESS", "pause_code function sent", str(EPOCH))
 
 
 def test_pause_code_is_not_checked_against_the_campaign_codes(api, db, login):
     login("1000")
-    assert api("pause_code", agent_user="1000", value="XYZ123") == (
-        "SUCCESS: pause_code function sent - 1000\n")
+    assert api("pause_code", agent_user="1000", value="XYZ123") == ("SUCCESS: pause_code function sent - 1000\n")
     assert agent(db)["external_pause_code"] == "XYZ123"
 
 
@@ -271,28 +290,29 @@ def test_pause_code_agent_not_paused(api, db, login):
     body = api("pause_code", agent_user="1000", value="BREAK", close_window_link="1")
     assert body == "ERROR: pause_code error - agent is not paused - 1000\n" + CLOSE
     assert agent(db)["external_pause_code"] == ""
-    assert last(db) == ("pause_code", "1000", "BREAK", "ERROR", "pause_code error - agent is not paused",
-                        "")
+    assert last(db) == ("pause_code", "1000", "BREAK", "ERROR", "pause_code error - agent is not paused", "")
 
 
 @pytest.mark.parametrize("value", ["JUMPING", ""])
 def test_pause_code_not_valid(api, db, login, value):
     """The document prints `6666|JUMPING`; upstream's code prints value first."""
     login("1000")
-    assert api("pause_code", agent_user="1000", value=value) == (
-        f"ERROR: pause_code not valid - {value}|1000\n")
+    assert api("pause_code", agent_user="1000", value=value) == (f"ERROR: pause_code not valid - {value}|1000\n")
     assert agent(db)["external_pause_code"] == ""
     assert last(db) == ("pause_code", "1000", value, "ERROR", "pause_code not valid", "")
 
 
 def test_pause_code_not_logged_in(api, db):
-    assert api("pause_code", agent_user="1000", value="BREAK") == (
-        "ERROR: agent_user is not logged in - 1000\n")
+    assert api("pause_code", agent_user="1000", value="BREAK") == ("ERROR: agent_user is not logged in - 1000\n")
     assert last(db) == ("pause_code", "1000", "BREAK", "ERROR", "agent_user is not logged in", "")
 
 
 def test_json_format(api, db, login):
     login("1000")
     response = api.get("external_pause", agent_user="1000", value="PAUSE", format="json")
-    assert response.json() == {"result": "SUCCESS", "reason": "external_pause function set",
-                               "details": ["PAUSE", str(EPOCH), "1000"], "notices": []}
+    assert response.json() == {
+        "result": "SUCCESS",
+        "reason": "external_pause function set",
+        "details": ["PAUSE", str(EPOCH), "1000"],
+        "notices": [],
+    }
