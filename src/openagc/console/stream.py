@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from openagc.bus import AGENT_COMMAND
 from openagc.console.actions import Refused, _agent
-from openagc.engine.runtime import STATE_EVENT  # (user, event dict) after each committed transition
+from openagc.engine.runtime import agent_topic  # one agent's (user, event dict) after each committed transition
 
 if TYPE_CHECKING:
     from openagc.api.app import Services
@@ -50,15 +50,13 @@ async def events(request: Request, services: Services) -> Response:
     loop = asyncio.get_running_loop()
 
     def on_event(_topic: str, message: Any) -> None:
-        who, event = message
-        if who == user:
-            loop.call_soon_threadsafe(queue.put_nowait, event)
+        loop.call_soon_threadsafe(queue.put_nowait, message[1])
 
     def on_command(_topic: str, who: Any) -> None:
         if who == user:
             loop.call_soon_threadsafe(queue.put_nowait, _COMMAND)
 
-    unsubscribe = [services.bus.subscribe(STATE_EVENT, on_event),
+    unsubscribe = [services.bus.subscribe(agent_topic(user), on_event),
                    services.bus.subscribe(AGENT_COMMAND, on_command)]
 
     async def stream() -> AsyncIterator[str]:

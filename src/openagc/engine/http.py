@@ -265,10 +265,10 @@ async def dial(request: Request, engine: Engine) -> dict[str, Any]:
 
 async def events(request: Request, engine: Engine) -> Response:
     """GET /agent/events: Server-Sent Events — `state` first, then every change, notice and notification."""
-    from openagc.engine.runtime import STATE_EVENT
+    from openagc.engine.runtime import agent_topic
 
     user = await _agent(request, engine)
-    queue, unsubscribe = engine.services.bus.queue(STATE_EVENT)
+    queue, unsubscribe = engine.services.bus.queue(agent_topic(user))
 
     async def stream():
         try:

@@ -47,6 +47,11 @@ VLA = vicidial_live_agents.c
 STATE_EVENT = "agent.event"  # bus topic: (user, event dict) after each committed transition
 
 
+def agent_topic(user: str) -> str:
+    """The bus topic carrying one agent's events only (what an agent's event stream listens to)."""
+    return f"{STATE_EVENT}/{user}"
+
+
 class Engine:
     """One engine process: sessions are rows of `vicidial_live_agents`; this object only schedules them."""
 
@@ -196,7 +201,12 @@ class Engine:
                     continue
                 seen_state = True
                 event = {"event": "state", "state": await self.state(user)}
-            self.services.bus.publish(STATE_EVENT, (user, event))
+            self._publish_event(user, event)
+
+    def _publish_event(self, user: str, event: dict[str, Any]) -> None:
+        """To observers of the whole centre and to that agent's own streams (no stream filters others')."""
+        self.services.bus.publish(STATE_EVENT, (user, event))
+        self.services.bus.publish(agent_topic(user), (user, event))
 
     async def process(self, user: str) -> None:
         """Evaluate the agent's command columns (a wake-up or the sweep)."""
@@ -324,7 +334,7 @@ class Engine:
                 "confetti_options": n["confetti_options"] or "",
             }
             for user in users:
-                self.services.bus.publish(STATE_EVENT, (user, dict(event)))
+                self._publish_event(user, dict(event))
 
     async def _recipients(self, conn: AsyncConnection, kind: str, recipient: str) -> list[str]:
         if kind == "USER":
