@@ -105,4 +105,4 @@ def test_rows_are_claimed_once_and_dead_when_they_cannot_run(eng, db):
     db.insert("vicidial_manager", **base, status="NEW", server_ip="10.10.10.15", action="Hangup",
               callerid="ULVD34521768473001", cmd_line_b=f"Channel: {phone.name}", **lines)
     wait_for(lambda: db.row("vicidial_manager", callerid="ULVD34521768473001")["status"] == "SENT")
-    assert eng.switch.channel(phone.name) is None
+    wait_for(lambda: eng.switch.channel(phone.name) is None, what="the phone channel hung up")

@@ -27,7 +27,7 @@ def test_hangup_written_by_plain_sql(eng, db):
     with eng.backend.sync.begin() as conn:
         conn.exec_driver_sql("update vicidial_live_agents set external_hangup='1' where user='1000'")
     wait_for(lambda: eng.state(token)["phase"] == "DISPO")
-    assert eng.switch.channel(chan.name) is None
+    wait_for(lambda: eng.switch.channel(chan.name) is None, what="the customer channel hung up")
 
 
 def test_pause_racing_a_delivered_call_never_loses_the_pause(eng, db, agent_api):
@@ -65,8 +65,9 @@ def test_engine_restart_in_the_middle_of_a_call(eng, db, agent_api):
     eng.services.clock.advance(12)
     assert agent_api("external_hangup", agent_user="1000", value="1").startswith("SUCCESS")
     wait_for(lambda: eng.state(token)["phase"] == "DISPO")
-    assert eng.switch.channel(chan.name) is None
-    assert db.row("vicidial_closer_log", uniqueid=chan.uniqueid)["length_in_sec"] == 12
+    # the switch acts after the engine's transaction commits: wait for it, do not race it
+    wait_for(lambda: eng.switch.channel(chan.name) is None, what="the customer channel hung up")
+    wait_for(lambda: db.row("vicidial_closer_log", uniqueid=chan.uniqueid)["length_in_sec"] == 12)
     assert agent_api("external_status", agent_user="1000", value="SALE").startswith("SUCCESS")
     wait_for(lambda: vla(db)["status"] == "CLOSER")
 
