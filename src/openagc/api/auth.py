@@ -111,7 +111,7 @@ async def _record_failure(conn: AsyncConnection, row: sa.RowMapping, now: dateti
         window_open = since is not None and now - since < timedelta(seconds=LOCKOUT_SECONDS) and 0 < count
         values["failed_login_count_today"] = U.failed_login_count_today + 1
         if window_open and count < LOCKOUT_FAILURES:
-            values["failed_login_count"] = count + 1
+            values["failed_login_count"] = U.failed_login_count + 1  # concurrent failures all count
             values["failed_last_type_today"] = "01cBAD"
             if count + 1 >= LOCKOUT_FAILURES:
                 values["last_login_date"] = now  # the lock runs 15 minutes from this failure

@@ -45,8 +45,8 @@ COOKIE = "openagc_agent"  # the agent-side session cookie (set by POST /agent/lo
 VLA = vicidial_live_agents.c
 LIVE_CALLERID_MIN = 16  # a live call's callerid is longer than 15 characters (api.php's check)
 
-# The lead fields the lead panel shows (the fields update_fields may change), in upstream's order.
-LEAD_FIELDS = (
+# The lead panel: every field update_fields may change (store.leads.UPDATABLE_LEAD_FIELDS), in reading order.
+LEAD_PANEL_FIELDS = (
     "phone_code", "phone_number", "alt_phone", "title", "first_name", "middle_initial", "last_name",
     "address1", "address2", "address3", "city", "state", "province", "postal_code", "country_code",
     "gender", "date_of_birth", "email", "security_phrase", "vendor_lead_code", "source_id",
@@ -239,7 +239,7 @@ async def _lead(conn: AsyncConnection, lead_id: int) -> dict[str, Any] | None:
     if found is None:
         return None
     return {"lead_id": lead_id, "status": found["status"], "list_id": _plain(found["list_id"]),
-            **{k: _plain(found[k]) for k in LEAD_FIELDS}}
+            **{k: _plain(found[k]) for k in LEAD_PANEL_FIELDS}}
 
 
 async def lead(request: Request, services: Services) -> dict[str, Any]:
@@ -267,7 +267,7 @@ async def script(request: Request, services: Services) -> dict[str, Any]:
                                         .where(vicidial_users.c.user == agent.user))).scalar() or agent.user
     if found is None:
         return {"script_id": campaign.get("campaign_script") or "", "text": ""}
-    values = {k: str(found.get(k) or "") for k in LEAD_FIELDS} | {
+    values = {k: str(found.get(k) or "") for k in LEAD_PANEL_FIELDS} | {
         "agent": full_name, "campaign": campaign.get("campaign_name") or row["campaign_id"]}
     return {"script_id": campaign.get("campaign_script") or "", "text": SCRIPT.format(**values)}
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from openagc.engine import logs, media, routing, session, transfer
 from openagc.engine.session import Ctx, auto_dial
+from openagc.store.leads import UPDATABLE_LEAD_FIELDS
 from openagc.store.schema import (
     vicidial_agent_function_log,
     vicidial_agent_log,
@@ -29,33 +30,6 @@ from openagc.store.schema import (
 )
 
 PREVIEW_WORDS = ("SKIP", "DIALONLY", "ALTDIAL", "ADR3DIAL", "FINISH")
-LEAD_FIELDS = (
-    "phone_code",
-    "address1",
-    "address2",
-    "address3",
-    "alt_phone",
-    "city",
-    "comments",
-    "country_code",
-    "date_of_birth",
-    "email",
-    "first_name",
-    "gender",
-    "gmt_offset_now",
-    "last_name",
-    "middle_initial",
-    "phone_number",
-    "postal_code",
-    "province",
-    "security_phrase",
-    "source_id",
-    "state",
-    "title",
-    "vendor_lead_code",
-    "rank",
-    "owner",
-)
 
 
 @dataclass
@@ -158,7 +132,7 @@ async def update_fields(ctx: Ctx) -> bool:
         return False
     fields = [f for f in names.split(",") if f]
     lead = await ctx.lead(int(ctx.vla["lead_id"] or 0)) or {}
-    ctx.emit("update_fields", fields=fields, lead={k: _json(lead.get(k)) for k in fields if k in LEAD_FIELDS})
+    ctx.emit("update_fields", fields=fields, lead={k: _json(lead.get(k)) for k in fields if k in UPDATABLE_LEAD_FIELDS})
     return True
 
 

@@ -329,12 +329,7 @@ async def pick_up(
         .where(CA.user == ctx.user, CA.campaign_id == ctx.campaign_id)
         .values(calls_today=CA.calls_today + 1)
     )
-    await logs.val_talk(
-        ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, comments=comments
-    )
-    from openagc.engine import media
-
-    await media.auto_record(ctx)
+    await _talk_starts(ctx, lead_id, comments)
     ctx.emit(
         "call",
         direction="inbound" if comments == "INBOUND" else "outbound",
@@ -343,6 +338,14 @@ async def pick_up(
         group=group_id,
     )
     ctx.emit("state")
+
+
+async def _talk_starts(ctx: Ctx, lead_id: int, comments: str) -> None:
+    """The agent and the customer are connected: the talk segment opens and auto-recording starts."""
+    from openagc.engine import media  # media imports this module
+
+    await logs.val_talk(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, comments=comments)
+    await media.auto_record(ctx)
 
 
 async def connected(ctx: Ctx, *, uniqueid: str, channel: str) -> None:
@@ -373,12 +376,7 @@ async def connected(ctx: Ctx, *, uniqueid: str, channel: str) -> None:
             server_ip=ctx.server_ip,
             alt_dial=ctx.engine.alt_dial.get(callerid, "MAIN"),
         )
-    await logs.val_talk(
-        ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, comments="MANUAL"
-    )
-    from openagc.engine import media
-
-    await media.auto_record(ctx)
+    await _talk_starts(ctx, lead_id, "MANUAL")
     ctx.emit("answered", lead_id=lead_id, callerid=callerid)
     ctx.emit("state")
 

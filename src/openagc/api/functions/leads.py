@@ -30,7 +30,7 @@ YES = ("YES", "Y")  # dnc_check / campaign_dnc_check values that turn a check on
 GENDERS = ("M", "F", "U")
 RANK_MAX = 32767  # vicidial_list.rank is SMALLINT
 # Lead fields taken from the parameter of the same name ('' when absent), as upstream's insert lists them.
-LEAD_FIELDS = (
+ADD_LEAD_FIELDS = (
     "source_id", "title", "first_name", "middle_initial", "last_name", "address1", "address2", "address3",
     "city", "state", "province", "postal_code", "country_code", "alt_phone", "email", "security_phrase",
     "comments", "owner",
@@ -74,7 +74,7 @@ def _add_lead_not_valid(call: Call) -> Line:
 def _lead_row(call: Call, list_id: int) -> dict[str, Any]:
     """The `vicidial_list` row upstream inserts, with values valid under strict SQL."""
     p = call.p
-    row: dict[str, Any] = {name: _fit(name, p.get(name)) for name in LEAD_FIELDS}
+    row: dict[str, Any] = {name: _fit(name, p.get(name)) for name in ADD_LEAD_FIELDS}
     rank = int(p.rank) if p.rank else 0
     row.update(
         phone_code=_fit("phone_code", p.phone_code),

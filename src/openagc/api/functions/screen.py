@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from openagc.api.pipeline import VLA, Call, api_function
 from openagc.api.reply import Line, Translate, error, success, verbatim
+from openagc.store.leads import UPDATABLE_LEAD_FIELDS
 from openagc.store.schema import vicidial_list, vicidial_manager, vicidial_session_data, vicidial_users
 
 SD = vicidial_session_data.c
@@ -138,13 +139,6 @@ async def _api_user_flag(call: Call, column: sa.Column) -> str:
 
 
 # --- update_fields --------------------------------------------------------------------------------
-# The lead fields update_fields accepts, in the order upstream lists (and writes) them.
-LEAD_FIELDS = (
-    "phone_code", "address1", "address2", "address3", "alt_phone", "city", "comments", "country_code",
-    "date_of_birth", "email", "first_name", "gender", "gmt_offset_now", "last_name", "middle_initial",
-    "phone_number", "postal_code", "province", "security_phrase", "source_id", "state", "title",
-    "vendor_lead_code", "rank", "owner",
-)
 MODIFY_LEADS_ALLOWED = ("1", "2", "3", "4")
 _DATE = re.compile(r"^(\d{4})-?(\d{1,2})-?(\d{1,2})$")
 _NUMBER_PREFIX = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)")
@@ -209,7 +203,7 @@ async def update_fields(call: Call) -> Line:
     lead_id = int(call.agent["lead_id"] or 0)
     if lead_id <= 0:
         raise call.stop(error("agent_user does not have a lead on their screen", p.agent_user))
-    fields = {name: p.get(name) for name in LEAD_FIELDS if name in call.sent_names}
+    fields = {name: p.get(name) for name in UPDATABLE_LEAD_FIELDS if name in call.sent_names}
     names = [*fields, *_triggers(call, FORM_TRIGGERS)]
     if not names:
         raise call.stop(error("no fields have been defined", p.agent_user))
