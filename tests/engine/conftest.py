@@ -109,7 +109,12 @@ class EngineEnv:
         self.restart()
 
     def advance(self, seconds: float) -> None:
-        """Let virtual time pass on the switch; wait until the engine has handled its events."""
+        """Let virtual time pass on the switch; wait until the engine has handled its events.
+
+        The engine's work in flight finishes first: a switch action follows its commit, and a clock moved
+        before an originate reaches the switch would leave that call's timers behind it.
+        """
+        self.run(self._quiet())
         self.run(self.switch.advance(seconds))
         self.run(self.engine.watcher.drain())
 
