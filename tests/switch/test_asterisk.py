@@ -414,6 +414,50 @@ def test_dial_end_noanswer_and_originate_failure_without_channel() -> None:
     run(body)
 
 
+def test_busy_far_end_reported_busy_in_asterisk_event_order() -> None:
+    """Asterisk 22's order for a busy number: OriginateResponse Failure Reason 0, then the ;2 half's DialEnd BUSY,
+    then the Hangups. The DialEnd decides (BUSY), not the earlier Reason 0 (CHANUNAVAIL)."""
+
+    async def body(ami: FakeAmi) -> None:
+        switch, events = await open_switch(ami)
+        await switch.originate(number="13125551002", call_id=CALL_ID, conference=CONF, caller_id="1", prefix="9")
+        orig = ami.sent("Originate")[0]
+        assert orig["Channel"] == "Local/913125551002@default"
+        l1, l2 = "Local/913125551002@default-00000005;1", "Local/913125551002@default-00000005;2"
+        ami.push(Event="Newchannel", Channel=l1, ChannelState="0", CallerIDName=CALL_ID, Uniqueid=orig["ChannelId"])
+        ami.push(Event="Newchannel", Channel=l2, ChannelState="4", CallerIDName=CALL_ID, Uniqueid="9.2")
+        ami.push(Event="OriginateResponse", ActionID=orig["ActionID"], Response="Failure",
+                 Channel="Local/913125551002@default", Reason="0", Uniqueid="<null>", CallerIDName=CALL_ID)
+        ami.push(Event="DialEnd", Channel=l2, Uniqueid="9.2", CallerIDName=CALL_ID,
+                 DestChannel="SIP/carrier-00000006", DestUniqueid="9.3", DestCallerIDName=CALL_ID, DialStatus="BUSY")
+        for name, uid in (("SIP/carrier-00000006", "9.3"), (l2, "9.2"), (l1, orig["ChannelId"])):
+            ami.push(Event="Hangup", Channel=name, Uniqueid=uid, CallerIDName=CALL_ID, Cause="16",
+                     **{"Cause-txt": "Normal Clearing"})
+        await until(lambda: len(events) >= 2)
+        await asyncio.sleep(0.05)
+        await switch.settle()
+        assert [(e.kind, e.cause, e.channel.name) for e in events] == [
+            (EventKind.BUSY, "BUSY", l1), (EventKind.HANGUP, "BUSY", l1)]
+        # without a DialEnd, the OriginateResponse reason is the fallback at the primary's Hangup
+        other = "M0115103000000099998"
+        await switch.originate(number="13125551003", call_id=other, conference=CONF, caller_id="1")
+        orig = ami.sent("Originate")[1]
+        l1 = "Local/913125551003@default-00000007;1"
+        ami.push(Event="Newchannel", Channel=l1, ChannelState="0", CallerIDName=other, Uniqueid=orig["ChannelId"])
+        ami.push(Event="OriginateResponse", ActionID=orig["ActionID"], Response="Failure",
+                 Channel="Local/913125551003@default", Reason="0", Uniqueid="<null>", CallerIDName=other)
+        await asyncio.sleep(0.05)
+        assert len(events) == 2  # nothing decided before the Hangup
+        ami.push(Event="Hangup", Channel=l1, Uniqueid=orig["ChannelId"], CallerIDName=other, Cause="0",
+                 **{"Cause-txt": "Unknown"})
+        await until(lambda: len(events) >= 4)
+        await switch.settle()
+        assert [(e.kind, e.cause) for e in events[2:]] == [(EventKind.BUSY, "CHANUNAVAIL"), (EventKind.HANGUP, "BUSY")]
+        await switch.aclose()
+
+    run(body)
+
+
 def test_agent_phone_and_autodial_to_park() -> None:
     async def body(ami: FakeAmi) -> None:
         switch, _ = await open_switch(ami, park_exten="8301", park_context="park")

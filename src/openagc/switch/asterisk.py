@@ -29,11 +29,13 @@ How each operation maps to AMI (every action carries its own `ActionID`; all set
 AMI events are translated into `SwitchEvent`s for the calls this adapter originated (matched by the
 ``ChannelId`` uniqueid, the ``CallerIDName`` = call id, or the ``ActionID`` of ``OriginateResponse``):
 ``Newstate`` Ringing → RINGING, Up (or ``OriginateResponse`` Success) → ANSWERED, ``DialEnd`` BUSY /
-CONGESTION / CHANUNAVAIL → BUSY and NOANSWER → NO_ANSWER, ``OriginateResponse`` Failure (reason 5/8/0 →
-BUSY, others → NO_ANSWER), ``Hangup`` → HANGUP (unanswered calls first get BUSY or NO_ANSWER from the
-Q.850 cause), ``DTMFEnd`` (direction Received, any channel) → DTMF, and a ``UserEvent`` named
-``inbound_userevent`` (headers ``InGroup``, optional ``CallID``) → INBOUND. Each call reports on one channel,
-its *primary* (the originated channel, not a ``Local ;2`` half or the far leg a ``Local`` channel dials).
+CONGESTION / CHANUNAVAIL → BUSY and NOANSWER → NO_ANSWER, ``Hangup`` → HANGUP (an unanswered call first gets
+BUSY or NO_ANSWER: from its DialEnd, else the Q.850 cause, else the reason of an earlier ``OriginateResponse``
+Failure — 5/8/0 → BUSY, others → NO_ANSWER — since Asterisk sends that response *before* the DialEnd saying
+why; a Failure with no channel at all ends the call at once), ``DTMFEnd`` (direction Received, any channel) →
+DTMF, and a ``UserEvent`` named ``inbound_userevent`` (headers ``InGroup``, optional ``CallID``) → INBOUND.
+Each call reports on one channel, its *primary* (the originated channel, not a ``Local ;2`` half or the far leg
+a ``Local`` channel dials).
 
 Nothing blocks the event loop: panoramisk is asyncio-native and reconnects with ``loop.call_later``.
 """
@@ -72,8 +74,9 @@ CAUSE_NO_ANSWER = "NO ANSWER"
 
 #: Cause texts the port uses → Q.850 codes sent in a Hangup action.
 _CAUSE_CODES = {CAUSE_NORMAL: "16", CAUSE_BUSY: "17", CAUSE_NO_ANSWER: "19", "CALL_REJECTED": "21"}
-#: Q.850 codes in Hangup events → the port's cause texts (others: Asterisk's Cause-txt, upper-cased).
-_CAUSE_TEXTS = {"16": CAUSE_NORMAL, "17": CAUSE_BUSY, "18": CAUSE_NO_ANSWER, "19": CAUSE_NO_ANSWER}
+#: Q.850 codes in Hangup events → the port's cause texts (others: Asterisk's Cause-txt, upper-cased). 0 (no cause
+#: given, Cause-txt "Unknown") is what a channel ending by itself reports, e.g. a finished playback leg.
+_CAUSE_TEXTS = {"0": CAUSE_NORMAL, "16": CAUSE_NORMAL, "17": CAUSE_BUSY, "18": CAUSE_NO_ANSWER, "19": CAUSE_NO_ANSWER}
 #: Q.850 codes meaning the far end could not be reached / was busy (an unanswered call → BUSY).
 _BUSY_CODES = {"17": "BUSY", "27": "CHANUNAVAIL", "34": "CONGESTION", "38": "CONGESTION", "41": "CONGESTION",
                "42": "CONGESTION", "1": "CHANUNAVAIL", "3": "CHANUNAVAIL", "20": "CHANUNAVAIL"}
@@ -119,7 +122,7 @@ class AsteriskSettings:
     server_ip: str
     context: str = "default"
     dial_pattern: str = "Local/{prefix}{number}@{context}"
-    dial_prefix: str = "9"
+    dial_prefix: str = "9"  # only when the engine gives no prefix (it gives the campaign's)
     carrier: str = ""
     agent_dial_pattern: str = "SIP/{number}"
     conference_exten: str = "{conference}"
@@ -162,6 +165,7 @@ class _Call:
     answered: bool = False
     ringing: bool = False
     outcome: tuple[EventKind, str] | None = None  # BUSY / NO_ANSWER already reported
+    fallback: tuple[EventKind, str] | None = None  # OriginateResponse Failure's guess, used at the Hangup
     done: bool = False
     quiet: bool = False  # DTMF senders: tracked, never reported
     inbound: bool = False
@@ -465,7 +469,9 @@ class AsteriskSwitch:
             self._fail(call, kind, cause)
             self._finish(call, stand_in, self._canonical(call, CAUSE_NORMAL))
             return
-        self._fail(call, kind, cause)  # the channel's Hangup event ends the call
+        # Asterisk sends this before the DialEnd that says why (Reason 0 for a BUSY far end): the primary's
+        # Hangup decides, this reason only when nothing better came.
+        call.fallback = (kind, cause)
 
     def _on_dial_end(self, msg: Message) -> None:
         status = msg.dialstatus
@@ -497,7 +503,7 @@ class AsteriskSwitch:
             if code in _BUSY_CODES:
                 self._fail(call, EventKind.BUSY, _BUSY_CODES[code])
             else:
-                self._fail(call, EventKind.NO_ANSWER, CAUSE_NO_ANSWER)
+                self._fail(call, *(call.fallback or (EventKind.NO_ANSWER, CAUSE_NO_ANSWER)))
         if call.kind == ChannelKind.PLAYBACK and requested is None and call.answered:
             self._emit(EventKind.PLAYBACK_FINISHED, chan, data={"sound": call.number})
         if call.kind == ChannelKind.RECORDING:
@@ -545,8 +551,10 @@ class AsteriskSwitch:
 
     async def originate(self, *, number: str, call_id: str, conference: str | None = None,
                         caller_id: str = "", kind: ChannelKind = ChannelKind.CUSTOMER,
-                        timeout: float = 30.0) -> Channel:
+                        timeout: float = 30.0, prefix: str | None = None) -> Channel:
         """Originate `number` into `conference` (or the park exten when None); events follow.
+
+        A customer's dial string is `dial_pattern` with `prefix` (`dial_prefix` when None), see `SwitchPort`.
 
         Returns at once (Async Originate): the Channel's name is the dial string and its uniqueid the
         assigned ChannelId until Asterisk reports the real channel in events.
@@ -556,8 +564,8 @@ class AsteriskSwitch:
             dial = number if "/" in number else s.agent_dial_pattern.format(
                 number=number, prefix="", carrier=s.carrier, context=s.context)
         elif kind == ChannelKind.CUSTOMER:
-            dial = s.dial_pattern.format(number=number, prefix=s.dial_prefix, carrier=s.carrier,
-                                         context=s.context)
+            dial = s.dial_pattern.format(number=number, prefix=s.dial_prefix if prefix is None else prefix,
+                                         carrier=s.carrier, context=s.context)
         else:
             raise ValueError(f"cannot originate a {kind.value} channel (use play_audio / start_recording)")
         if conference is not None:

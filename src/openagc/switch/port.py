@@ -52,6 +52,11 @@ class EventKind(StrEnum):
     RECORDING_STARTED = "recording_started"
     RECORDING_STOPPED = "recording_stopped"
     PLAYBACK_FINISHED = "playback_finished"
+    RESYNC = "resync"  # the switch (re)connected: its channel list is the truth again (channel: NO_CHANNEL)
+
+
+#: The channel of an event about the switch itself (RESYNC), not about one channel.
+NO_CHANNEL = Channel(name="", uniqueid="", call_id="", kind=ChannelKind.CUSTOMER, state=ChannelState.DOWN)
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,23 @@ class SwitchPort(Protocol):
         caller_id: str = "",
         kind: ChannelKind = ChannelKind.CUSTOMER,
         timeout: float = 30.0,
+        prefix: str | None = None,
     ) -> Channel:
-        """Dial `number`; once answered the channel joins `conference`. Events follow (ringing, answered …)."""
+        """Dial `number`; once answered the channel joins `conference`, or without one waits parked (on hold)
+        until `redirect`ed. Events follow (ringing, answered …).
+
+        What `number` means, for every adapter:
+
+        * kind CUSTOMER: the number *as the customer is to be dialled* — phone code + number
+          (`13125551002`), the number exactly as given for a dial override, or a dialplan extension
+          (`90009*GROUP*…`) — never with the outbound prefix. `prefix` is that prefix (the campaign's
+          `dial_prefix` / `three_way_dial_prefix`, `""` for none); `None` means the adapter's default. The
+          adapter builds the dial string from both (Asterisk: `Local/{prefix}{number}@{context}`, so
+          `Local/913125551002@default`), the way upstream's `Exten: 9<phone_code><number>` reaches the
+          carrier through the dialplan.
+        * kind AGENT: the phone's extension (`1000`), or a full dial string holding a `/`
+          (`SIP/1000`, `Local/8300@default`); `prefix` is not used.
+        """
 
     async def hangup(self, channel: str, cause: str = "NORMAL_CLEARING") -> None:
         """Hang up one channel."""
