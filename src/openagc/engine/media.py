@@ -12,13 +12,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from openagc.engine import logs
+from openagc.engine import agent_phone, logs
 from openagc.engine.session import Ctx
 from openagc.store.schema import (
     park_log,
     parked_channels,
     parked_channels_recent,
-    phones,
     recording_log,
     vicidial_auto_calls,
     vicidial_user_dial_log,
@@ -31,15 +30,8 @@ UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 async def phone(ctx: Ctx) -> dict[str, Any]:
-    """The agent's phone row (by `protocol/extension` of the session)."""
-    protocol, _, ext = (ctx.vla.get("extension") or "").partition("/")
-    P = phones.c
-    row = (
-        await ctx.conn.execute(
-            sa.select(phones).where(P.extension == ext, P.server_ip == ctx.server_ip).limit(1)
-        )
-    ).mappings().first()
-    return dict(row) if row else {}
+    """The agent's phone row (by the session's dial string)."""
+    return await agent_phone.row_for(ctx.conn, ctx.vla.get("extension") or "", ctx.server_ip)
 
 
 def context_of(ph: dict[str, Any]) -> str:

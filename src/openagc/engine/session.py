@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openagc.engine import logs
+from openagc.engine import agent_phone, logs
 from openagc.engine.logs import Moment
 from openagc.store.schema import (
     vicidial_auto_calls,
@@ -667,7 +667,7 @@ async def login(engine: Engine, conn: AsyncConnection, at: Moment, req: LoginReq
         raise LoginError("agent is already logged in", 409)
 
     server_ip = phone["server_ip"] or engine.server_ip
-    extension = f"{phone['protocol'] or 'SIP'}/{phone['extension']}"
+    extension = agent_phone.dial_string(phone)
     C = vicidial_conferences.c
     # A locking read sees the latest committed rows (not this transaction's snapshot) and skips rows another
     # login is claiming right now, so concurrent logins on MariaDB each get their own conference at once.

@@ -124,6 +124,8 @@ class Watcher:
             event = await self._events.get()
             try:
                 await self._guarded(self.engine.on_switch_event(event))
+                if self._events.empty():  # the channel mirror follows the switch's events, not a poll
+                    await self._guarded(self.engine.sync_channels())
             except asyncio.CancelledError:
                 raise
             except Exception:

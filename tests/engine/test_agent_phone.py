@@ -1,0 +1,159 @@
+"""The agent's phone: dialled as upstream dials each protocol, followed while logged in (lost when its channel
+goes, no call routed into an empty conference, `call_agent` brings it back), and reconciliation with the switch
+at engine start and after the switch restarts (ghost calls ended with upstream's logs)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import httpx
+import pytest
+
+from openagc.engine.agent_phone import dial_string, extension_of
+from openagc.switch.port import ChannelKind, ChannelState
+from tests.engine.conftest import wait_for
+from tests.engine.test_session_commands import start_inbound_call, vla
+
+CONF = "8600051"
+
+
+def phone_channels(eng):
+    return [c for c in eng.switch.list_channels() if c.kind == ChannelKind.AGENT]
+
+
+def connected_phone(eng, token):
+    """Let the phone answer; the agent's phone channel, up in its conference."""
+    eng.advance(1)
+    wait_for(lambda: eng.state(token)["phone"] == "connected", what="phone connected")
+    (phone,) = phone_channels(eng)
+    assert phone.conference == CONF and phone.state == ChannelState.UP
+    return phone
+
+
+@pytest.mark.parametrize(
+    ("row", "dialled"),
+    [
+        ({"protocol": "SIP", "extension": "1000"}, "SIP/1000"),
+        ({"protocol": "PJSIP", "extension": "1000"}, "PJSIP/1000"),
+        ({"protocol": "IAX2", "extension": "1000"}, "IAX2/1000"),
+        ({"protocol": "EXTERNAL", "extension": "1000", "dialplan_number": "98300", "ext_context": "agents"},
+         "Local/98300@agents"),
+        ({"protocol": None, "extension": "1000"}, "SIP/1000"),
+    ],
+)
+def test_phones_are_dialled_as_upstream_dials_each_protocol(row, dialled):
+    assert dial_string(row) == dialled
+
+
+def test_a_channel_name_gives_back_the_phone_it_was_dialled_as():
+    assert extension_of("SIP/1000-0000000a") == "SIP/1000"
+    assert extension_of("IAX2/1000-1234") == "IAX2/1000"
+    assert extension_of("Local/8300@default-0000000b;1") == "Local/8300@default"
+
+
+def test_an_external_phone_is_a_local_channel_into_the_conference(eng, db):
+    db.update("phones", {"login": "1000"}, protocol="EXTERNAL", dialplan_number="8300", ext_context="default")
+    token = eng.login()
+    assert vla(db)["extension"] == "Local/8300@default"
+    phone = connected_phone(eng, token)
+    assert phone.name.startswith("Local/8300@default-") and phone.name.endswith(";1")
+    # the session still finds its phone row (the recording leg's context, the park exten come from it)
+    chan = start_inbound_call(eng, db, token)
+    assert eng.switch.channel(chan.name).conference == CONF
+
+
+def test_losing_the_phone_is_shown_and_stops_calls_until_call_agent_brings_it_back(eng, db, agent_api):
+    token = eng.login()
+    phone = connected_phone(eng, token)
+    received: list[dict] = []
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{eng.server.base_url}/agent/events",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10) as r:
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    received.append(json.loads(line[6:]))
+                    if received[-1]["event"] == "phone":
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    wait_for(lambda: received, what="the stream's first state")
+    assert eng.agent("ready", token).status_code == 200
+
+    eng.run(eng.switch.hangup(phone.name))  # the agent hangs the phone up
+    eng.settle()
+    listener.join(5)
+    assert received[-1] == {"event": "phone", "phone": "lost", "channel": ""}
+    assert eng.state(token)["phone"] == "lost"
+
+    caller = eng.inbound("3125551001", "TEST_IN")
+    eng.settle()
+    eng.run(eng.engine.sweep())
+    assert db.row("vicidial_auto_calls", campaign_id="TEST_IN")["status"] == "LIVE"  # not into an empty room
+    assert vla(db)["status"] == "CLOSER"
+    assert eng.switch.channel(caller.name).conference is None
+
+    assert agent_api("call_agent", agent_user="1000", value="CALL").startswith("SUCCESS")
+    wait_for(lambda: phone_channels(eng), what="the phone dialled again")
+    eng.advance(1)
+    wait_for(lambda: vla(db)["status"] == "INCALL", what="the waiting call delivered once the phone is back")
+    assert eng.state(token)["phone"] == "connected"
+    wait_for(lambda: eng.switch.channel(caller.name).conference == CONF)
+
+
+def test_an_engine_killed_mid_call_leaves_no_ghost_calls(eng, db, agent_api):
+    token = eng.login()
+    connected_phone(eng, token)
+    chan = start_inbound_call(eng, db, token)
+    waiting = eng.inbound("3125551002", "TEST_IN")  # a second caller waits in queue
+    eng.settle()
+    wait_for(lambda: db.count("vicidial_auto_calls", status="LIVE") == 1)
+    wait_for(lambda: db.count("live_sip_channels") >= 2, what="the channel mirror")
+    eng.restart(new_switch=True)  # the process died with its (embedded) switch: every channel is gone
+
+    assert db.count("vicidial_auto_calls") == 0
+    closer = {r["uniqueid"]: r for r in db.rows("vicidial_closer_log")}
+    assert (closer[waiting.uniqueid]["status"], closer[waiting.uniqueid]["term_reason"]) == ("DROP", "ABANDON")
+    assert db.count("vicidial_list", status="INCALL") == 0 or vla(db)["lead_id"] > 0
+    state = eng.state(token)
+    assert state["phase"] == "INCALL" and state["dead"]  # the agent's call ended as the caller's hangup
+    assert state["phone"] == "lost"
+    assert db.count("live_sip_channels") == 0 and db.count("live_channels") == 0  # no stale mirror rows
+    assert chan.uniqueid not in {c.uniqueid for c in eng.switch.list_channels()}
+    # the agent can still finish the call, and gets nothing routed until the phone is back
+    assert agent_api("external_hangup", agent_user="1000", value="1").startswith("SUCCESS")
+    wait_for(lambda: eng.state(token)["phase"] == "DISPO")
+    assert agent_api("external_status", agent_user="1000", value="NI").startswith("SUCCESS")
+    wait_for(lambda: vla(db)["lead_id"] == 0)
+
+
+def test_a_ringing_auto_dial_call_left_by_a_dead_engine_is_logged_no_answer(eng, db):
+    eng.switch.default_script = eng.switch.default_script.__class__.never_answers()
+    token = eng.login(ingroups=[], blended=True)
+    assert eng.agent("ready", token).status_code == 200
+    wait_for(lambda: db.count("vicidial_auto_calls", status="SENT") >= 1)
+    vac = db.rows("vicidial_auto_calls")[0]
+    eng.restart(new_switch=True)
+    assert db.count("vicidial_auto_calls", callerid=vac["callerid"]) == 0
+    assert db.row("vicidial_list", lead_id=vac["lead_id"])["status"] == "NA"
+
+
+def test_a_switch_restart_is_reconciled_at_once(eng, db, agent_api):
+    token = eng.login()
+    connected_phone(eng, token)
+    start_inbound_call(eng, db, token)
+    assert agent_api("recording", agent_user="1000", value="START").startswith("SUCCESS")
+    wait_for(lambda: eng.switch.recordings())
+    rec_id = int(db.row("recording_log", user="1000")["recording_id"])
+
+    eng.call(eng.switch.restart)  # Asterisk restarted: no hangups were seen, the channel list is empty
+    eng.settle()
+
+    state = eng.state(token)
+    assert state["phone"] == "lost" and state["dead"]
+    rec = db.row("recording_log", recording_id=rec_id)
+    assert rec["end_epoch"] is not None and vla(db)["external_recording"] == ""
+    assert db.count("vicidial_auto_calls") == 0
+    assert db.count("live_sip_channels") == 0
