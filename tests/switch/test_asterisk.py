@@ -649,8 +649,9 @@ def test_recording_mixmonitor() -> None:
             {"Action": "MixMonitor", "Channel": leg, "File": path}
         ]
         assert rec.path == path and rec.conference == CONF and rec.ended_epoch is None
-        chans = await switch.channels()  # nothing listed by the fake server; tracking is by events
-        assert chans == []
+        chans = await switch.channels()  # listed from the events, no CoreShowChannels since the login
+        assert [(c.name, c.kind, c.conference) for c in chans] == [(leg, ChannelKind.RECORDING, CONF)]
+        assert ami.names().count("CoreShowChannels") == 1
         with pytest.raises(AsteriskError, match="already recording"):
             await switch.start_recording(CONF, "20260115-103000_1000")
 
@@ -724,74 +725,74 @@ def test_play_audio_finishes_or_is_stopped() -> None:
     run(body, on_originate=_answer_local)
 
 
-def test_channels_from_core_show_channels() -> None:
+LISTED_AT_LOGIN = [
+    {"Channel": "SIP/carrier-00000002", "ChannelState": "6", "ChannelStateDesc": "Up", "CallerIDNum": "5551234",
+     "CallerIDName": CALL_ID, "Context": "default", "Exten": "8600052", "Uniqueid": "1.2",
+     "Application": "ConfBridge", "ApplicationData": "8600052"},
+    {"Channel": "SIP/carrier-00000003", "ChannelState": "5", "CallerIDNum": "5550000",
+     "CallerIDName": "V0115103000000000001", "Context": "default", "Exten": "8301", "Uniqueid": "1.3",
+     "Application": "MusicOnHold", "ApplicationData": ""},
+    {"Channel": f"Local/5{CONF}@default-0000000a;1", "ChannelState": "6", "CallerIDNum": CONF,
+     "CallerIDName": "20260115-103000_1000", "Context": "default", "Exten": f"5{CONF}", "Uniqueid": "1.4",
+     "Application": "Wait", "ApplicationData": "14400"},
+]
+
+
+def test_channels_listed_at_login_then_kept_by_events() -> None:
+    """One CoreShowChannels at login (what an earlier process left: classified by the dialplan's names), then
+    every change from events: no AMI round trip per listing."""
+
     async def body(ami: FakeAmi) -> None:
         switch, _ = await open_switch(ami)
         await switch.originate(number="1000", call_id="S1", conference=CONF, kind=ChannelKind.AGENT)
         orig = ami.sent("Originate")[0]
-        ami.push(
-            Event="Newchannel",
-            Channel="SIP/1000-00000001",
-            ChannelState="0",
-            CallerIDName="S1",
-            Uniqueid=orig["ChannelId"],
-        )
-        ami.push(
-            Event="OriginateResponse",
-            ActionID=orig["ActionID"],
-            Response="Success",
-            Channel="SIP/1000-00000001",
-            Reason="4",
-            Uniqueid=orig["ChannelId"],
-        )
-        await until(lambda: getattr(switch._chans.get("SIP/1000-00000001"), "conference", None) == CONF)
-        ami.channels = [
-            {
-                "Channel": "SIP/1000-00000001",
-                "ChannelState": "6",
-                "ChannelStateDesc": "Up",
-                "CallerIDNum": "",
-                "CallerIDName": "S1",
-                "Context": "default",
-                "Exten": CONF,
-                "Priority": "2",
-                "Uniqueid": orig["ChannelId"],
-                "Application": "MeetMe",
-                "ApplicationData": f"{CONF},F",
-            },
-            {
-                "Channel": "SIP/carrier-00000002",
-                "ChannelState": "6",
-                "CallerIDNum": "5551234",
-                "CallerIDName": CALL_ID,
-                "Context": "default",
-                "Exten": "8600052",
-                "Uniqueid": "1.2",
-                "Application": "ConfBridge",
-                "ApplicationData": "8600052",
-            },
-            {
-                "Channel": "SIP/carrier-00000003",
-                "ChannelState": "5",
-                "CallerIDNum": "5550000",
-                "CallerIDName": "V0115103000000000001",
-                "Context": "default",
-                "Exten": "8301",
-                "Uniqueid": "1.3",
-                "Application": "MusicOnHold",
-                "ApplicationData": "",
-            },
-        ]
+        ami.push(Event="Newchannel", Channel="SIP/1000-00000001", ChannelState="0", CallerIDName="S1",
+                 CallerIDNum="", Uniqueid=orig["ChannelId"])
+        ami.push(Event="Newstate", Channel="SIP/1000-00000001", ChannelState="6", CallerIDName="S1",
+                 CallerIDNum="", Uniqueid=orig["ChannelId"])
+        ami.push(Event="ConfbridgeJoin", Conference=CONF, Channel="SIP/1000-00000001", Uniqueid=orig["ChannelId"])
+        await until(lambda: switch.table.get("SIP/1000-00000001") is not None
+                    and switch.table.get("SIP/1000-00000001").conference == CONF)
+        ami.push(Event="Hangup", Channel="SIP/carrier-00000002", Uniqueid="1.2", Cause="16")
+        await until(lambda: switch.table.get("SIP/carrier-00000002") is None)
         chans = await switch.channels()
-        assert [(c.name, c.call_id, c.kind, c.state, c.conference, c.parked) for c in chans] == [
+        assert sorted((c.name, c.call_id, c.kind, c.state, c.conference, c.parked) for c in chans) == [
+            (f"Local/5{CONF}@default-0000000a;1", "20260115-103000_1000", ChannelKind.RECORDING, ChannelState.UP,
+             CONF, False),
             ("SIP/1000-00000001", "S1", ChannelKind.AGENT, ChannelState.UP, CONF, False),
-            ("SIP/carrier-00000002", CALL_ID, ChannelKind.CUSTOMER, ChannelState.UP, "8600052", False),
-            ("SIP/carrier-00000003", "V0115103000000000001", ChannelKind.CUSTOMER, ChannelState.RINGING, None, True),
+            ("SIP/carrier-00000003", "V0115103000000000001", ChannelKind.CUSTOMER, ChannelState.RINGING, None,
+             True),
         ]
-        assert chans[1].number == "5551234" and chans[0].uniqueid == orig["ChannelId"]
+        assert ami.names().count("CoreShowChannels") == 1
+        # the recording an earlier process started is stopped by conference and file name
+        await switch.stop_recording(CONF, "20260115-103000_1000")
+        assert [without_ids(a) for a in ami.sent("StopMixMonitor")] == [
+            {"Action": "StopMixMonitor", "Channel": f"Local/5{CONF}@default-0000000a;1"}]
         await switch.aclose()
 
-    run(body)
+    run(body, channels=LISTED_AT_LOGIN)
+
+
+def test_reconnect_reads_the_channels_again_and_announces_resync() -> None:
+    """After the AMI connection drops (Asterisk restarted), the new login's channel list replaces the old one
+    and RESYNC tells the engine to reconcile; tracked calls whose channels are gone are forgotten."""
+
+    async def body(ami: FakeAmi) -> None:
+        switch, events = await open_switch(ami, reconnect_seconds=0)
+        await switch.originate(number="1000", call_id="S1", conference=CONF, kind=ChannelKind.AGENT)
+        orig = ami.sent("Originate")[0]
+        ami.push(Event="Newchannel", Channel="SIP/1000-00000001", ChannelState="6", CallerIDName="S1",
+                 CallerIDNum="", Uniqueid=orig["ChannelId"])
+        await until(lambda: "SIP/1000-00000001" in switch._chans)
+        ami.channels = []  # Asterisk restarted: nothing survived
+        for writer in list(ami.writers):
+            writer.close()
+        await until(lambda: EventKind.RESYNC in kinds(events), timeout=5.0)
+        assert ami.names().count("Login") == 2 and ami.names().count("CoreShowChannels") == 2
+        assert await switch.channels() == [] and "SIP/1000-00000001" not in switch._chans
+        await switch.aclose()
+
+    run(body, channels=LISTED_AT_LOGIN)
 
 
 def test_inbound_userevent_then_redirect_answers() -> None:

@@ -56,7 +56,9 @@ from panoramisk import Manager
 from panoramisk.message import Message
 
 from openagc.clock import Clock
+from openagc.switch.ami_channels import ChannelTable
 from openagc.switch.port import (
+    NO_CHANNEL,
     Channel,
     ChannelKind,
     ChannelState,
@@ -248,7 +250,11 @@ class AsteriskSwitch:
         self._listeners: list[Listener] = []
         self._queue: asyncio.Queue[SwitchEvent] = asyncio.Queue()
         self._dispatcher: asyncio.Task[None] | None = None
+        self.table = ChannelTable()  # every live channel, from events (channels() costs no AMI round trip)
+        self._resynced = False  # the first login's channel list is read by connect(); later ones by _on_login
+        self._resyncs: set[asyncio.Task[None]] = set()
         manager.register_event("*", self._on_ami_event)
+        manager.on_login = self._on_login
 
     # ------------------------------------------------------------------ plumbing
 
@@ -367,6 +373,7 @@ class AsteriskSwitch:
 
     def _on_ami_event(self, _manager: Manager, msg: Message) -> None:
         try:
+            self.table.apply(msg)
             name = msg.event
             if name == "OriginateResponse":
                 self._on_originate_response(msg)
@@ -691,7 +698,7 @@ class AsteriskSwitch:
 
     async def stop_recording(self, conference: str, filename: str) -> Recording:
         """StopMixMonitor, then hang the leg up. Emits RECORDING_STOPPED (data adds `length_seconds`)."""
-        rec = self._recs.get((conference, filename))
+        rec = self._recs.get((conference, filename)) or self._adopt_recording(conference, filename)
         if rec is None:
             raise RecordingNotFound(f"{filename} in {conference}")
         try:
@@ -702,6 +709,18 @@ class AsteriskSwitch:
         self._end_recording(rec, chan)
         await self.hangup(rec.channel)
         return rec.snapshot()
+
+    def _adopt_recording(self, conference: str, filename: str) -> _Rec | None:
+        """A recording leg of `conference` this adapter did not start (an earlier engine process did): its
+        CallerID name is the file name (cut to 40 characters)."""
+        for live in self.table:
+            match = self._recording_leg.match(live.name)
+            if match and match.group("conf") == conference and filename[:40] == live.caller_name[:40]:
+                s = self.settings
+                path = f"{s.recording_dir.rstrip('/')}/{_UNSAFE_FILENAME.sub('_', filename).lstrip('.')}"
+                return _Rec(filename=filename, path=f"{path}.{s.recording_format}", conference=conference,
+                            channel=live.name, started_epoch=self._epoch())
+        return None
 
     def _end_recording(self, rec: _Rec, chan: _Chan | None) -> None:
         self._recs.pop((rec.conference, rec.filename), None)
@@ -751,29 +770,70 @@ class AsteriskSwitch:
             chan.paused = False if action == "RESTART" else not paused
 
     async def channels(self) -> list[Channel]:
-        """Every live channel, from CoreShowChannels (kind/conference from this adapter's tracking)."""
-        resp = await self._send({"Action": "CoreShowChannels"}, as_list=True)
-        messages = resp if isinstance(resp, list) else [resp]
+        """Every live channel, from the event-kept table (kind and call from this adapter's tracking; a channel
+        it did not originate is classified by the dialplan's names: recording leg, player, else customer)."""
         out: list[Channel] = []
-        for msg in messages:
-            if msg.event != "CoreShowChannel":
-                continue
-            state = ChannelState.UP if msg.channelstate == "6" else ChannelState.RINGING
-            chan = self._chans.get(msg.channel)
+        for live in self.table:
+            chan = self._chans.get(live.name)
+            parked = live.context == self.settings.park_ctx and live.exten == self.settings.park_exten
             if chan is not None:
                 snap = chan.snapshot()
-                out.append(Channel(name=snap.name, uniqueid=msg.uniqueid or snap.uniqueid, call_id=snap.call_id,
-                                   kind=snap.kind, state=state, number=snap.number, conference=snap.conference,
-                                   parked=snap.parked))
+                out.append(Channel(name=snap.name, uniqueid=live.uniqueid or snap.uniqueid, call_id=snap.call_id,
+                                   kind=snap.kind, state=live.state, number=snap.number,
+                                   conference=live.conference or snap.conference, parked=snap.parked or parked))
                 continue
-            app = msg.application
-            conference = msg.applicationdata.split(",")[0] if app in ("MeetMe", "ConfBridge") else None
-            parked = app in ("Park", "ParkedCall") or (
-                msg.context == self.settings.park_ctx and msg.exten == self.settings.park_exten)
-            out.append(Channel(name=msg.channel, uniqueid=msg.uniqueid, call_id=msg.calleridname,
-                               kind=ChannelKind.CUSTOMER, state=state, number=msg.calleridnum,
-                               conference=conference or None, parked=parked))
+            kind, conference = ChannelKind.CUSTOMER, live.conference
+            recorded = self._recording_leg.match(live.name)
+            if recorded and live.application in ("", "Wait"):
+                kind, conference = ChannelKind.RECORDING, recorded.group("conf")
+            elif live.application in ("ControlPlayback", "Playback"):
+                kind = ChannelKind.PLAYBACK
+            out.append(Channel(name=live.name, uniqueid=live.uniqueid, call_id=live.caller_name, kind=kind,
+                               state=live.state, number=live.caller_number, conference=conference, parked=parked))
         return out
+
+    @property
+    def _recording_leg(self) -> re.Pattern[str]:
+        """The name of a recording leg (`recording_channel` without its options), with its conference."""
+        s = self.settings
+        head, _, tail = s.recording_channel.split("/n")[0].partition("{conference}")
+        return re.compile(re.escape(head.format(context=s.context)) + r"(?P<conf>\d+)"
+                          + re.escape(tail.format(context=s.context)) + r"-[0-9a-f]+;1$")
+
+    async def resync(self, *, announce: bool = True) -> None:
+        """Read the channel list anew (``CoreShowChannels``) and forget tracked calls whose channels are gone;
+        with `announce`, emit RESYNC so the engine reconciles (after a reconnect: events were missed)."""
+        resp = await self._send({"Action": "CoreShowChannels"}, as_list=True)
+        self.table.load(resp if isinstance(resp, list) else [resp])
+        for name, chan in list(self._chans.items()):
+            if self.table.get(name) is None and not name.startswith("Originate/"):
+                self._chans.pop(name, None)
+                chan.call.legs.discard(name)
+                if chan.call.primary == name:
+                    self._forget(chan.call)
+        for key, rec in list(self._recs.items()):
+            if self.table.get(rec.channel) is None:
+                del self._recs[key]
+        self._resynced = True
+        if announce:
+            self._queue.put_nowait(SwitchEvent(kind=EventKind.RESYNC, channel=NO_CHANNEL,
+                                               data={"reason": "reconnected"}))
+            if self._dispatcher is None or self._dispatcher.done():
+                self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch())
+
+    def _on_login(self, _manager: Manager) -> None:
+        """panoramisk logged in again after a reconnect: what happened meanwhile is read off the switch."""
+        if not self._resynced:
+            return
+        task = asyncio.get_running_loop().create_task(self._resync_after_login())
+        self._resyncs.add(task)
+        task.add_done_callback(self._resyncs.discard)
+
+    async def _resync_after_login(self) -> None:
+        try:
+            await self.resync()
+        except AsteriskError:
+            log.warning("channel list after the AMI reconnect could not be read", exc_info=True)
 
     async def aclose(self) -> None:
         """Deliver pending events, stop reconnecting and close the AMI connection (nothing is hung up)."""
@@ -811,6 +871,7 @@ async def connect(settings: AsteriskSettings, *, clock: Clock | None = None) -> 
             resp = await asyncio.wait_for(asyncio.shield(future), settings.action_timeout)
             if not resp.success:
                 raise AsteriskError(f"AMI login failed: {resp.message or resp.response}")
+        await switch.resync(announce=False)  # the engine reconciles with this list when it starts
     except BaseException:
         manager.closing = True
         manager.close()
