@@ -386,3 +386,22 @@ def test_main_screens(page: Page, eng: EngineEnv, screenshots: Path | None) -> N
         page.get_by_role("button", name="Submit disposition").click()
         expect(page.locator("#agent-phase")).to_have_text("Ready (inbound)")
         shot(page, screenshots, "narrow")
+
+
+def test_a_lost_phone_is_shown_and_called_back_from_the_page(page: Page, eng: EngineEnv, db: Db) -> None:
+    log_in(page)
+    eng.advance(1)  # the phone answers into the conference
+    wait_for(lambda: eng.run(eng.engine.state("1000"))["phone"] == "connected", what="phone connected")
+    expect(page.locator("#phone-lost")).to_be_hidden()
+    (phone,) = [c for c in eng.switch.list_channels() if c.conference == "8600051"]
+    eng.run(eng.switch.hangup(phone.name))  # the agent's phone hangs up
+    eng.settle()
+    expect(page.locator("#phone-lost")).to_be_visible()
+    expect(page.locator("#phone-lost")).to_contain_text("Your phone is not connected")
+    page.get_by_role("button", name="Call my phone").click()
+    expect(page.locator("#action-message")).to_have_text("Calling your phone…")
+    wait_for(lambda: eng.switch.list_channels(), what="the phone dialled again (the login originate replayed)")
+    assert db.count("vicidial_manager", action="Originate") == 2  # the login's, and its replay
+    eng.advance(1)
+    expect(page.locator("#phone-lost")).to_be_hidden()
+    assert [c.conference for c in eng.switch.list_channels()] == ["8600051"]

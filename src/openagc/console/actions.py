@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from openagc.api.functions.media import fit, positive_number, stage_suffix
+from openagc.api.functions.screen import login_replay_row
 from openagc.api.functions.transfer import COMMAND_IDS, PARK_VALUES, TRANSFERCONF_WIDTH, transferconf
 from openagc.bus import AGENT_COMMAND
 from openagc.store.schema import (
@@ -32,6 +33,7 @@ from openagc.store.schema import (
     vicidial_list,
     vicidial_live_agents,
     vicidial_live_inbound_agents,
+    vicidial_manager,
     vicidial_pause_codes,
     vicidial_session_data,
     vicidial_statuses,
@@ -412,6 +414,21 @@ async def _sync_live_inbound(conn: AsyncConnection, user: str, previous: str, ch
                                .where(LA.user == user, LA.group_id == group))
 
 
+async def call_phone(request: Request, services: Services) -> dict[str, Any]:
+    """POST /console/api/phone: ring the agent's phone into its session again, as `call_agent` does (the
+    login originate replayed through `vicidial_manager`)."""
+    agent = await _agent(request, services)
+    SD = vicidial_session_data.c
+    async with services.db.begin() as conn:
+        row = await agent.row(conn)
+        login_call = (await conn.execute(sa.select(SD.agent_login_call).where(SD.user == agent.user))).scalar()
+        entry = login_replay_row(login_call or "", row["conf_exten"] or "", _now(services))
+        if entry is None:
+            raise Refused("no login call to repeat for this session")
+        await conn.execute(sa.insert(vicidial_manager).values(**entry))
+    return {"ok": True, "sent": {"call_agent": "CALL"}}
+
+
 def console_api_routes(services: Services) -> list[BaseRoute]:
     def route(path: str, fn: Handler, method: str) -> Route:
         return Route(f"/console/api/{path}", _endpoint(services, fn), methods=[method])
@@ -426,4 +443,5 @@ def console_api_routes(services: Services) -> list[BaseRoute]:
         route("record", record, "POST"),
         route("dtmf", dtmf, "POST"),
         route("ingroups", ingroups, "POST"),
+        route("phone", call_phone, "POST"),
     ]

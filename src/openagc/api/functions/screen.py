@@ -78,7 +78,7 @@ def _parse_datetime(text: str) -> datetime | None:
         return None
 
 
-def _manager_row(login_call: str, conf_exten: str, now: datetime) -> dict[str, Any] | None:
+def login_replay_row(login_call: str, conf_exten: str, now: datetime) -> dict[str, Any] | None:
     """The `vicidial_manager` row that replays the login originate into the agent's current session.
 
     A 7-digit session exten becomes ` {conf_exten}` (upstream's double space after `Exten:`, which
@@ -103,7 +103,7 @@ def _manager_row(login_call: str, conf_exten: str, now: datetime) -> dict[str, A
 async def call_agent(call: Call) -> Line:
     """Queue the agent's stored login originate again, so their phone rings into their session."""
     login_call = await _session_text(call, SD.agent_login_call, "call_agent")
-    row = _manager_row(login_call, call.agent["conf_exten"] or "", call.now)
+    row = login_replay_row(login_call, call.agent["conf_exten"] or "", call.now)
     if row is None:
         raise call.stop(error("call_agent error - entry is empty", call.p.agent_user))
     await call.insert_manager(**row)

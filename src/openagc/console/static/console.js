@@ -159,6 +159,7 @@
     var pending = $("agent-pending");
     pending.hidden = !state.pending;
     pending.textContent = state.pending ? state.pending.toLowerCase() + " after this call" : "";
+    $("phone-lost").hidden = state.phone !== "lost";
 
     var onCall = phase === "INCALL" || phase === "QUEUE";
     $("btn-ready").disabled = phase !== "PAUSED";
@@ -454,6 +455,10 @@
         showTimerMessage(ev.message || ev.action);
         break;
       case "notification": showNotification(ev); break;
+      case "phone":
+        log(ev.phone === "lost" ? "Phone disconnected" : "Phone " + ev.phone);
+        if (ev.phone === "lost") say("Your phone is not connected. No calls are sent to you.", true);
+        break;
       case "ingroups_changed": log("In-groups: " + (ev.ingroups.join(", ") || "none") +
         (ev.blended ? " (blended)" : "")); break;
       case "lead_switched": log("Lead switched to " + ev.lead_id); loadLead(); loadScript(); break;
@@ -559,6 +564,9 @@
         "In-groups sent");
     });
     $("btn-callbacks").addEventListener("click", loadCallbacks);
+    $("btn-call-phone").addEventListener("click", function () {
+      act("POST", "/console/api/phone", {}, "Calling your phone…");
+    });
     $("dispo-form").addEventListener("submit", submitDispo);
     $("dispo-dialog").addEventListener("cancel", function (ev) { ev.preventDefault(); }); // a call needs a result
     $("dispo-statuses").addEventListener("change", function (ev) {
