@@ -1,0 +1,303 @@
+"""The Asterisk tier: openagc (engine on, `--switch asterisk`) against a real Asterisk, on SQLite.
+
+Without an Asterisk (`$ASTERISK_BIN`, `asterisk` on PATH, /opt/asterisk/sbin/asterisk) the tier is deselected and
+the run ends with one line saying so. Each test gets a fresh database, an Asterisk without channels and a new
+adapter connection, recorded through `AmiProxy` into a transcript: `tests/fixtures/ami/<test>.jsonl` when
+`OPENAGC_RECORD_AMI=1` (`make test-asterisk`), else under the run's temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from openagc.engine import runtime
+from openagc.switch.asterisk import AsteriskSettings, AsteriskSwitch, connect
+from openagc.switch.simulated import SimulatedSwitch
+from tests.ami_fake import FIXTURES
+from tests.asterisk.pbx import AMI_SECRET, AMI_USER, SERVER_IP, Asterisk, Observer, find_asterisk
+from tests.asterisk.recorder import AmiProxy, Transcript, hook
+from tests.support import Api, Backend, Db
+
+ASTERISK = find_asterisk()
+NOT_RUN = "Asterisk tier: not run, no Asterisk found (set ASTERISK_BIN)"
+_NOT_RUN_KEY = pytest.StashKey[bool]()
+HERE = Path(__file__).parent
+CONF = "8600051"
+LOGIN = {"user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test", "campaign": "TESTCAMP"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "asterisk: needs a real Asterisk (tests/asterisk; without one the tier is "
+                            "deselected and the run says so in one line)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.asterisk)
+    if ASTERISK is not None:
+        return
+    dropped = [i for i in items if HERE in Path(str(i.fspath)).parents]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i not in dropped]
+        config.stash[_NOT_RUN_KEY] = True
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if config.stash.get(_NOT_RUN_KEY, False):
+        terminalreporter.write_line(NOT_RUN)
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll `check` until it returns a truthy value (assertion and lookup errors count as "not yet")."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except (AssertionError, KeyError, IndexError) as exc:
+            last = exc
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
+
+
+class Events:
+    """An agent's `/agent/events` stream read in a thread (server-sent events, as JSON objects)."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(base_url, token), daemon=True)
+        self._thread.start()
+
+    def _run(self, base_url: str, token: str) -> None:
+        try:
+            with httpx.Client(base_url=base_url, timeout=None) as client, client.stream(
+                    "GET", "/agent/events", headers={"Authorization": f"Bearer {token}"}) as response:
+                for line in response.iter_lines():
+                    if self._stop.is_set():
+                        return
+                    if line.startswith("data:"):
+                        try:
+                            self.items.append(json.loads(line[5:].strip()))
+                        except ValueError:
+                            pass
+        except httpx.HTTPError:
+            pass
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in list(self.items) if e.get("event") == name]
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+class Tier:
+    """The live openagc (engine on) in front of the tier's Asterisk, and what a scenario needs."""
+
+    def __init__(self, asterisk: Asterisk, observer: Observer, backend: Backend, out: Path) -> None:
+        self.asterisk, self.observer, self.backend, self.out = asterisk, observer, backend, out
+        self.services = backend.new_services(engine=True)
+        self.services.clock.unfreeze()
+        self.services.settings.switch = "asterisk"
+        self.services.extra["switch"] = SimulatedSwitch(server_ip=SERVER_IP, clock=self.services.clock)
+        self.server = backend.start(self.services)
+        self.client = httpx.Client(base_url=self.server.base_url, timeout=30)
+        self.api = Api(self.client)
+        self.db = Db(backend.sync)
+        self.proxy = AmiProxy(asterisk.ports.ami)
+        self.run(self.proxy.start())
+        self.transcript: Transcript | None = None
+        self.switch: AsteriskSwitch | None = None
+        self.streams: list[Events] = []
+        self._stop_engine: Callable[[], Any] | None = None
+        engine = self.services.extra["engine"]
+
+        async def stop_first() -> None:
+            await engine.stop()
+
+        self._stop_engine = stop_first
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        engine = self.services.extra.get("engine")
+        loop = engine.watcher.loop if engine is not None else None
+        assert loop is not None
+        return loop
+
+    def run(self, coro: Any, timeout: float = 30.0) -> Any:
+        """Run a coroutine on the server's event loop."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop()).result(timeout)
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        if not hasattr(self, "_server_loop"):
+            self._server_loop = self.loop
+        return self._server_loop
+
+    def settings(self) -> AsteriskSettings:
+        """The adapter's settings: `openagc serve`'s (`_connect_asterisk`) with this tier's recording directory."""
+        return AsteriskSettings(host="127.0.0.1", port=self.proxy.port, username=AMI_USER, secret=AMI_SECRET,
+                                server_ip=SERVER_IP, recording_dir=str(self.asterisk.monitor_dir))
+
+    # --- per scenario --------------------------------------------------------------------------------------
+
+    def begin(self, scenario: str) -> None:
+        self.stop_engine()
+        self.asterisk.hangup_all()
+        wait_for(lambda: "0 active channels" in self.asterisk.rx("core show channels count"), 20,
+                 "Asterisk without channels")
+        self.backend.reset()
+        self.db.update("phones", {"extension": "1000"}, protocol="IAX2")
+        self.db.update("phones", {"extension": "1001"}, protocol="IAX2")
+        self.db.update("vicidial_campaigns", {"campaign_id": "TESTCAMP"}, dial_method="MANUAL", auto_dial_level="0")
+        self.services.clear_caches()
+        self.transcript = Transcript(scenario)
+        self.proxy.transcript = self.transcript
+        self.start_engine()
+
+    def start_engine(self) -> None:
+        async def go() -> Any:
+            switch = await connect(self.settings(), clock=self.services.clock)
+            assert self.transcript is not None
+            hook(switch, self.transcript)
+            self.services.extra["switch"] = switch
+            self.switch = switch
+            return await runtime.start(self.services)
+
+        self._stop_engine = self.run(go())
+
+    def stop_engine(self) -> None:
+        """Stop the engine and close its adapter (nothing on Asterisk is hung up: what a killed process leaves)."""
+        stop, self._stop_engine = self._stop_engine, None
+
+        async def go() -> None:
+            if stop is not None:
+                await stop()
+            if self.switch is not None:
+                await self.switch.aclose()
+
+        self.run(go())
+        self.switch = None
+
+    def end(self, scenario: str) -> Path | None:
+        for stream in self.streams:
+            stream.close()
+        self.streams.clear()
+        transcript = self.transcript
+        if transcript is None:
+            return None
+        record = os.environ.get("OPENAGC_RECORD_AMI") == "1" and transcript.connections == 1
+        path = (FIXTURES if record else self.out) / f"{scenario}.jsonl"
+        transcript.save(path)
+        return path
+
+    def close(self) -> None:
+        self.stop_engine()
+        self.run(self.proxy.stop())
+        self.client.close()
+
+    # --- the agent -----------------------------------------------------------------------------------------
+
+    def login(self, **overrides: Any) -> str:
+        """Log an agent in (`/agent/login`) and wait until its phone is up in its conference."""
+        body = LOGIN | overrides
+        mark = self.observer.mark()
+        r = self.client.post("/agent/login", json=body)
+        assert r.status_code == 200, r.text
+        conf = r.json().get("conf_exten") or self.vla(body["user"])["conf_exten"]
+        self.observer.wait("ConfbridgeJoin", mark, 20, Conference=str(conf),
+                           Channel=lambda c: c.startswith(f"IAX2/{body['phone_login']}-"))
+        return r.json()["token"]
+
+    def events(self, token: str) -> Events:
+        stream = Events(self.server.base_url, token)
+        self.streams.append(stream)
+        return stream
+
+    def agent(self, path: str, token: str, **body: Any) -> httpx.Response:
+        return self.client.post(f"/agent/{path}", headers={"Authorization": f"Bearer {token}"}, json=body)
+
+    def state(self, token: str) -> dict[str, Any]:
+        r = self.client.get("/agent/state", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        return r.json()["state"]
+
+    def vla(self, user: str = "1000") -> dict[str, Any]:
+        return self.db.row("vicidial_live_agents", user=user)
+
+    def members(self, conf: str = CONF) -> list[str]:
+        return self.asterisk.conference(conf)
+
+    def replace_settings(self, **changes: Any) -> AsteriskSettings:
+        return replace(self.settings(), **changes)
+
+
+@pytest.fixture(scope="session")
+def tier_root() -> Iterator[Path]:
+    """A directory of this run's own (not pytest's shared basetemp, which concurrent runs rotate away)."""
+    root = Path(tempfile.mkdtemp(prefix="openagc-asterisk-tier-"))
+    try:
+        yield root
+    finally:
+        if os.environ.get("OPENAGC_TIER_KEEP") != "1":
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def asterisk(tier_root: Path) -> Iterator[Asterisk]:
+    assert ASTERISK is not None
+    (tier_root / "asterisk").mkdir()
+    pbx = Asterisk(ASTERISK, tier_root / "asterisk")
+    try:
+        pbx.start()
+        yield pbx
+    finally:
+        pbx.stop()
+
+
+@pytest.fixture(scope="session")
+def observer(asterisk: Asterisk) -> Iterator[Observer]:
+    watcher = Observer(asterisk.ports.ami)
+    try:
+        yield watcher
+    finally:
+        watcher.close()
+
+
+@pytest.fixture(scope="session")
+def tier_env(asterisk: Asterisk, observer: Observer, tier_root: Path) -> Iterator[Tier]:
+    root = tier_root
+    backend = Backend("sqlite", str(root / "openagc.db"))
+    out = Path(os.environ.get("OPENAGC_TIER_TRANSCRIPTS", Path(tempfile.gettempdir()) / "openagc-ami-transcripts"))
+    tier = Tier(asterisk, observer, backend, out)
+    try:
+        yield tier
+    finally:
+        tier.close()
+        backend.close()
+
+
+@pytest.fixture
+def tier(tier_env: Tier, request: pytest.FixtureRequest) -> Iterator[Tier]:
+    scenario = request.node.name.removeprefix("test_").replace("[", "-").replace("]", "")
+    tier_env.begin(scenario)
+    try:
+        yield tier_env
+    finally:
+        tier_env.end(scenario)
