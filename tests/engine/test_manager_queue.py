@@ -3,6 +3,7 @@ force_fronter_audio_stop), carried out on the simulated switch and marked as ups
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from openagc.switch.port import ChannelKind
@@ -31,11 +32,14 @@ def play(eng, db, agent_api, sound="EXship01", **kw):
 def test_audio_playback_play_pause_resume_restart_stop(eng, db, agent_api):
     eng.login()
     chan = play(eng, db, agent_api)
-    assert chan.name.startswith("IAX2/ASTplay-") and chan.number == "EXship01"
+    # named as Asterisk names the adapter's player (upstream's was IAX2/ASTplay-…): found by the engine's record
+    assert re.fullmatch(rf"Local/{CONF}@default-([0-9a-f]{{8}});1", chan.name) and chan.number == "EXship01"
     row = newest(db, action="Originate", callerid="EXship01")
     assert (row["channel"], row["uniqueid"]) == (chan.name, chan.uniqueid)
     assert agent_api("audio_playback", agent_user="1000", stage="PAUSE").startswith("SUCCESS")
     wait_for(lambda: newest(db, cmd_line_d="Exten: 473782138521111")["status"] == "SENT")
+    control = newest(db, cmd_line_d="Exten: 473782138521111")
+    assert control["cmd_line_b"] == f"Channel: Local/473782148521111{chan.name.rsplit('-', 1)[1]}@default"
     eng.advance(30)  # paused: it does not finish
     assert player(eng) is not None
     assert agent_api("audio_playback", agent_user="1000", stage="RESUME").startswith("SUCCESS")

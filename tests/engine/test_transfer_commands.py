@@ -54,7 +54,8 @@ def test_dial_with_customer_then_hangup_xfer(eng, db, agent_api):
     token = eng.login()
     chan = start_inbound_call(eng, db, token)
     leg = dial_3way(eng, db, agent_api)
-    assert leg.number == "913125559999" and leg.call_id == "DC1768473000W12345W"
+    assert leg.number == "13125559999" and leg.call_id == "DC1768473000W12345W"  # the number; the prefix apart
+    assert [o.dial for o in eng.switch.originates if o.call_id == leg.call_id] == ["Local/913125559999@default"]
     row = db.row("vicidial_manager", callerid=leg.call_id)
     assert (row["action"], row["cmd_line_b"], row["cmd_line_d"]) == (
         "Originate", "Channel: Local/913125559999@default", f"Exten: {CONF}")
@@ -279,7 +280,7 @@ def test_multi_dial_phones_first_to_answer_wins(eng, db, agent_api):
     rows = {r["phone_number"]: r["status"] for r in db.rows("vicidial_3way_press_live", user="1000")}
     assert rows == {"913125557001": "DEFEATED", "913125557002": "ACCEPTED", "913125557003": "DEFEATED"}
     legs = third_party(eng)
-    assert [c.number for c in legs] == ["913125557002"] and legs[0].conference == CONF
+    assert [c.number for c in legs] == ["13125557002"] and legs[0].conference == CONF
 
 
 def test_a_repeated_command_id_is_dropped(eng, db, agent_api):

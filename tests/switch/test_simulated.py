@@ -91,6 +91,27 @@ def test_local_agent_phone_name(tmp_path: Path) -> None:
     run(body)
 
 
+def test_dial_string_and_an_answer_without_conference_waits_parked(tmp_path: Path) -> None:
+    """As Asterisk: the Originate's Channel is the dial pattern with the prefix once; a call answered without a
+    conference sits in the park exten until redirected (nobody bridges it)."""
+
+    async def body() -> None:
+        sim = make(tmp_path, scripts={"13125551234": CustomerScript.answers(ring=2.0, talk=None)})
+        ch = await sim.originate(number="13125551234", call_id="V0115103000000000001", caller_id="1", prefix="7")
+        await sim.originate(number="13125550000", call_id="M0115103000000000002", conference=CONF)
+        assert [(o.dial, o.exten) for o in sim.originates] == [
+            ("Local/713125551234@default", "8301"), ("Local/913125550000@default", CONF)]
+        await sim.advance(3)
+        held = sim.channel(ch.name)
+        assert held is not None and held.state == ChannelState.UP and held.parked and held.conference is None
+        assert sim.parked() == [held]
+        await sim.redirect(ch.name, conference=CONF)
+        moved = sim.channel(ch.name)
+        assert moved is not None and moved.conference == CONF and not moved.parked
+
+    run(body)
+
+
 def test_customer_answers_talks_and_hangs_up(tmp_path: Path) -> None:
     async def body() -> None:
         sim = make(tmp_path, scripts={"3125551234": CustomerScript.answers(ring=3.0, talk=10.0)})

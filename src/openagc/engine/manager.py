@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from openagc.store.players import CONTROL_EXTEN, PLAY_EXTEN, player_id
 from openagc.store.schema import vicidial_conferences, vicidial_manager
 from openagc.switch.port import ChannelKind
 
@@ -32,11 +33,8 @@ log = logging.getLogger(__name__)
 M = vicidial_manager.c
 LINES = ("cmd_line_b", "cmd_line_c", "cmd_line_d", "cmd_line_e", "cmd_line_f", "cmd_line_g", "cmd_line_h",
          "cmd_line_i", "cmd_line_j", "cmd_line_k")
-PLAY_EXTEN = "473782158521111"
 PLAY_CHANNEL = "Local/47378216"
-CONTROL_EXTEN = "473782138521111"
 CONTROL_CHANNEL = "Local/473782148521111"
-PLAYER_PREFIX = "IAX2/ASTplay-"
 RECORDING_EXTENS = ("8309", "8310")
 
 
@@ -125,8 +123,10 @@ async def _originate(engine: Engine, row: dict[str, Any], h: dict[str, str],
         made = await switch.play_audio(conf, sound, callerid)
         return "UPDATED", {"uniqueid": made.uniqueid[:20], "channel": made.name[:100]}
     if exten == CONTROL_EXTEN and channel.startswith(CONTROL_CHANNEL):
-        player = PLAYER_PREFIX + local_target(channel)[len("473782148521111"):]
-        if not any(c.name == player for c in await switch.channels()):
+        wanted = local_target(channel)[len("473782148521111"):]  # the player id (store.players)
+        player = next((c.name for c in await switch.channels()
+                       if c.kind == ChannelKind.PLAYBACK and player_id(c.name) == wanted), None)
+        if player is None:
             return "DEAD", {}
         await switch.control_audio(player, "RESTART" if h.get("callerid") == "4" else "TOGGLE")
         return "SENT", {}

@@ -371,6 +371,7 @@ async def place_call(
             conference=conf,
             caller_id=caller_number,
             timeout=float(timeout),
+            prefix=prefix,
         )
     )
     ctx.emit("dialing", lead_id=lead_id, phone_number=number, callerid=callerid)
@@ -434,10 +435,10 @@ async def fill_hopper(conn: Any, campaign: dict[str, Any]) -> int:
     return len(rows)
 
 
-async def autodial(engine: Engine, conn: Any, at: Moment) -> list[tuple[str, str, str, float]]:
+async def autodial(engine: Engine, conn: Any, at: Moment) -> list[tuple[str, str, str, str, float]]:
     """One dialer pass: per auto-dial campaign, originate up to ready agents × level − calls in flight.
 
-    Returns the originates to run after the commit: (number, call_id, caller id, timeout).
+    Returns the originates to run after the commit: (prefix, number, call_id, caller id, timeout).
     """
     C = vicidial_campaigns.c
     campaigns = (
@@ -451,7 +452,7 @@ async def autodial(engine: Engine, conn: Any, at: Moment) -> list[tuple[str, str
         .mappings()
         .all()
     )
-    out: list[tuple[str, str, str, float]] = []
+    out: list[tuple[str, str, str, str, float]] = []
     for camp in campaigns:
         level = float(camp["auto_dial_level"] or 0)
         if level <= 0:
@@ -541,7 +542,8 @@ async def autodial(engine: Engine, conn: Any, at: Moment) -> list[tuple[str, str
                     alt_dial="MAIN",
                 )
             )
-            exten = f"{camp['dial_prefix'] or '9'}{code}{number}"
+            prefix = camp["dial_prefix"] or "9"
+            exten = f"{prefix}{code}{number}"
             await logs.manager(
                 conn,
                 at,
@@ -558,7 +560,7 @@ async def autodial(engine: Engine, conn: Any, at: Moment) -> list[tuple[str, str
                 ],
             )
             out.append(
-                (f"{code}{number}", callerid, camp["campaign_cid"] or "", float(camp["dial_timeout"] or 60))
+                (prefix, f"{code}{number}", callerid, camp["campaign_cid"] or "", float(camp["dial_timeout"] or 60))
             )
     return out
 
@@ -738,7 +740,7 @@ async def claim_for_agent(ctx: Ctx, call: dict[str, Any]) -> bool:
     engine, channel, conf = ctx.engine, call["channel"], ctx.conf
     if remote.is_remote(ctx.vla):  # a remote agent's phone is dialled and bridged with the caller
         ctx.switch(lambda: engine.switch.redirect(channel, exten=conf))
-    elif inbound:
+    else:  # an inbound caller waits in its in-group, an answered auto-dial call in the park: both come over
         ctx.switch(lambda: engine.redirect(channel, conf))
     return True
 

@@ -288,8 +288,10 @@ class Engine:
         at = self.moment()
         async with self.services.db.begin() as conn:
             originates = await routing.autodial(self, conn, at)
-        for number, call_id, caller_id, timeout in originates:
-            await self.originate(number=number, call_id=call_id, conference=None, caller_id=caller_id, timeout=timeout)
+        for prefix, number, call_id, caller_id, timeout in originates:
+            await self.originate(
+                number=number, call_id=call_id, conference=None, caller_id=caller_id, timeout=timeout, prefix=prefix
+            )
 
     async def notify(self) -> None:
         """Deliver due agent notifications (send_notification) to the agents logged in now, once."""
@@ -354,8 +356,9 @@ class Engine:
     # --- switch -----------------------------------------------------------------------------------------
 
     async def originate(
-        self, *, number: str, call_id: str, conference: str | None, caller_id: str, timeout: float
+        self, *, number: str, call_id: str, conference: str | None, caller_id: str, timeout: float, prefix: str
     ) -> None:
+        """Dial a customer: `number` as they are dialled (phone code + number), `prefix` the campaign's."""
         await self.switch.originate(
             number=number,
             call_id=call_id,
@@ -363,6 +366,7 @@ class Engine:
             caller_id=caller_id,
             kind=ChannelKind.CUSTOMER,
             timeout=timeout,
+            prefix=prefix,
         )
 
     async def hangup_call(self, channel: str, call_id: str) -> None:

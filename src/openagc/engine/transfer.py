@@ -142,13 +142,14 @@ async def _call_log(ctx: Ctx, call_type: str, number: str, dialed: str, callerid
         callerid=callerid[:20], group_alias_id=alias[:30], campaign_id=ctx.campaign_id))
 
 
-def _dial_string(ctx: Ctx, lead: dict[str, Any], number: str, override: str) -> str:
-    """`[3-way dial prefix][phone_code]number`, or the number as given with dial_override YES."""
+def _dial(ctx: Ctx, lead: dict[str, Any], number: str, override: str) -> tuple[str, str]:
+    """(prefix, number as dialled): (3-way dial prefix, `[phone_code]number`), or ("", the number as given) with
+    dial_override YES. Together they are upstream's dial string."""
     if override == "YES":
-        return number
+        return "", number
     prefix = ctx.campaign.get("three_way_dial_prefix") or ctx.campaign.get("dial_prefix") or "9"
     code = "" if ctx.campaign.get("omit_phone_code") == "Y" else str(lead.get("phone_code") or "1")
-    return f"{prefix}{code}{number}"
+    return prefix, f"{code}{number}"
 
 
 async def _caller_id(ctx: Ctx, cmd: Command, lead: dict[str, Any]) -> str:
@@ -239,7 +240,7 @@ async def hangup_both(ctx: Ctx, cmd: Command) -> None:
 
 async def blind_transfer(ctx: Ctx, cmd: Command) -> None:
     lead = await ctx.lead(int(ctx.vla["lead_id"] or 0)) or {}
-    exten = _dial_string(ctx, lead, cmd.number, cmd.override)
+    exten = "".join(_dial(ctx, lead, cmd.number, cmd.override))
     await _call_log(ctx, "BLIND_XFER", cmd.number, exten, user_call_id(ctx, "XBvdcW"), cmd.group_alias)
     await _redirect_vd(ctx, "XBvdcW", exten)
     await _finish_call(ctx)
@@ -290,17 +291,18 @@ async def dial_with_customer(ctx: Ctx, cmd: Command) -> None:
     prefix = "DV" if cmd.override == "YES" and not consult else "DC"
     base_id = f"{prefix}{ctx.at.epoch}W{ctx.vla['lead_id']}W"
     if consult:
-        targets = [(ingroup_exten(ctx, lead, cmd, consult=True), base_id[:20])]
+        targets = [(("", ingroup_exten(ctx, lead, cmd, consult=True)), base_id[:20])]
     elif numbers:
-        targets = [(_dial_string(ctx, lead, n, cmd.override), f"{prefix}{ctx.at.epoch}{i}W{ctx.vla['lead_id']}W"[:20])
+        targets = [(_dial(ctx, lead, n, cmd.override), f"{prefix}{ctx.at.epoch}{i}W{ctx.vla['lead_id']}W"[:20])
                    for i, n in enumerate(numbers)]
     else:
-        targets = [(_dial_string(ctx, lead, cmd.number, cmd.override), base_id[:20])]
+        targets = [(_dial(ctx, lead, cmd.number, cmd.override), base_id[:20])]
     context = media.context_of(await media.phone(ctx))
     timeout = int(ctx.campaign.get("dial_timeout") or 60)
     engine, conf = ctx.engine, ctx.conf
     xfer.phase, xfer.call_ids, xfer.number, xfer.multi = Phase.DIALING, [], cmd.number, bool(numbers)
-    for dial, call_id in targets:
+    for (out_prefix, number), call_id in targets:
+        dial = out_prefix + number
         await logs.manager(
             ctx.conn, ctx.at, server_ip=ctx.server_ip, action="Originate", callerid=call_id,
             lines=[f"Channel: Local/{dial}@{context}", f"Context: {context}", f"Exten: {ctx.conf}", "Priority: 1",
@@ -312,8 +314,8 @@ async def dial_with_customer(ctx: Ctx, cmd: Command) -> None:
                 phone_number=dial[-18:], status="CALLING"))
         xfer.call_ids.append(call_id)
         join = None if numbers else conf
-        ctx.switch(lambda dial=dial, call_id=call_id, join=join: engine.switch.originate(
-            number=dial, call_id=call_id, conference=join, caller_id=caller, timeout=float(timeout)))
+        ctx.switch(lambda p=out_prefix, n=number, call_id=call_id, join=join: engine.switch.originate(
+            number=n, call_id=call_id, conference=join, caller_id=caller, timeout=float(timeout), prefix=p))
     if numbers:
         await ctx.conn.execute(sa.update(vicidial_3way_press_multi).where(
             vicidial_3way_press_multi.c.user == ctx.user).values(status="SENT"))

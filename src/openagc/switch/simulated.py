@@ -260,6 +260,18 @@ def _draw(rng: random.Random, value: Seconds) -> float:
 
 
 @dataclass(frozen=True)
+class Originated:
+    """One `originate` as Asterisk would receive it: the Originate's `Channel` (the dial string) and where an
+    answer lands (`exten`: the conference, or the park exten for a call without one)."""
+
+    call_id: str
+    kind: ChannelKind
+    dial: str  # e.g. Local/913125559999@default, SIP/1000
+    exten: str
+    caller_id: str
+
+
+@dataclass(frozen=True)
 class DtmfSent:
     """One `send_dtmf` call as the simulator saw it (`digits` as given, `,` = a pause)."""
 
@@ -359,6 +371,9 @@ class SimulatedSwitch:
         playback_lengths: Mapping[str, float] | None = None,
         carrier: str = "carrier",
         context: str = "default",
+        dial_pattern: str = "Local/{prefix}{number}@{context}",
+        dial_prefix: str = "9",
+        park_exten: str = "8301",
         history: int = 10_000,
     ) -> None:
         self.server_ip = server_ip
@@ -377,6 +392,9 @@ class SimulatedSwitch:
         self.playback_lengths: dict[str, float] = dict(playback_lengths or {})
         self.carrier = carrier
         self.context = context
+        self.dial_pattern = dial_pattern  # the Asterisk adapter's default
+        self.dial_prefix = dial_prefix  # used when originate() is given no prefix
+        self.park_exten = park_exten
 
         self._chans: dict[str, _Chan] = {}
         self._confs: dict[str, list[str]] = {}
@@ -389,6 +407,7 @@ class SimulatedSwitch:
         self._history: deque[SwitchEvent] = deque(maxlen=history)
         self._dispatcher: asyncio.Task[None] | None = None
         self.dtmf_log: list[DtmfSent] = []
+        self.originates: list[Originated] = []  # every originate, as the Originate action would carry it
         self.voicemail_log: list[tuple[str, str, tuple[str, ...]]] = []  # (channel, exten, sounds) dropped
 
     @classmethod
@@ -600,7 +619,7 @@ class SimulatedSwitch:
 
     # ------------------------------------------------------------------ timer callbacks
 
-    def _answer(self, name: str, conference: str | None) -> None:
+    def _answer(self, name: str, conference: str | None, *, park: bool = False) -> None:
         chan = self._live(name)
         if chan is None or chan.state != ChannelState.RINGING:
             return
@@ -608,6 +627,8 @@ class SimulatedSwitch:
         chan.state = ChannelState.UP
         if conference is not None:
             self._join(chan, conference)
+        elif park:  # answered into the park exten: on hold until the engine redirects it (nobody bridges it)
+            chan.parked = True
         self._emit(EventKind.ANSWERED, chan)
         self._start_talk(chan)
 
@@ -651,17 +672,25 @@ class SimulatedSwitch:
 
     async def originate(self, *, number: str, call_id: str, conference: str | None = None,
                         caller_id: str = "", kind: ChannelKind = ChannelKind.CUSTOMER,
-                        timeout: float = 30.0) -> Channel:
-        """Dial `number` (an agent phone for kind AGENT, else a customer); joins `conference` on answer.
+                        timeout: float = 30.0, prefix: str | None = None) -> Channel:
+        """Dial `number` (an agent phone for kind AGENT, else a customer; see `SwitchPort.originate`); joins
+        `conference` on answer, or without one waits parked (on hold in the park exten) until redirected.
 
-        Emits RINGING now, then ANSWERED, or BUSY + HANGUP(BUSY), or NO_ANSWER + HANGUP(NO ANSWER) at
-        `timeout`. An answered customer hangs up (HANGUP, NORMAL_CLEARING) after the script's talk time.
+        The dial string, `dial_pattern` with `prefix` (`dial_prefix` when None) for a customer, is recorded in
+        `originates`. Emits RINGING now, then ANSWERED, or BUSY + HANGUP(BUSY), or NO_ANSWER + HANGUP(NO
+        ANSWER) at `timeout`. An answered customer hangs up (HANGUP, NORMAL_CLEARING) after the script's
+        talk time.
         """
+        if kind == ChannelKind.CUSTOMER:
+            dial = self.dial_pattern.format(prefix=self.dial_prefix if prefix is None else prefix, number=number,
+                                            carrier=self.carrier, context=self.context)
+        else:
+            dial = number if "/" in number else f"SIP/{number}"
+        if kind in (ChannelKind.AGENT, ChannelKind.CUSTOMER):
+            self.originates.append(Originated(call_id=call_id, kind=kind, dial=dial, caller_id=caller_id,
+                                              exten=conference if conference is not None else self.park_exten))
         if kind == ChannelKind.AGENT:
-            if "/" in number:
-                base, local = number, number.startswith("Local/")
-            else:
-                base, local = f"SIP/{number}", False
+            base, local = dial, dial.startswith("Local/")
             chan = self._new_chan(base, local=local, call_id=call_id, kind=kind, state=ChannelState.RINGING,
                                   number=number)
             ring: float | None = self.agent_ring_seconds
@@ -690,7 +719,8 @@ class SimulatedSwitch:
         if outcome == "busy" and ring is not None and ring < timeout:
             self._set_timer(chan, "ring", ring, lambda: self._busy(name))
         elif outcome == "answer" and ring is not None and ring < timeout:
-            self._set_timer(chan, "ring", ring, lambda: self._answer(name, conference))
+            park = kind == ChannelKind.CUSTOMER
+            self._set_timer(chan, "ring", ring, lambda: self._answer(name, conference, park=park))
         else:
             self._set_timer(chan, "ring", timeout, lambda: self._no_answer(name))
         return chan.snapshot()
@@ -935,12 +965,13 @@ class SimulatedSwitch:
         return final
 
     async def play_audio(self, conference: str, sound: str, call_id: str) -> Channel:
-        """Play `sound` into `conference`: a PLAYBACK channel (UP, in the conference) that ends after
+        """Play `sound` into `conference`: a PLAYBACK channel `Local/<conf>@<context>-…;1` (UP, in the conference;
+        the Asterisk adapter's player, not upstream's `IAX2/ASTplay-…`) that ends after
         `playback_lengths[sound]` (default `playback_seconds`) with PLAYBACK_FINISHED (data `sound`) + HANGUP.
 
         Hanging it up earlier emits only HANGUP.
         """
-        chan = self._new_chan("IAX2/ASTplay", local=False, call_id=call_id,
+        chan = self._new_chan(f"Local/{conference}@{self.context}", local=True, call_id=call_id,
                               kind=ChannelKind.PLAYBACK, state=ChannelState.UP, number=sound)
         self._join(chan, conference)
         name = chan.name

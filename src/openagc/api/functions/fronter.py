@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from openagc.api.functions.transfer import COMMAND_IDS, leave_3way_command
 from openagc.api.pipeline import Call, api_function, not_logged_in
 from openagc.api.reply import Line, error, success, verbatim
+from openagc.store.players import live_player
 from openagc.store.schema import (
-    live_channels,
     vicidial_ccc_log,
     vicidial_live_agents,
     vicidial_sessions_recent,
@@ -32,7 +32,6 @@ SCOPES = frozenset({"LOCAL_ONLY", "LOCAL_AND_CCC", "CCC_REMOTE"})
 CCC_REMOTE = "CCC_REMOTE"
 LEAD_ID_MAX = 4294967295  # INT UNSIGNED
 RECENT_SESSION = timedelta(minutes=5)
-PLAYER_PREFIX = "IAX2/ASTplay"
 _PASS = re.compile(r"([?&]pass=)[^&]*")
 
 
@@ -170,11 +169,7 @@ async def _stop_player(call: Call, other: sa.RowMapping) -> Line:
     if len(conf_exten) <= 5 or len(server_ip) <= 5:
         raise call.stop(error("force_fronter_audio_stop error - no fronter session found", p.stage,
                               p.agent_user, user, data=p.stage))
-    LC = live_channels.c
-    player = await call.scalar(
-        sa.select(LC.channel)
-        .where(LC.extension == conf_exten, LC.server_ip == server_ip, LC.channel.startswith(PLAYER_PREFIX))
-        .limit(1))
+    player = await call.scalar(live_player(conf_exten, server_ip))
     if player is None:
         raise call.stop(error("force_fronter_audio_stop error - no audio playing in other agent session",
                               conf_exten, server_ip, p.stage, p.agent_user, user,

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from openagc.api.pipeline import Call, api_function
 from openagc.api.reply import Line, error, notice, success, verbatim
 from openagc.clock import fmt_datetime
+from openagc.store.players import CONTROL_EXTEN, PLAY_EXTEN, live_player, player_id
 from openagc.store.schema import (
-    live_channels,
     recording_log,
     servers,
     vicidial_ajax_log,
@@ -88,7 +88,6 @@ async def recording(call: Call) -> Line:
 # --- audio_playback --------------------------------------------------------------------------------
 
 AUDIO_STAGES = ("PLAY", "STOP", "PAUSE", "RESUME", "RESTART")
-PLAYBACK_PREFIX = "IAX2/ASTplay"
 CMD_LINES = ("cmd_line_b", "cmd_line_c", "cmd_line_d", "cmd_line_e", "cmd_line_f",
              "cmd_line_g", "cmd_line_h", "cmd_line_i", "cmd_line_j", "cmd_line_k")
 # Conference-side playback control: (callerid prefix, CallerID line) of the Originate for each stage.
@@ -174,13 +173,7 @@ async def audio_playback(call: Call) -> Line:
     ext_context = await call.scalar(
         sa.select(servers.c.ext_context).where(servers.c.server_ip == server_ip).limit(1)
     ) or ""
-    C = live_channels.c
-    channel = await call.scalar(
-        sa.select(C.channel)
-        .where(C.extension == conf_exten, C.server_ip == server_ip,
-               C.channel.startswith(PLAYBACK_PREFIX, autoescape=True))
-        .order_by(C.channel).limit(1)
-    )
+    channel = await call.scalar(live_player(conf_exten, server_ip))
     epoch = str(call.epoch)
 
     async def hang_up() -> None:
@@ -190,7 +183,7 @@ async def audio_playback(call: Call) -> Line:
         await _queue_action(
             call, server_ip, "Originate", p.value,
             f"Channel: Local/47378216{conf_exten}@{ext_context}", f"Context: {ext_context}",
-            "Exten: 473782158521111", "Priority: 1", f'CallerID: "{p.value}" <473782158521111>',
+            f"Exten: {PLAY_EXTEN}", "Priority: 1", f'CallerID: "{p.value}" <{PLAY_EXTEN}>',
         )
 
     if channel is None:
@@ -212,11 +205,10 @@ async def audio_playback(call: Call) -> Line:
         await hang_up()
     else:
         prefix, caller_line = PLAYBACK_CONTROL[p.stage]
-        playback = channel.replace(f"{PLAYBACK_PREFIX}-", "")
         await _queue_action(
             call, server_ip, "Originate", f"{prefix}{call.entry_date}",
-            f"Channel: Local/473782148521111{playback}@{ext_context}", f"Context: {ext_context}",
-            "Exten: 473782138521111", "Priority: 1", caller_line,
+            f"Channel: Local/473782148521111{player_id(channel)}@{ext_context}", f"Context: {ext_context}",
+            f"Exten: {CONTROL_EXTEN}", "Priority: 1", caller_line,
         )
     return success("audio_playback function sent", p.value, p.stage, p.agent_user, data=epoch)
 
