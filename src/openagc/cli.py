@@ -1,4 +1,4 @@
-"""`openagc`: serve the Agent API, create and seed its database."""
+"""`openagc`: serve the Agent API, create and seed its database, write the Asterisk configuration."""
 
 from __future__ import annotations
 
@@ -178,6 +178,93 @@ def simulate(
             await centre.stop()
 
     asyncio.run(run())
+
+
+
+def _pairs(values: list[str], what: str) -> list[tuple[str, str]]:
+    out = []
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key or not val:
+            raise typer.BadParameter(f"{what}: {value!r} is not KEY=VALUE")
+        out.append((key, val))
+    return out
+
+
+@app.command("asterisk-config")
+def asterisk_config(
+    out: Path = typer.Option(..., "--out", help="Directory to write the files into (created if missing)."),
+    ami_user: str = typer.Option("openagc", "--ami-user", help="The AMI account openagc logs in with."),
+    ami_secret: str = typer.Option("", "--ami-secret", help="Its secret (default: a new random one, printed)."),
+    ami_port: int = typer.Option(5038, "--ami-port", help="AMI TCP port."),
+    bind: str = typer.Option("127.0.0.1", "--bind", help="AMI address."),
+    ami_permit: list[str] = typer.Option(
+        [], "--ami-permit", help="Network allowed to log in to the AMI, e.g. 10.0.0.5/255.255.255.255 "
+        "(repeatable; default 127.0.0.1 only)."),
+    phone: list[str] = typer.Option(
+        [], "--phone", help="An agent phone as PROTOCOL/EXTENSION, IAX2/1000 or PJSIP/1000 (repeatable)."),
+    trunk: str = typer.Option(
+        "", "--trunk", help="Dial() target of the trunk with ${NUMBER}, e.g. 'PJSIP/${NUMBER}@mytrunk' "
+        "(default: a marked place in extensions.conf to fill in)."),
+    did: list[str] = typer.Option([], "--did", help="An inbound number as DID=INGROUP (repeatable)."),
+    remote_agent: list[str] = typer.Option(
+        [], "--remote-agent", help="A remote agent's conf_exten as EXTEN=NUMBER dialled through the trunk."),
+    iax_port: int = typer.Option(4569, "--iax-port", help="IAX2 UDP port."),
+    sip_port: int = typer.Option(5060, "--sip-port", help="PJSIP UDP port (when a phone is PJSIP)."),
+    moh_dir: Path = typer.Option(Path("/usr/share/asterisk/moh"), "--moh-dir", help="Hold music files."),
+    modules_dir: Path | None = typer.Option(None, "--modules-dir", help="asterisk.conf astmoddir (if not the "
+                                            "built-in one)."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="asterisk.conf astdatadir: holds sounds/ and "
+                                         "documentation/ (if not the built-in one)."),
+    test_customers: bool = typer.Option(
+        False, "--test-customers", help="Tests: the trunk reaches fake customers (answer, busy, no answer…)."),
+    loopback_phones: bool = typer.Option(
+        False, "--loopback-phones", help="Tests: each IAX2 phone is a call back into this Asterisk that answers."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files that already exist."),
+) -> None:
+    """Write the Asterisk 22 configuration openagc's adapter expects (dialplan, ConfBridge, AMI, phones)."""
+    from openagc.switch.asterisk_config import (
+        TEMPLATES,
+        AsteriskConfigOptions,
+        AsteriskDirectories,
+        Phone,
+    )
+
+    existing = [name for name in TEMPLATES if (out / name).exists()]
+    if existing and not force:
+        raise typer.BadParameter(f"{out} already holds {', '.join(existing)} (use --force to overwrite)")
+    phones = []
+    for value in phone:
+        protocol, sep, extension = value.partition("/")
+        if not sep:
+            raise typer.BadParameter(f"--phone {value!r}: write PROTOCOL/EXTENSION, e.g. IAX2/1000")
+        try:
+            phones.append(Phone(extension=extension, protocol=protocol))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+    extra = {"ami_secret": ami_secret} if ami_secret else {}
+    if ami_permit:
+        extra["ami_permit"] = ami_permit
+    try:
+        options = AsteriskConfigOptions(
+            ami_user=ami_user, ami_port=ami_port, bind=bind, phones=phones, trunk=trunk,
+            dids=_pairs(did, "--did"), remote_agents=_pairs(remote_agent, "--remote-agent"), iax_port=iax_port,
+            sip_port=sip_port, moh_dir=moh_dir, test_customers=test_customers, loopback_phones=loopback_phones,
+            directories=AsteriskDirectories(etc=out.resolve(), modules=modules_dir, data=data_dir), **extra)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    from openagc.switch.asterisk_config import write_config
+
+    for path in write_config(out, options):
+        console.print(f"wrote {path}")
+    if not ami_secret:
+        console.print(f"AMI secret of [bold]{ami_user}[/bold] (generated): {options.ami_secret}")
+    for p in options.phone_list:
+        console.print(f"phone {p.protocol}/{p.extension}: secret {p.secret}")
+    host = bind if bind != "0.0.0.0" else "127.0.0.1"
+    console.print(f"start Asterisk with: asterisk -C {out.resolve()}/asterisk.conf", soft_wrap=True)
+    console.print(f"then: openagc serve --switch asterisk --ami-url 'ami://{ami_user}:<secret>@{host}:{ami_port}'",
+                  soft_wrap=True, markup=False)
 
 
 if __name__ == "__main__":
