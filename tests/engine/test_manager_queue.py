@@ -71,10 +71,14 @@ def test_call_agent_rings_the_phone_into_the_session_again(eng, db, agent_api):
     eng.run(eng.switch.hangup(phone.name))
     eng.settle()
     assert agent_api("call_agent", agent_user="1000", value="CALL").startswith("SUCCESS")
-    wait_for(lambda: newest(db, action="Originate")["status"] == "UPDATED")
+    wait_for(lambda: newest(db, action="Originate")["status"] == "SENT")  # ringing: not UPDATED yet
     eng.advance(1)
     again = eng.switch.find(kind=ChannelKind.AGENT)
     assert again is not None and again.name != phone.name and again.conference == CONF
+    # UPDATED once answered, with the real channel (as upstream's listener writes it), not the dial string
+    wait_for(lambda: newest(db, action="Originate")["status"] == "UPDATED")
+    row = newest(db, action="Originate")
+    assert (row["channel"], row["uniqueid"]) == (again.name, again.uniqueid)
 
 
 def test_force_fronter_audio_stop_hangs_up_the_fronters_player(eng, db, agent_api):

@@ -92,3 +92,81 @@ def test_answered_auto_dial_call_is_redirected_into_the_agents_conference(eng, d
     assert chan.name == vla(db)["channel"]
     assert [c.name for c in eng.call(lambda: eng.switch.conference_members(CONF))][-1] == chan.name
 
+
+
+# --- finding 6: LEAVE_3WAY_CALL stops the recording in the conference it records -------------------------------
+
+
+def test_leave_3way_stops_the_recording_where_it_runs_and_the_3way_conference_is_released(eng, db, agent_api):
+    token = eng.login()
+    eng.advance(1)  # the agent's phone answers
+    chan = start_inbound_call(eng, db, token)
+    assert agent_api("recording", agent_user="1000", value="START").startswith("SUCCESS")
+    wait_for(lambda: vla(db)["external_recording"].isdigit())
+    eng.settle()
+    assert [c.kind for c in eng.call(lambda: eng.switch.conference_members(CONF))] == [
+        ChannelKind.AGENT, ChannelKind.CUSTOMER, ChannelKind.RECORDING]
+    xfer(agent_api, "DIAL_WITH_CUSTOMER", phone_number="3125559999")
+    wait_for(lambda: dials(eng, "DC"))
+    eng.settle()
+    eng.advance(2)
+    leg = wait_for(lambda: eng.call(lambda: next((c for c in eng.switch.list_channels()
+                                                  if c.call_id.startswith("DC") and c.conference == CONF), None)))
+    eng.advance(8)
+    xfer(agent_api, "LEAVE_3WAY_CALL")
+    wait_for(lambda: eng.state(token)["phase"] == "DISPO")
+    eng.settle()
+    # the switch stopped it in 8600051 (Asterisk 22: RecordingNotFound in 8600052, the leg kept recording)
+    assert {c.name for c in eng.call(lambda: eng.switch.conference_members(CONF))} == {chan.name, leg.name}
+    recs = eng.call(lambda: eng.switch.recordings())
+    assert [(r.conference, r.length_seconds) for r in recs] == [(CONF, 10)]
+    row = db.rows("recording_log")[0]
+    assert (row["length_in_sec"], row["channel"]) == (10, f"Local/5{CONF}@default")
+    wait_for(lambda: db.row("recording_log", recording_id=row["recording_id"])["location"] == recs[0].path)
+    # the 3rd party hangs up: the customer is let go and the old conference freed
+    eng.run(eng.switch.hangup(leg.name))
+    eng.settle()
+    wait_for(lambda: db.row("vicidial_conferences", conf_exten=int(CONF))["extension"] == "")
+    eng.settle()
+    assert eng.call(lambda: eng.switch.conference_members(CONF)) == []
+
+
+# --- finding 5: call_agent for a Local (EXTERNAL) phone --------------------------------------------------------
+
+
+def newest_originate(db):
+    return db.rows("vicidial_manager", order_by="man_id", action="Originate")[-1]
+
+
+def test_call_agent_rings_a_local_phone_as_the_agents_phone(eng, db, agent_api):
+    db.update("phones", {"login": "1000"}, protocol="EXTERNAL", dialplan_number="8300", ext_context="default")
+    eng.login()
+    eng.advance(1)
+    phone = eng.call(lambda: eng.switch.find(kind=ChannelKind.AGENT))
+    eng.run(eng.switch.hangup(phone.name))
+    eng.settle()
+    assert agent_api("call_agent", agent_user="1000", value="CALL").startswith("SUCCESS")
+    wait_for(lambda: newest_originate(db)["status"] == "SENT")
+    sent = eng.call(lambda: eng.switch.originates[-1])
+    # Asterisk 22 was sent Local/98300@default as a customer (→ Failure) and the row said UPDATED
+    assert (sent.kind, sent.dial, sent.exten, sent.caller_id) == (ChannelKind.AGENT, "Local/8300@default", CONF,
+                                                                   "7275551111")
+    eng.advance(1)
+    again = eng.call(lambda: eng.switch.find(kind=ChannelKind.AGENT))
+    assert again is not None and again.name.startswith("Local/8300@default-") and again.conference == CONF
+    wait_for(lambda: newest_originate(db)["status"] == "UPDATED")
+    assert newest_originate(db)["channel"] == again.name
+
+
+def test_call_agent_whose_phone_never_answers_is_dead(eng, db, agent_api):
+    eng.login()
+    eng.advance(1)
+    phone = eng.call(lambda: eng.switch.find(kind=ChannelKind.AGENT))
+    eng.run(eng.switch.hangup(phone.name))
+    eng.settle()
+    assert agent_api("call_agent", agent_user="1000", value="CALL").startswith("SUCCESS")
+    wait_for(lambda: newest_originate(db)["status"] == "SENT")
+    ringing = wait_for(lambda: eng.call(lambda: eng.switch.find(kind=ChannelKind.AGENT)))
+    eng.run(eng.switch.hangup(ringing.name, "NO ANSWER"))  # the phone is not picked up
+    eng.settle()
+    wait_for(lambda: newest_originate(db)["status"] == "DEAD")

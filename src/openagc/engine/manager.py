@@ -6,8 +6,10 @@ listener then marks them UPDATED or DEAD. Here, per row of our `server_ip` in st
 1. claim it: `UPDATE … SET status='QUEUE' WHERE man_id=? AND status='NEW'` (one process wins);
 2. a Hangup/Redirect whose callerid already has a DEAD row is not sent and becomes DEAD (recording extens
    8309/8310 exempt), as upstream;
-3. carry it out on the switch, then mark it SENT (done), UPDATED (an originate: with its uniqueid and
-   channel) or DEAD (the channel is gone, the action is unknown), again compare-and-set on QUEUE.
+3. carry it out on the switch, then mark it SENT (done), UPDATED (a player originate: with its uniqueid and
+   channel) or DEAD (the channel is gone, the action is unknown), again compare-and-set on QUEUE. An originate
+   into a conference stays SENT until the switch answers it (UPDATED, with the real channel) or it fails
+   (DEAD), as upstream's listener marks it.
 
 Actions understood (what the API writes: audio_playback, call_agent, ra_call_control,
 force_fronter_audio_stop): Originate into a conference (the agent's phone, a player, a number),
@@ -18,19 +20,21 @@ Redirect (to a conference, the park, or any dialplan extension).
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from openagc.store.players import CONTROL_EXTEN, PLAY_EXTEN, player_id
-from openagc.store.schema import vicidial_conferences, vicidial_manager
-from openagc.switch.port import ChannelKind
+from openagc.store.schema import vicidial_conferences, vicidial_live_agents, vicidial_manager
+from openagc.switch.port import ChannelKind, EventKind, SwitchEvent
 
 if TYPE_CHECKING:
     from openagc.engine.runtime import Engine
 
 log = logging.getLogger(__name__)
-M = vicidial_manager.c
+M, VLA = vicidial_manager.c, vicidial_live_agents.c
+_CID_NUMBER = re.compile(r"<([^>]*)>")
 LINES = ("cmd_line_b", "cmd_line_c", "cmd_line_d", "cmd_line_e", "cmd_line_f", "cmd_line_g", "cmd_line_h",
          "cmd_line_i", "cmd_line_j", "cmd_line_k")
 PLAY_CHANNEL = "Local/47378216"
@@ -131,11 +135,35 @@ async def _originate(engine: Engine, row: dict[str, Any], h: dict[str, str],
         await switch.control_audio(player, "RESTART" if h.get("callerid") == "4" else "TOGGLE")
         return "SENT", {}
     if exten in conferences:
-        if channel.lower().startswith("local/"):
-            made = await switch.originate(number=local_target(channel), call_id=callerid, conference=exten,
-                                          kind=ChannelKind.CUSTOMER)
-        else:
-            made = await switch.originate(number=channel, call_id=callerid, conference=exten, kind=ChannelKind.AGENT,
-                                          timeout=60.0)
-        return "UPDATED", {"uniqueid": made.uniqueid[:20], "channel": made.name[:100]}
+        # The phone of the agent in that conference (call_agent's replay), even a Local one (an EXTERNAL phone);
+        # any other Local channel is a number dialled into the conference, its dial string complete.
+        async with engine.services.db.connect() as conn:
+            phone = (await conn.execute(sa.select(VLA.extension).where(
+                VLA.conf_exten == exten, VLA.server_ip == engine.server_ip).limit(1))).scalar() or ""
+        agent = channel.lower() == phone.lower() or not channel.lower().startswith("local/")
+        cid = _CID_NUMBER.search(h.get("callerid", ""))
+        await switch.originate(number=channel if agent else local_target(channel), call_id=callerid,
+                               conference=exten, caller_id=cid.group(1) if cid else "", prefix="",
+                               kind=ChannelKind.AGENT if agent else ChannelKind.CUSTOMER, timeout=60.0)
+        engine.__dict__.setdefault("manager_originates", {})[callerid] = row["man_id"]
+        return "SENT", {}  # the switch's answer makes it UPDATED (on_switch_event)
     return "DEAD", {}
+
+
+async def on_switch_event(engine: Engine, event: SwitchEvent) -> None:
+    """Upstream's listener for the conference originates of this queue: answered → UPDATED with the real channel
+    and its uniqueid; busy, unanswered or gone first → DEAD."""
+    pending: dict[str, int] = engine.__dict__.get("manager_originates", {})
+    ch = event.channel
+    if ch.call_id not in pending or ch.name.endswith(";2"):
+        return
+    if event.kind == EventKind.ANSWERED:
+        status, values = "UPDATED", {"uniqueid": ch.uniqueid[:20], "channel": ch.name[:100]}
+    elif event.kind in (EventKind.BUSY, EventKind.NO_ANSWER, EventKind.HANGUP):
+        status, values = "DEAD", {}
+    else:
+        return
+    man_id = pending.pop(ch.call_id)
+    async with engine.services.db.begin() as conn:
+        await conn.execute(sa.update(vicidial_manager).where(M.man_id == man_id, M.status == "SENT")
+                           .values(status=status, **values))

@@ -147,11 +147,18 @@ async def stop_recordings(ctx: Ctx) -> int:
             ctx.conn, ctx.at, server_ip=ctx.server_ip, action="Hangup",
             callerid=f"RH12345{ctx.at.epoch}{stopped}", channel=row["channel"] or "",
             lines=[f"Channel: {row['channel']}"])
-        engine, conf, name, rec_id = ctx.engine, ctx.conf, row["filename"], int(row["recording_id"])
+        conf = recording_conference(row["channel"] or "") or ctx.conf  # where it was started (leave 3-way moves)
+        engine, name, rec_id = ctx.engine, row["filename"], int(row["recording_id"])
         ctx.switch(lambda e=engine, c=conf, n=name, r=rec_id: _stop_on_switch(e, c, n, r))
         ctx.emit("recording_stopped", recording_id=rec_id, length_in_sec=length)
         stopped += 1
     return stopped
+
+
+def recording_conference(channel: str) -> str:
+    """The conference a recording records: `Local/5<conf>@<context>` (its recording_log channel) → `<conf>`."""
+    exten = channel.partition("/")[2].partition("@")[0]
+    return exten[1:] if exten.startswith("5") else ""
 
 
 async def _stop_on_switch(engine: Any, conf: str, name: str, rec_id: int) -> None:
