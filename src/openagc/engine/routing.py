@@ -14,6 +14,7 @@ Delivery claims the agent with a guarded update (`status IN (READY, CLOSER)` and
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -438,8 +439,10 @@ async def fill_hopper(conn: Any, campaign: dict[str, Any]) -> int:
 async def autodial(engine: Engine, conn: Any, at: Moment) -> list[tuple[str, str, str, str, float]]:
     """One dialer pass: per auto-dial campaign, originate up to ready agents × level − calls in flight.
 
-    Returns the originates to run after the commit: (prefix, number, call_id, caller id, timeout).
+    Returns the originates to run after the commit: (prefix, number, call_id, caller id, timeout). Agents whose
+    phone is lost are not counted.
     """
+    phoneless = engine.phoneless()
     C = vicidial_campaigns.c
     campaigns = (
         (
@@ -465,6 +468,7 @@ async def autodial(engine: Engine, conn: Any, at: Moment) -> list[tuple[str, str
                     VLA.campaign_id == camp["campaign_id"],
                     VLA.status == "READY",
                     VLA.outbound_autodial == "Y",
+                    *([VLA.user.notin_(list(phoneless))] if phoneless else []),
                 )
             )
         ).scalar()
@@ -654,13 +658,16 @@ async def waiting_calls(conn: Any) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def free_agent(conn: Any, call: dict[str, Any]) -> str | None:
-    """The longest-waiting agent who may take `call` (in-group selected, or READY in the campaign)."""
+async def free_agent(conn: Any, call: dict[str, Any], phoneless: Collection[str] = ()) -> str | None:
+    """The longest-waiting agent who may take `call` (in-group selected, or READY in the campaign); never one
+    of `phoneless` (agents whose phone left their conference: a call would go into an empty room)."""
     base = [
         VLA.status.in_(session.IDLE_STATES),
         sa.not_(VLA.external_pause.like("PAUSE%")),
         VLA.external_pause.notlike("LOGOUT%"),
     ]
+    if phoneless:
+        base.append(VLA.user.notin_(list(phoneless)))
     if call.get("agent_only"):  # AGENTDIRECT: only the named agent, whatever in-groups they took
         stmt = sa.select(VLA.user).where(*base, VLA.user == call["agent_only"])
     elif call["call_type"] == "IN":

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import BaseRoute
 
-from openagc.engine import commands, manager, routing, session, transfer
+from openagc.engine import agent_phone, commands, manager, reconcile, remote, routing, session, transfer
+from openagc.engine.agent_phone import PhoneState
 from openagc.engine.logs import Moment
 from openagc.engine.session import Ctx
 from openagc.engine.watcher import Watcher
@@ -66,6 +67,9 @@ class Engine:
         self.sessions: set[str] = set()
         self.transfers: dict[str, transfer.Transfer] = {}
         self._mirrored: dict[str, tuple[str, str, str, str]] = {}
+        self.phone: dict[str, PhoneState] = {}  # per agent: see agent_phone
+        self.phone_channel: dict[str, str] = {}  # per agent: the channel its phone is on
+        self._phone_dials: dict[str, str] = {}  # call id of a phone originate → the conference it joins
         self._sync_lock = asyncio.Lock()
         self.watcher = Watcher(self)
         self._deliver_lock = asyncio.Lock()
@@ -74,6 +78,7 @@ class Engine:
 
     async def start(self) -> None:
         await self.rebuild()
+        await reconcile.reconcile(self)
         await self.watcher.start()
 
     async def stop(self) -> None:
@@ -86,6 +91,9 @@ class Engine:
         self.alt_dial.clear()
         self.transfers.clear()
         self._mirrored.clear()
+        self.phone.clear()
+        self.phone_channel.clear()
+        self._phone_dials.clear()
 
     async def rebuild(self) -> None:
         """Sessions come back from `vicidial_live_agents` (the database is the truth)."""
@@ -160,7 +168,8 @@ class Engine:
                     )
                 )
             ).scalar()
-        return state_of(dict(row), dict(val) if val else None, int(queue or 0), self.timers.get(user))
+        return state_of(dict(row), dict(val) if val else None, int(queue or 0), self.timers.get(user),
+                        self.phone.get(user, PhoneState.CONNECTING))
 
     # --- transitions ------------------------------------------------------------------------------------
 
@@ -189,6 +198,8 @@ class Engine:
         if any(e["event"] == "logged_out" for e in ctx.events):
             self.sessions.discard(ctx.user)
             self.timers.pop(ctx.user, None)
+            self.phone.pop(ctx.user, None)
+            self.phone_channel.pop(ctx.user, None)
         else:
             self.sessions.add(ctx.user)
         await self.publish(ctx.user, ctx.events)
@@ -217,6 +228,7 @@ class Engine:
         async with self.locks[req.user]:
             async with self.services.db.begin() as conn:
                 ctx, token = await session.login(self, conn, at, req)
+            self.set_phone(req.user, PhoneState.CONNECTING, None)
             await self.after_commit(ctx)
         return token, ctx.conf
 
@@ -272,7 +284,7 @@ class Engine:
                     calls = await routing.waiting_calls(conn)
                     pairs = []
                     for call in calls:
-                        agent = await routing.free_agent(conn, call)
+                        agent = await routing.free_agent(conn, call, self.phoneless())
                         if agent is not None:
                             pairs.append((call, agent))
                             break
@@ -380,6 +392,7 @@ class Engine:
         await self.switch.redirect(channel, conference=conference)
 
     async def call_agent_phone(self, extension: str, call_id: str, conference: str) -> None:
+        self._phone_dials[call_id] = conference
         await self.switch.originate(
             number=extension, call_id=call_id, conference=conference, kind=ChannelKind.AGENT, timeout=60.0
         )
@@ -393,6 +406,12 @@ class Engine:
         """The listener/AGI/hangup-daemon part: call progress written back into the tables."""
         ch = event.channel
         await manager.on_switch_event(self, event)
+        if event.kind == EventKind.RESYNC:
+            await reconcile.reconcile(self)
+            return
+        if ch.kind == ChannelKind.AGENT:
+            await self._on_phone_event(event)
+            return
         if ch.kind != ChannelKind.CUSTOMER:
             return
         at = self.moment()
@@ -420,13 +439,63 @@ class Engine:
         if event.kind == EventKind.ANSWERED and user:
             await self.transact(user, lambda ctx: session.connected(ctx, uniqueid=ch.uniqueid, channel=ch.name))
         elif event.kind in (EventKind.BUSY, EventKind.NO_ANSWER) and user:
-            await self.transact(user, lambda ctx: self._dial_failed(ctx, event))
+            await self.transact(user, lambda ctx: self.dial_failed(ctx, event))
         elif event.kind == EventKind.HANGUP:
             if user and event.cause not in ("BUSY", "NO ANSWER"):
-                await self.transact(user, lambda ctx: self._customer_left(ctx, ch.call_id))
+                await self.transact(user, lambda ctx: self.customer_left(ctx, ch.call_id))
             elif not user:
                 async with self.services.db.begin() as conn:
                     await routing.abandon(conn, at, ch)
+
+    # --- the agent's phone ----------------------------------------------------------------------------------
+
+    def phoneless(self) -> set[str]:
+        """Agents whose phone is lost: no call is routed to them."""
+        return {user for user, state in self.phone.items() if state == PhoneState.LOST}
+
+    def set_phone(self, user: str, state: PhoneState, channel: str | None) -> bool:
+        """Record the agent's phone state; True if it changed."""
+        if channel:
+            self.phone_channel[user] = channel
+        elif state == PhoneState.LOST:
+            self.phone_channel.pop(user, None)
+        changed = self.phone.get(user) != state
+        self.phone[user] = state
+        return changed
+
+    async def publish_phone(self, user: str) -> None:
+        """Tell the agent's streams (and the centre's) that its phone changed state."""
+        state = self.phone.get(user, PhoneState.CONNECTING)
+        self._publish_event(user, {"event": "phone", "phone": state.value,
+                                   "channel": self.phone_channel.get(user, "")})
+        await self.publish(user, [{"event": "state"}])
+
+    async def _on_phone_event(self, event: SwitchEvent) -> None:
+        """An agent phone answered (connected) or went away (lost: hung up, never answered, switch gone)."""
+        ch = event.channel
+        conference = ch.conference or self._phone_dials.get(ch.call_id)
+        async with self.services.db.connect() as conn:
+            rows = (await conn.execute(sa.select(VLA.user, VLA.extension, VLA.conf_exten).where(
+                VLA.server_ip == self.server_ip,
+                sa.or_(VLA.extension == agent_phone.extension_of(ch.name), VLA.conf_exten == (conference or "-")),
+            ))).all()
+        user = next((u for u, ext, conf in rows if agent_phone.is_phone_of(ext or "", ch)), None)
+        user = user or next((u for u, _, conf in rows if str(conf) == conference), None)
+        if user is None:
+            return
+        if event.kind == EventKind.ANSWERED:
+            self._phone_dials.pop(ch.call_id, None)
+            changed = self.set_phone(user, PhoneState.CONNECTED, ch.name)
+        elif event.kind in (EventKind.HANGUP, EventKind.BUSY, EventKind.NO_ANSWER):
+            current = self.phone_channel.get(user)
+            if current and current != ch.name:
+                return  # an older phone leg (the phone was called again since)
+            self._phone_dials.pop(ch.call_id, None)
+            changed = self.set_phone(user, PhoneState.LOST, None)
+        else:
+            return
+        if changed:
+            await self.publish_phone(user)
 
     async def _agent_on(self, call_id: str) -> str | None:
         async with self.services.db.connect() as conn:
@@ -435,14 +504,14 @@ class Engine:
             ).scalar()
 
     @staticmethod
-    async def _dial_failed(ctx: Ctx, event: SwitchEvent) -> None:
+    async def dial_failed(ctx: Ctx, event: SwitchEvent) -> None:
         if ctx.vla.get("callerid") != event.channel.call_id or ctx.vla.get("uniqueid"):
             return
         await session.end_call(ctx, term_reason="NONE", hangup_channel=False)
         ctx.emit("dial_failed", reason=event.cause or event.kind.value)
 
     @staticmethod
-    async def _customer_left(ctx: Ctx, call_id: str) -> None:
+    async def customer_left(ctx: Ctx, call_id: str) -> None:
         if ctx.vla.get("callerid") == call_id and ctx.vla["status"] == "INCALL":
             from openagc.engine import media, remote
 
@@ -452,6 +521,15 @@ class Engine:
                 await remote.call_gone(ctx)
 
     # --- live channel tables ------------------------------------------------------------------------------
+
+    async def rewrite_mirror(self) -> None:
+        """Write this server's channel mirror anew (rows an earlier engine process left are dropped)."""
+        async with self._sync_lock:
+            async with self.services.db.begin() as conn:
+                for table in (live_channels, live_sip_channels):
+                    await conn.execute(sa.delete(table).where(table.c.server_ip == self.server_ip))
+            self._mirrored = {}
+            await self._sync_channels()
 
     async def sync_channels(self) -> None:
         """Mirror the switch's channels into `live_sip_channels` (phones, outside parties) and `live_channels`
@@ -513,7 +591,8 @@ class Engine:
         self._mirrored = now
 
 
-def state_of(vla: dict[str, Any], val: dict[str, Any] | None, queued: int, timer: Any) -> dict[str, Any]:
+def state_of(vla: dict[str, Any], val: dict[str, Any] | None, queued: int, timer: Any,
+             phone: PhoneState = PhoneState.CONNECTING) -> dict[str, Any]:
     """The JSON shape of an agent's state (the console and /agent/state use it)."""
     phase = session.phase_of(vla)
     command = vla.get("external_pause") or ""
@@ -543,6 +622,7 @@ def state_of(vla: dict[str, Any], val: dict[str, Any] | None, queued: int, timer
         "manual_dial_queue": queued,
         "timer": None if timer is None else vars(timer),
         "last_state_change": str(vla.get("last_state_change") or ""),
+        "phone": "remote" if remote.is_remote(vla) else phone.value,
     }
 
 

@@ -43,6 +43,7 @@ from typing import Protocol
 
 from openagc.clock import Clock, fmt_cid
 from openagc.switch.port import (
+    NO_CHANNEL,
     Channel,
     ChannelKind,
     ChannelState,
@@ -775,6 +776,18 @@ class SimulatedSwitch:
             name = chan.name
             self._set_timer(chan, "patience", patience, lambda: self._abandon(name))
         return chan.snapshot()
+
+    def restart(self) -> None:
+        """The PBX restarts (Asterisk's `core restart now`, or a crash): every channel and recording is gone
+        without a single HANGUP, as an AMI client that was disconnected sees it; then RESYNC (the client has
+        logged in again and the channel list is the truth)."""
+        for chan in list(self._chans.values()):
+            for timer in chan.timers.values():
+                timer.cancel()
+        self._chans.clear()
+        self._confs.clear()
+        self._recs.clear()
+        self._emit(EventKind.RESYNC, NO_CHANNEL, data={"reason": "restart"})
 
     async def hangup(self, channel: str, cause: str = CAUSE_NORMAL) -> None:
         """Hang up one channel (HANGUP with `cause`). Unknown or already gone channels are ignored.
