@@ -828,6 +828,27 @@ def test_inbound_userevent_then_redirect_answers() -> None:
     run(body)
 
 
+def test_inbound_transfer_userevent_carries_the_transfer_exten() -> None:
+    """The shipped dialplan announces an in-group transfer leg with Transfer: 1 and TransferExten (the
+    `990009*GROUP*…` exten holding the lead), which the engine needs to queue the transfer, not a new caller."""
+
+    async def body(ami: FakeAmi) -> None:
+        switch, events = await open_switch(ami)
+        exten = "990009*TEST_IN**12345**3125559999*1000*"
+        ami.push(Event="UserEvent", UserEvent="OpenAGCInbound", Channel="Local/990009@default-00000008;2",
+                 Uniqueid="1768473000.8", CallerIDNum="3125559999", CallerIDName="DC1768473000W12345W",
+                 InGroup="TEST_IN", CallID="DC1768473000W12345W", TransferExten=exten, Transfer="1")
+        ami.push(Event="UserEvent", UserEvent="OpenAGCInbound", Channel="SIP/carrier-00000009",
+                 Uniqueid="1768473000.9", CallerIDNum="3125550000", CallerIDName="Y0115103000000000009",
+                 InGroup="TEST_IN", CallID="Y0115103000000000009", TransferExten="", Transfer="")
+        await until(lambda: len(events) >= 2)
+        assert events[0].data == {"ingroup": "TEST_IN", "number": "3125559999", "transfer": "1", "exten": exten}
+        assert events[1].data == {"ingroup": "TEST_IN", "number": "3125550000"}
+        await switch.aclose()
+
+    run(body)
+
+
 def test_not_connected_raises() -> None:
     async def body(ami: FakeAmi) -> None:
         switch, _ = await open_switch(ami)

@@ -552,7 +552,10 @@ class AsteriskSwitch:
         chan = _Chan(name=name, uniqueid=msg.uniqueid, call=call, state=ChannelState.RINGING)
         self._chans[name] = chan
         call.legs.add(name)
-        self._emit(EventKind.INBOUND, chan, data={"ingroup": call.ingroup, "number": call.number})
+        data = {"ingroup": call.ingroup, "number": call.number}
+        if msg.get("Transfer") == "1":  # an in-group transfer leg (`990009*GROUP*…`): the exten carries the lead
+            data.update(transfer="1", exten=msg.get("TransferExten", ""))
+        self._emit(EventKind.INBOUND, chan, data=data)
 
     # ------------------------------------------------------------------ SwitchPort operations
 
