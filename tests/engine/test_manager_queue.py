@@ -90,7 +90,7 @@ def test_force_fronter_audio_stop_hangs_up_the_fronters_player(eng, db, agent_ap
     body = agent_api("force_fronter_audio_stop", agent_user="1001", value="LOCAL_ONLY")
     assert body.startswith("SUCCESS: force_fronter_audio_stop function sent - LOCAL_ONLY||1001|1000"), body
     wait_for(lambda: eng.switch.channel(chan.name) is None)
-    assert newest(db, action="Hangup")["status"] == "SENT"
+    wait_for(lambda: newest(db, action="Hangup")["status"] == "SENT")  # marked after the switch acted
 
 
 def test_rows_are_claimed_once_and_dead_when_they_cannot_run(eng, db):

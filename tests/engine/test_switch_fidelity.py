@@ -170,3 +170,26 @@ def test_call_agent_whose_phone_never_answers_is_dead(eng, db, agent_api):
     eng.run(eng.switch.hangup(ringing.name, "NO ANSWER"))  # the phone is not picked up
     eng.settle()
     wait_for(lambda: newest_originate(db)["status"] == "DEAD")
+
+
+# --- smaller observations -----------------------------------------------------------------------------------
+
+
+def test_call_log_ends_when_the_customer_hangs_up_not_at_the_agents_later_hangup(eng, db, agent_api):
+    eng.login()
+    assert agent_api("external_dial", value="3125551002", phone_code="1", agent_user="1000", search="YES",
+                     preview="NO", focus="YES").startswith("SUCCESS")
+    wait_for(lambda: vla(db)["status"] == "INCALL")
+    eng.advance(2)
+    wait_for(lambda: vla(db)["uniqueid"] not in ("", None))
+    uid, customer = vla(db)["uniqueid"], vla(db)["channel"]
+    start = db.row("vicidial_log", uniqueid=uid)["start_epoch"]
+    eng.advance(16)
+    eng.run(eng.switch.hangup(customer))  # the customer hangs up after 16 s
+    eng.settle()
+    wait_for(lambda: db.row("vicidial_log", uniqueid=uid)["term_reason"] == "CALLER")
+    eng.advance(4)  # the agent hangs up 4 s later
+    assert agent_api("external_hangup", agent_user="1000", value="1").startswith("SUCCESS")
+    wait_for(lambda: db.row("vicidial_log", uniqueid=uid)["status"] == "DISPO")
+    log = db.row("vicidial_log", uniqueid=uid)
+    assert (log["end_epoch"] - start, log["length_in_sec"], log["term_reason"]) == (16, 16, "CALLER")

@@ -439,14 +439,15 @@ async def outbound_end(
     row = (await conn.execute(sa.select(vicidial_log).where(VL.uniqueid == uniqueid))).mappings().first()
     if row is None:
         return
-    reason = "CALLER" if row["term_reason"] == "CALLER" else term_reason
+    caller = row["term_reason"] == "CALLER" and bool(row["end_epoch"])  # ended when the customer hung up
+    end = int(row["end_epoch"]) if caller else at.epoch
     await conn.execute(
         sa.update(vicidial_log)
         .where(VL.uniqueid == uniqueid)
         .values(
-            end_epoch=at.epoch,
-            length_in_sec=max(0, at.epoch - (row["start_epoch"] or at.epoch)),
-            term_reason=reason,
+            end_epoch=end,
+            length_in_sec=max(0, end - (row["start_epoch"] or end)),
+            term_reason="CALLER" if row["term_reason"] == "CALLER" else term_reason,
             user=user,
             status="DISPO" if row["status"] == "INCALL" else row["status"],
         )
@@ -537,10 +538,14 @@ async def closer_end(
     )
 
 
-async def mark_caller_hangup(conn: AsyncConnection, *, uniqueid: str) -> None:
-    """The customer hung up first: call-end logging will keep term_reason CALLER."""
+async def mark_caller_hangup(conn: AsyncConnection, at: Moment, *, uniqueid: str) -> None:
+    """The customer hung up first: the outbound call ends now (end_epoch, length); call-end logging keeps
+    them and term_reason CALLER."""
+    VL = vicidial_log.c
+    start = (await conn.execute(sa.select(VL.start_epoch).where(VL.uniqueid == uniqueid))).scalar()
     await conn.execute(
-        sa.update(vicidial_log).where(vicidial_log.c.uniqueid == uniqueid).values(term_reason="CALLER")
+        sa.update(vicidial_log).where(VL.uniqueid == uniqueid).values(
+            term_reason="CALLER", end_epoch=at.epoch, length_in_sec=max(0, at.epoch - (start or at.epoch)))
     )
     await conn.execute(
         sa.update(vicidial_closer_log)

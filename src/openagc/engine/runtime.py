@@ -382,9 +382,12 @@ class Engine:
         )
 
     async def hangup_call(self, channel: str, call_id: str) -> None:
-        names = [channel] if channel else []
-        if call_id:
-            names += [c.name for c in await self.switch.channels() if c.call_id == call_id and c.name not in names]
+        """Hang up a call: its channel when known (the switch takes a Local pair's `;2` half and the far leg down
+        with it), else the call's channels — a Local `;1` alone when there is one."""
+        names = [channel] if channel else [
+            c.name for c in await self.switch.channels() if c.call_id == call_id and not c.name.endswith(";2")]
+        if not channel and any(n.endswith(";1") for n in names):
+            names = [n for n in names if n.endswith(";1")]
         for name in names:
             await self.switch.hangup(name)
 

@@ -384,7 +384,7 @@ async def connected(ctx: Ctx, *, uniqueid: str, channel: str) -> None:
 async def customer_left(ctx: Ctx) -> None:
     """The customer hung up first: the call is dead until the agent hangs up (dead time starts)."""
     uniqueid, callerid = ctx.vla.get("uniqueid") or "", ctx.vla.get("callerid") or ""
-    await logs.mark_caller_hangup(ctx.conn, uniqueid=uniqueid)
+    await logs.mark_caller_hangup(ctx.conn, ctx.at, uniqueid=uniqueid)
     await ctx.conn.execute(sa.delete(vicidial_auto_calls).where(VAC.callerid == callerid))
     await logs.val_dead(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0))
     await ctx.set(last_state_change=ctx.at.now)

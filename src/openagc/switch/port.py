@@ -138,7 +138,7 @@ class SwitchPort(Protocol):
         """Stop a recording; the returned value carries the final length."""
 
     async def play_audio(self, conference: str, sound: str, call_id: str) -> Channel:
-        """Play an audio file into a conference (a PLAYBACK channel, `IAX2/ASTplay-…` upstream)."""
+        """Play an audio file into a conference (a PLAYBACK channel; upstream's was `IAX2/ASTplay-…`)."""
 
     async def control_audio(self, channel: str, action: str) -> None:
         """PAUSE, RESUME, TOGGLE (upstream's CallerID 3) or RESTART a PLAYBACK channel."""

@@ -3,9 +3,12 @@
 What it models, in upstream's terms:
 
 * **Channels** named like Asterisk's: agent phones `SIP/1000-0000000a` (or `Local/8300@default-0000000b;1` for
-  on-hook agents), customers `SIP/carrier-0000000c`, playback `IAX2/ASTplay-0000000d` (upstream's player),
-  recordings `Local/58600051@default-0000000e;1`; uniqueids `"{epoch}.{n}"`.
-* **Conferences** (an agent's `conf_exten`) that channels join and leave, and the **park** (on hold).
+  on-hook agents), customers `SIP/carrier-0000000c`, players `Local/8600051@default-0000000d;1` (the Asterisk
+  adapter's, not upstream's `IAX2/ASTplay-…`), recordings `Local/58600051@default-0000000e;1`; uniqueids
+  `"{epoch}.{n}"`. Each originate's dial string (`Local/913125559999@default`) is kept in `originates`.
+* **Conferences** (an agent's `conf_exten`) that channels join and leave, and the **park** (on hold): an
+  answered call originated without a conference waits there until redirected, as in Asterisk's park exten.
+  See docs/architecture.md, "What the simulated switch models from Asterisk".
 * **Customers** who answer, talk and hang up on a `CustomerScript` (per number, or a default), drawn from a
   `random.Random(seed)` so a run is repeatable; inbound callers who wait until the engine redirects them into
   a conference or give up after their patience.
