@@ -33,6 +33,7 @@ from openagc.switch.port import ChannelKind, SwitchEvent
 FIXTURES = Path(__file__).parent / "fixtures" / "ami"
 EOL = "\r\n"
 ELIDED = ("Ping", "CoreShowChannels")
+GAP = 0.02  # seconds between two recorded messages that the replay keeps apart
 Pairs = list[list[str]]
 
 
@@ -99,13 +100,17 @@ class ReplayAmi:
     mismatches: list[str] = field(default_factory=list)
     unexpected: list[Pairs] = field(default_factory=list)
     progress: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
     writer: asyncio.StreamWriter | None = None
+    task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._client, "127.0.0.1", 0)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
         if self.writer is not None:
             self.writer.close()
         assert self.server is not None
@@ -121,21 +126,39 @@ class ReplayAmi:
         return value
 
     def _pump(self) -> None:
-        """Send every recorded message whose preceding actions have all arrived."""
+        """Wake the sender (an action arrived, or the client connected)."""
+        self.wake.set()
+
+    async def _sender(self) -> None:
+        """Send every recorded message whose preceding actions have all arrived, in order.
+
+        Messages that reached the live adapter apart (more than `GAP` seconds) are sent apart here too, so the
+        adapter handles each before the next arrives, as it did live (an operation awaiting a response resumes
+        before the events that followed it).
+        """
         entries = self.transcript.entries
-        while self.emitted < len(entries):
-            entry = entries[self.emitted]
-            if entry["kind"] == "out":
-                if self.emitted not in self.matched:
+        last: float | None = None
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.emitted < len(entries):
+                entry = entries[self.emitted]
+                if entry["kind"] == "out" and self.emitted not in self.matched:
                     break
-            elif entry["kind"] == "in":
-                assert self.writer is not None
-                self.writer.write(encode([[k, self._map(v)] for k, v in entry["msg"]]))
-            elif entry["kind"] == "banner":
-                assert self.writer is not None
-                self.writer.write(f"{entry['text']}{EOL}".encode())
-            self.emitted += 1
-        self.progress.set()
+                if entry["kind"] in ("in", "banner"):
+                    assert self.writer is not None
+                    if last is not None and entry["t"] - last > GAP:
+                        await self.writer.drain()
+                        await asyncio.sleep(0.005)
+                    last = entry["t"]
+                    if entry["kind"] == "in":
+                        self.writer.write(encode([[k, self._map(v)] for k, v in entry["msg"]]))
+                    else:
+                        self.writer.write(f"{entry['text']}{EOL}".encode())
+                self.emitted += 1
+            if self.writer is not None:
+                await self.writer.drain()
+            self.progress.set()
 
     def _receive(self, pairs: Pairs) -> None:
         name = header(pairs, "Action")
@@ -173,6 +196,7 @@ class ReplayAmi:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
+        self.task = asyncio.create_task(self._sender())
         self._pump()
         try:
             while True:

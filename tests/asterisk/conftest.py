@@ -27,7 +27,7 @@ from openagc.engine import runtime
 from openagc.switch.asterisk import AsteriskSettings, AsteriskSwitch, connect
 from openagc.switch.simulated import SimulatedSwitch
 from tests.ami_fake import FIXTURES
-from tests.asterisk.pbx import AMI_SECRET, AMI_USER, SERVER_IP, Asterisk, Observer, find_asterisk
+from tests.asterisk.pbx import SERVER_IP, Asterisk, Observer, find_asterisk
 from tests.asterisk.recorder import AmiProxy, Transcript, hook
 from tests.support import Api, Backend, Db
 
@@ -151,9 +151,8 @@ class Tier:
         return self._server_loop
 
     def settings(self) -> AsteriskSettings:
-        """The adapter's settings: `openagc serve`'s (`_connect_asterisk`) with this tier's recording directory."""
-        return AsteriskSettings(host="127.0.0.1", port=self.proxy.port, username=AMI_USER, secret=AMI_SECRET,
-                                server_ip=SERVER_IP, recording_dir=str(self.asterisk.monitor_dir))
+        """The settings the dialplan was written for, reaching the AMI through the recording proxy."""
+        return replace(self.asterisk.settings, port=self.proxy.port)
 
     # --- per scenario --------------------------------------------------------------------------------------
 
@@ -165,7 +164,6 @@ class Tier:
         self.backend.reset()
         self.db.update("phones", {"extension": "1000"}, protocol="IAX2")
         self.db.update("phones", {"extension": "1001"}, protocol="IAX2")
-        self.db.update("vicidial_campaigns", {"campaign_id": "TESTCAMP"}, dial_method="MANUAL", auto_dial_level="0")
         self.services.clear_caches()
         self.transcript = Transcript(scenario)
         self.proxy.transcript = self.transcript
@@ -226,8 +224,10 @@ class Tier:
         return r.json()["token"]
 
     def events(self, token: str) -> Events:
+        """The agent's event stream, once connected (its first event, the state, has arrived)."""
         stream = Events(self.server.base_url, token)
         self.streams.append(stream)
+        wait_for(lambda: stream.items, what="the event stream connected")
         return stream
 
     def agent(self, path: str, token: str, **body: Any) -> httpx.Response:
@@ -244,8 +244,14 @@ class Tier:
     def members(self, conf: str = CONF) -> list[str]:
         return self.asterisk.conference(conf)
 
-    def replace_settings(self, **changes: Any) -> AsteriskSettings:
-        return replace(self.settings(), **changes)
+    def answered(self, action: str) -> list[tuple[dict[str, str], dict[str, str]]]:
+        """(action, response) of each `action` the adapter sent in this scenario that Asterisk has answered."""
+        assert self.transcript is not None
+        entries = list(self.transcript.entries)
+        responses = {dict(e["msg"]).get("ActionID"): dict(e["msg"]) for e in entries
+                     if e["kind"] == "in" and "Response" in dict(e["msg"])}
+        sent = [dict(e["msg"]) for e in entries if e["kind"] == "out" and dict(e["msg"]).get("Action") == action]
+        return [(a, responses[a["ActionID"]]) for a in sent if a.get("ActionID") in responses]
 
 
 @pytest.fixture(scope="session")

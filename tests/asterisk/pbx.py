@@ -1,9 +1,6 @@
-"""A real Asterisk for the integration tier: its configuration in a temporary directory, its process on loopback
-ports of its own, `asterisk -rx` commands, and a read-everything AMI observer.
-
-The configuration comes from `openagc.switch.asterisk_config.write_config` when that module exists; until then from
-the reference files in `/work/shared/asterisk` (or `$OPENAGC_ASTERISK_REFERENCE`), with directories and ports
-rewritten and the tier's own additions (`TIER_EXTENSIONS`).
+"""A real Asterisk for the integration tier: the project's configuration (`openagc.switch.asterisk_config`) in a
+temporary directory, its process on loopback ports of its own, `asterisk -rx` commands, and a read-everything AMI
+observer.
 """
 
 from __future__ import annotations
@@ -11,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
-import re
 import shutil
 import signal
 import socket
@@ -23,27 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openagc.switch import asterisk_config
+from openagc.switch.asterisk import AsteriskSettings
+
 AMI_USER, AMI_SECRET = "openagc", "openagc-ami-secret"
 OBSERVER_USER, OBSERVER_SECRET = "tracer", "tracer-ami-secret"
 SERVER_IP = "10.10.10.15"
 INBOUND_DID = "3125550999"
-REFERENCE = Path(os.environ.get("OPENAGC_ASTERISK_REFERENCE", "/work/shared/asterisk"))
-
-# Extens the tier needs beyond the reference dialplan: LEAVE_VM's message exten and LOCAL_CLOSER's in-group exten.
-TIER_EXTENSIONS = r"""
-[default]
-; LEAVE_VM: <am_message_exten>*campaign*code*phone*lead — plays ${OPENAGC_SOUNDS}, then hangs up
-exten => _vm.,1,NoOp(openagc voicemail drop ${EXTEN} sounds=${OPENAGC_SOUNDS})
- same => n,Answer()
- same => n,Playback(${REPLACE(OPENAGC_SOUNDS,|,&)})
- same => n,Hangup()
-; LOCAL_CLOSER: 990009*GROUP**lead**phone*user*agentdirect* — announced to openagc, held until redirected
-exten => _990009*.,1,NoOp(openagc in-group transfer ${EXTEN})
- same => n,UserEvent(OpenAGCInbound,InGroup: ${CUT(EXTEN,*,2)},CallID: ${CALLERID(name)},Exten: ${EXTEN})
- same => n,MusicOnHold(default)
- same => n,Hangup()
-"""
-
 
 def find_asterisk() -> Path | None:
     """`$ASTERISK_BIN`, else `asterisk` on PATH, else /opt/asterisk/sbin/asterisk; None when there is none."""
@@ -82,78 +64,30 @@ class Ports:
     iax: int = field(default_factory=lambda: free_port(socket.SOCK_DGRAM))
 
 
-def write_reference_config(etc: Path, root: Path, binary: Path, ports: Ports) -> list[Path]:
-    """The reference configuration with this run's directories and ports, plus `TIER_EXTENSIONS`."""
-    etc.mkdir(parents=True, exist_ok=True)
-    written = []
-    for src in sorted(REFERENCE.glob("*.conf")):
-        text = src.read_text()
-        if src.name == "manager.conf":
-            text = re.sub(r"(?m)^port = \d+", f"port = {ports.ami}", text)
-        if src.name == "iax.conf":
-            text = re.sub(r"(?m)^(bindport|port) = 4569", lambda m: f"{m.group(1)} = {ports.iax}", text)
-        if src.name == "extensions.conf":
-            text += TIER_EXTENSIONS
-        if src.name == "modules.conf":
-            text += "noload => pbx_dundi.so\nnoload => chan_skinny.so\nnoload => chan_mgcp.so\nnoload => res_hep.so\n"
-        (etc / src.name).write_text(text)
-        written.append(etc / src.name)
-    written.append(write_asterisk_conf(etc, root, binary))
-    return written
-
-
-def write_asterisk_conf(etc: Path, root: Path, binary: Path) -> Path:
-    for sub in ("lib", "spool/monitor", "run", "log"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
-    path = etc / "asterisk.conf"
-    path.write_text(
-        "[directories](!)\n"
-        f"astetcdir => {etc}\nastmoddir => {modules_dir(binary)}\nastvarlibdir => {root / 'lib'}\n"
-        f"astdbdir => {root / 'lib'}\nastkeydir => {root / 'lib'}\nastdatadir => /usr/share/asterisk\n"
-        f"astagidir => {root / 'lib'}\nastspooldir => {root / 'spool'}\nastrundir => {root / 'run'}\n"
-        f"astlogdir => {root / 'log'}\nastsbindir => {binary.parent}\n"
-        "[options]\nverbose = 3\ndebug = 0\ntransmit_silence = yes\nhideconnect = yes\n"
-    )
-    return path
-
-
-def write_config(root: Path, binary: Path, ports: Ports) -> Path:
-    """Write the whole configuration under `root`; returns the asterisk.conf to start with."""
-    etc = root / "etc"
-    try:
-        from openagc.switch import asterisk_config  # the project's own writer, once it exists
-    except ImportError:
-        asterisk_config = None  # type: ignore[assignment]
-    if asterisk_config is not None and os.environ.get("OPENAGC_TIER_REFERENCE_CONFIG") != "1":
-        written = write_project_config(asterisk_config, etc, root, binary, ports)
-        if written is not None:
-            return written
-    write_reference_config(etc, root, binary, ports)
-    return etc / "asterisk.conf"
-
-
-def write_project_config(module: Any, etc: Path, root: Path, binary: Path, ports: Ports) -> Path | None:
-    """`asterisk_config.write_config` with the tier's options: loopback IAX2 phones, the fake-customer trunk, an
-    inbound DID, the observer account, and every directory under `root`."""
-    from openagc.switch.asterisk import AsteriskSettings
-
+def write_config(root: Path, binary: Path, ports: Ports) -> tuple[Path, AsteriskSettings]:
+    """The project's configuration (`asterisk_config.write_config`) with the tier's options: loopback IAX2 phones
+    1000 and 1001, the fake-customer trunk, an inbound DID into TEST_IN, the observer account, and every directory
+    under `root`. Returns asterisk.conf and the adapter settings the dialplan was derived from."""
     prefix = binary.parent.parent
     installed_data = next((p for p in (prefix / "var" / "lib" / "asterisk", Path("/var/lib/asterisk"),
                                        Path("/usr/share/asterisk")) if (p / "documentation").is_dir()), None)
-    options = module.AsteriskConfigOptions(
+    settings = AsteriskSettings(host="127.0.0.1", port=ports.ami, username=AMI_USER, secret=AMI_SECRET,
+                                server_ip=SERVER_IP, recording_dir=str(root / "spool" / "monitor"))
+    etc = root / "etc"
+    options = asterisk_config.AsteriskConfigOptions(
         ami_user=AMI_USER, ami_secret=AMI_SECRET, ami_port=ports.ami, bind="127.0.0.1",
         observer_ami=(OBSERVER_USER, OBSERVER_SECRET), phones=[("1000", "IAX2"), ("1001", "IAX2")],
         loopback_phones=True, iax_bind="127.0.0.1", iax_port=ports.iax, sip_bind="127.0.0.1",
         sip_port=free_port(socket.SOCK_DGRAM), test_customers=True, dids=[(INBOUND_DID, "TEST_IN")],
-        directories=module.AsteriskDirectories.under(
+        directories=asterisk_config.AsteriskDirectories.under(
             root, etc=etc, modules=modules_dir(binary), data_from=installed_data,
             sounds=Path(os.environ.get("ASTERISK_SOUNDS", "/usr/share/asterisk/sounds"))),
-        settings=AsteriskSettings(host="127.0.0.1", port=ports.ami, username=AMI_USER, secret=AMI_SECRET,
-                                  server_ip=SERVER_IP, recording_dir=str(root / "spool" / "monitor")),
+        settings=settings,
     )
+    assert options.directories is not None
     options.directories.create()
-    written = [Path(p) for p in module.write_config(etc, options)]
-    return next((p for p in written if p.name == "asterisk.conf"), None)
+    written = [Path(p) for p in asterisk_config.write_config(etc, options)]
+    return next(p for p in written if p.name == "asterisk.conf"), settings
 
 
 class Asterisk:
@@ -163,7 +97,7 @@ class Asterisk:
         self.binary = binary
         self.root = root
         self.ports = Ports()
-        self.conf = write_config(root, binary, self.ports)
+        self.conf, self.settings = write_config(root, binary, self.ports)
         self.monitor_dir = root / "spool" / "monitor"
         self.log = open(root / "asterisk.out", "ab")  # noqa: SIM115 - closed in stop()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -339,6 +273,4 @@ class Observer:
 
 def inbound_command(asterisk: Asterisk, did: str = INBOUND_DID) -> str:
     """The CLI command that places an inbound caller on `did` (the caller plays sound; the DID side is announced)."""
-    if (asterisk.conf.parent / "extensions.conf").read_text().find("[openagc-inbound]") >= 0:
-        return f"channel originate Local/{did}@openagc-inbound extension talk@openagc-test-callers"
-    return f"channel originate Local/{did}@inbound extension talk@callers"
+    return f"channel originate Local/{did}@openagc-inbound extension talk@openagc-test-callers"

@@ -8,6 +8,7 @@ adapter, the SwitchEvents the adapter reports) is the order the adapter lived th
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import json
 import time
@@ -21,6 +22,7 @@ from tests.ami_fake import ELIDED, event_json, header
 from tests.asterisk.pbx import parse_message
 
 REDACTED = "***"  # the Login's Secret (the replay logs in with it)
+_INSIDE_OP: contextvars.ContextVar[bool] = contextvars.ContextVar("inside_op", default=False)
 OPS = ("originate", "hangup", "redirect", "send_dtmf", "start_recording", "stop_recording", "play_audio",
        "control_audio")
 
@@ -137,18 +139,23 @@ def hook(switch: AsteriskSwitch, transcript: Transcript) -> None:
         signature = inspect.signature(method)
 
         def wrapped(*args: Any, _m: Any = method, _n: str = name, _s: Any = signature, **kwargs: Any) -> Any:
+            if _INSIDE_OP.get():  # called by another operation (stop_recording's hangup): replayed with it
+                return _m(*args, **kwargs)
             bound = _s.bind(*args, **kwargs)
             entry = {"kind": "op", "t": transcript.t(), "name": _n,
                      "args": {k: _plain(v) for k, v in bound.arguments.items()}, "seen": handed[0]}
             transcript.entries.append(entry)
 
             async def run() -> Any:
+                inside = _INSIDE_OP.set(True)
                 try:
                     return await _m(*args, **kwargs)
                 except Exception as exc:
                     transcript.entries.append({"kind": "op_error", "t": transcript.t(), "name": _n,
                                                "error": type(exc).__name__})
                     raise
+                finally:
+                    _INSIDE_OP.reset(inside)
 
             return run()
 
