@@ -157,3 +157,15 @@ def test_a_switch_restart_is_reconciled_at_once(eng, db, agent_api):
     assert rec["end_epoch"] is not None and vla(db)["external_recording"] == ""
     assert db.count("vicidial_auto_calls") == 0
     assert db.count("live_sip_channels") == 0
+
+
+def test_the_login_originate_carries_what_its_manager_row_says(eng, db):
+    """The login's `vicidial_manager` row and the switch's Originate agree: channel, conference, caller id."""
+    eng.login()
+    eng.settle()
+    row = db.row("vicidial_manager", action="Originate")
+    (sent,) = [o for o in eng.switch.originates if o.kind == ChannelKind.AGENT]
+    assert row["cmd_line_b"] == f"Channel: {sent.dial}" and row["cmd_line_d"] == f"Exten: {sent.exten}"
+    assert row["cmd_line_f"] == f'Callerid: "{sent.call_id}" <{sent.caller_id}>'
+    assert sent.caller_id == db.row("vicidial_campaigns", campaign_id="TESTCAMP")["campaign_cid"]
+

@@ -394,15 +394,19 @@ class Engine:
     async def redirect(self, channel: str, conference: str) -> None:
         await self.switch.redirect(channel, conference=conference)
 
-    async def call_agent_phone(self, extension: str, call_id: str, conference: str) -> None:
+    async def call_agent_phone(self, extension: str, call_id: str, conference: str, caller_id: str = "") -> None:
         self._phone_dials[call_id] = conference
         await self.switch.originate(
-            number=extension, call_id=call_id, conference=conference, kind=ChannelKind.AGENT, timeout=60.0
+            number=extension, call_id=call_id, conference=conference, caller_id=caller_id, kind=ChannelKind.AGENT,
+            timeout=60.0,
         )
 
-    async def hangup_agent_phone(self, conference: str) -> None:
+    async def hangup_agent_phone(self, conference: str, extension: str = "") -> None:
+        """Hang up the agent's phone: the phone leg in its conference (also one an earlier process dialled)."""
         for chan in await self.switch.channels():
-            if chan.kind == ChannelKind.AGENT and chan.conference == conference:
+            if chan.conference == conference and (
+                chan.kind == ChannelKind.AGENT or agent_phone.is_phone_of(extension, chan)
+            ):
                 await self.switch.hangup(chan.name)
 
     async def on_switch_event(self, event: SwitchEvent) -> None:

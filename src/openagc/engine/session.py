@@ -865,7 +865,7 @@ async def login(engine: Engine, conn: AsyncConnection, at: Moment, req: LoginReq
         phone_ip=phone["phone_ip"] or "",
     )
     await logs.manager(conn, at, server_ip=server_ip, action="Originate", callerid=login_cid, lines=lines)
-    ctx.switch(lambda: engine.call_agent_phone(extension, login_cid, conf))
+    ctx.switch(lambda: engine.call_agent_phone(extension, login_cid, conf, campaign_cid))
     ctx.emit("logged_in", conf_exten=conf)
     ctx.emit("state")
     return ctx, token
@@ -915,7 +915,7 @@ async def logout(ctx: Ctx, *, expect_command: bool = False, event: str = "LOGOUT
         lines=[f"Channel: {extension}"],
     )
     engine, conf = ctx.engine, ctx.conf
-    ctx.switch(lambda: engine.hangup_agent_phone(conf))
+    ctx.switch(lambda: engine.hangup_agent_phone(conf, extension))
     await ctx.conn.execute(
         sa.delete(vicidial_live_inbound_agents).where(vicidial_live_inbound_agents.c.user == ctx.user)
     )
