@@ -19,6 +19,7 @@ import uvicorn
 
 from openagc.api.app import Services
 from openagc.config import Settings
+from openagc.server import server_config
 from openagc.service import create_app
 from openagc.store import schema
 from openagc.store.database import Database, make_sync_engine
@@ -32,11 +33,12 @@ FROZEN_AT = datetime(2026, 1, 15, 10, 30, 0)
 class LiveServer:
     """uvicorn serving `app` in a background thread on an ephemeral port."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, settings: Settings | None = None) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        # the service's own server configuration: its connection limits and request-head deadline
+        self.server = uvicorn.Server(server_config(app, settings or Settings(), log_level="warning", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 20
@@ -82,7 +84,7 @@ class Backend:
         return services
 
     def start(self, services: Services) -> LiveServer:
-        server = LiveServer(create_app(services.settings, services))
+        server = LiveServer(create_app(services.settings, services), services.settings)
         self.servers.append(server)
         return server
 

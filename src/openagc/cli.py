@@ -78,9 +78,18 @@ def serve(
     redis_url: str = typer.Option(
         "", "--redis-url", help="Redis URL for wake-ups between processes (an API and an engine process)."
     ),
+    ssl_certfile: str = typer.Option("", "--ssl-certfile", help="Serve HTTPS with this certificate (PEM)."),
+    ssl_keyfile: str = typer.Option("", "--ssl-keyfile", help="The certificate's private key (PEM)."),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1", "--forwarded-allow-ips",
+        help="Proxies whose X-Forwarded-For/-Proto are trusted (client address, https); see docs/security.md."),
 ) -> None:
-    """Serve the Agent API on a real ASGI server (uvicorn)."""
-    import uvicorn
+    """Serve the Agent API on a real ASGI server (uvicorn).
+
+    Limits (body size, timeouts, connections, event streams, lockout) come from OPENAGC_* environment
+    variables; docs/security.md lists each with its default.
+    """
+    from openagc.server import serve as run_server
 
     if is_sqlite(database) and not Path(sync_url(database).database or "").exists():
         console.print(f"creating the embedded database [bold]{database}[/bold] with demo data …")
@@ -95,33 +104,29 @@ def serve(
         switch=switch,
         ami_url=ami_url,
     )
+    scheme = "https" if ssl_certfile else "http"
     console.print(
-        f"openagc serving the Agent API on [bold]http://{host}:{port}/agc/api.php[/bold] "
+        f"openagc serving the Agent API on [bold]{scheme}://{host}:{port}/agc/api.php[/bold] "
         f"(engine {engine.value}, database {database})"
     )
     if settings.engine:
         console.print(
-            f"agent console: [bold]http://{host}:{port}/console/[/bold] (demo: phone 1000/test, agent 1000/1234)"
+            f"agent console: [bold]{scheme}://{host}:{port}/console/[/bold] (demo: phone 1000/test, agent 1000/1234)"
         )
+    uvicorn_options = dict(host=host, port=port, log_level="warning", access_log=False,
+                           forwarded_allow_ips=forwarded_allow_ips, ssl_certfile=ssl_certfile or None,
+                           ssl_keyfile=ssl_keyfile or None)
     if workers > 1:
         if settings.engine:
             raise typer.BadParameter("--workers > 1 needs --engine off")
         import os
 
         os.environ.update(OPENAGC_DATABASE=database, OPENAGC_ENGINE="off", OPENAGC_REDIS_URL=redis_url)
-        uvicorn.run(
-            "openagc.service:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="warning",
-            access_log=False,
-        )
+        run_server("openagc.service:app_from_env", settings, factory=True, workers=workers, **uvicorn_options)
         return
     from openagc.service import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", access_log=False)
+    run_server(create_app(settings), settings, **uvicorn_options)
 
 
 @app.command()

@@ -14,6 +14,14 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"OPENAGC_{name}", default)
 
 
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
 @dataclass
 class Settings:
     """Service settings. Every field can be set by an `OPENAGC_<NAME>` environment variable."""
@@ -38,3 +46,31 @@ class Settings:
     ami_url: str = field(default_factory=lambda: _env("AMI_URL", ""))
     # How long system_settings and the active-server check may be reused (0: read on every request).
     cache_seconds: float = field(default_factory=lambda: float(_env("CACHE_SECONDS", "1")))
+
+    # --- limits and the browser origin (docs/security.md lists each with its default) ---------------------------
+    # Largest request body read; a larger one is answered 413 before it is read.
+    max_body_bytes: int = field(default_factory=lambda: _int("MAX_BODY_BYTES", 1_048_576))
+    # Form fields read from one urlencoded body (later ones are ignored, as PHP's max_input_vars does).
+    max_form_fields: int = field(default_factory=lambda: _int("MAX_FORM_FIELDS", 1000))
+    # A request's line and headers must arrive within this many seconds and bytes, else the connection closes.
+    header_timeout: float = field(default_factory=lambda: _float("HEADER_TIMEOUT", 10.0))
+    max_header_bytes: int = field(default_factory=lambda: _int("MAX_HEADER_BYTES", 65_536))
+    # The whole body must arrive within this many seconds of the headers, else 408.
+    body_timeout: float = field(default_factory=lambda: _float("BODY_TIMEOUT", 30.0))
+    # An idle keep-alive connection is closed after this many seconds.
+    keepalive_timeout: float = field(default_factory=lambda: _float("KEEPALIVE_TIMEOUT", 5.0))
+    # Open connections plus requests in progress per process; beyond it requests are answered 503.
+    max_connections: int = field(default_factory=lambda: _int("MAX_CONNECTIONS", 1000))
+    # Event streams (/agent/events, /console/api/events) open at once per agent session and in all (429 beyond).
+    streams_per_session: int = field(default_factory=lambda: _int("STREAMS_PER_SESSION", 4))
+    streams_total: int = field(default_factory=lambda: _int("STREAMS_TOTAL", 500))
+    # Characters kept of the request in vicidial_api_urls.url and of vicidial_api_log.data (upstream: all of it).
+    api_log_chars: int = field(default_factory=lambda: _int("API_LOG_CHARS", 4096))
+    # Failed logins: `lockout_failures` from one source address within `lockout_seconds` lock that user from that
+    # address; `lockout_user_failures` from all addresses together lock the user everywhere (distributed attack).
+    lockout_failures: int = field(default_factory=lambda: _int("LOCKOUT_FAILURES", 10))
+    lockout_user_failures: int = field(default_factory=lambda: _int("LOCKOUT_USER_FAILURES", 50))
+    lockout_seconds: int = field(default_factory=lambda: _int("LOCKOUT_SECONDS", 900))
+    # Origins besides the service's own allowed to send state-changing requests to /agent/ and /console/
+    # (comma-separated, e.g. https://agents.example.com).
+    allowed_origins: str = field(default_factory=lambda: _env("ALLOWED_ORIGINS", ""))

@@ -7,12 +7,16 @@ import importlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from openagc.api.app import Services, api_php
 from openagc.bus import RedisBridge
 from openagc.config import Settings
 from openagc.store.database import Database
+from openagc.web.csrf import CsrfGuard
+from openagc.web.headers import SecurityHeaders
+from openagc.web.limits import BodyLimits
 
 # Optional parts of the service, each a module exposing `routes(services)` and/or `start(services)`.
 # A part that is not installed yet is skipped, so the API runs on its own (drop-in mode).
@@ -55,7 +59,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 await stop()
             await services.db.dispose()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(BodyLimits, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout),
+        Middleware(CsrfGuard, allowed_origins=settings.allowed_origins.split(",")),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.services = services
     return app
 

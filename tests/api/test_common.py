@@ -122,7 +122,7 @@ def test_lockout_after_ten_failures_within_fifteen_minutes(api, db, backend):
     )
     clock.advance(61)  # 15 minutes after the 10th failure
     assert _bad(api, user="6666", **{"pass": "1234"}) == "ERROR: agent_user is not logged in - 1000\n"
-    assert db.row("vicidial_users", user="6666")["failed_login_count"] == 0
+    assert db.count("openagc_login_failures", user="6666") == 0  # the success cleared its source's count
 
 
 def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(api, db, backend):
@@ -130,15 +130,17 @@ def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(api, db, bac
     for _ in range(12):
         _bad(api, user="6666", **{"pass": "wrong"})
         clock.advance(120)
-    assert db.row("vicidial_users", user="6666")["failed_login_count"] < 10
+    assert db.row("openagc_login_failures", user="6666")["failures"] < 10
     assert _bad(api, user="6666", **{"pass": "1234"}) == "ERROR: agent_user is not logged in - 1000\n"
 
 
-def test_success_resets_the_failure_count(api, db):
+def test_success_resets_the_failure_count_of_its_source(api, db):
     for _ in range(5):
         _bad(api, user="6666", **{"pass": "wrong"})
+    assert db.row("openagc_login_failures", user="6666")["failures"] == 5
     _bad(api, user="6666", **{"pass": "1234"})
-    assert db.row("vicidial_users", user="6666")["failed_login_count"] == 0
+    assert db.count("openagc_login_failures", user="6666") == 0
+    assert db.row("vicidial_users", user="6666")["failed_login_count"] == 5  # the user-wide count runs its window
 
 
 def test_bcrypt_pass_hash(api, db):

@@ -13,6 +13,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from openagc.engine.http import LOGIN_REFUSED
 from tests.engine.conftest import EngineEnv, wait_for
 from tests.support import Db
 
@@ -82,7 +83,7 @@ def test_login_refused_shows_the_reason(page: Page, eng: EngineEnv) -> None:
     page.get_by_label("Password", exact=True).fill("wrong")
     page.get_by_label("Campaign").fill("TESTCAMP")
     page.get_by_label("Password", exact=True).press("Enter")  # keyboard submit
-    expect(page.locator("#login-error")).to_have_text("invalid agent user or password")
+    expect(page.locator("#login-error")).to_have_text(LOGIN_REFUSED)  # one answer for every credential failure
     expect(page.locator("#app-view")).to_be_hidden()
 
 

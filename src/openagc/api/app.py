@@ -19,7 +19,7 @@ from starlette.responses import Response
 from openagc import API_BUILD, API_VERSION
 from openagc.api import functions  # noqa: F401  (registers every function)
 from openagc.api.audit import Ids, write_log
-from openagc.api.auth import ApiUser, authenticate, load_user, servers_active
+from openagc.api.auth import ApiUser, Lockout, authenticate, load_user, servers_active
 from openagc.api.language import translator
 from openagc.api.params import filter_params, logging_query_string, pick
 from openagc.api.pipeline import REGISTRY, Call, run
@@ -30,6 +30,7 @@ from openagc.config import Settings
 from openagc.store.cache import TtlCache
 from openagc.store.database import Database
 from openagc.store.schema import system_settings, vicidial_user_groups
+from openagc.web.streams import StreamSlots
 
 COFFEE = {"coffee", "start_coffee", "make_coffee", "brew_coffee"}
 HEADERS = {"Cache-Control": "no-cache, must-revalidate", "Pragma": "no-cache"}
@@ -52,6 +53,13 @@ class Services:
     def __post_init__(self) -> None:
         self.ids = Ids(self.db)
         self.cache = TtlCache(lambda: self.settings.cache_seconds)
+        self.streams = StreamSlots(lambda: self.settings.streams_per_session, lambda: self.settings.streams_total)
+
+    @property
+    def lockout(self) -> Lockout:
+        """The lockout rule of the settings (api.php and /agent/login share it)."""
+        s = self.settings
+        return Lockout(failures=s.lockout_failures, user_failures=s.lockout_user_failures, seconds=s.lockout_seconds)
 
     def clear_caches(self) -> None:
         self.ids.clear()
@@ -64,23 +72,30 @@ async def load_system(conn: AsyncConnection) -> dict[str, Any]:
     return dict(row) if row else {}
 
 
-async def _form_pairs(request: Request) -> list[tuple[str, str]]:
+async def _form_pairs(request: Request, max_fields: int) -> list[tuple[str, str]]:
+    """The POSTed pairs (at most `max_fields`; later ones are ignored, as PHP's max_input_vars does)."""
     if request.method != "POST":
         return []
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
-        form = await request.form()
+        form = await request.form(max_fields=max_fields, max_files=max_fields)
         return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     body = await request.body()
     if not body:
         return []
-    return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+    text = "&".join(body.decode("utf-8", "replace").split("&", max_fields)[:max_fields])
+    return parse_qsl(text, keep_blank_values=True)
 
 
 def _api_page(request: Request, settings: Settings) -> tuple[str, str]:
-    """(scheme://SERVER_NAME[:port]/agc/api.php, SERVER_NAME) as upstream logs them."""
-    server = settings.server_name or request.url.hostname or ""
-    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    """(scheme://SERVER_NAME[:port]/agc/api.php, SERVER_NAME) as upstream logs them.
+
+    SERVER_NAME is the configured `server_name`, else the address the request arrived on — never the
+    client's `Host` header, which would let anyone add `vicidial_webservers`/`vicidial_urls` rows at will.
+    """
+    local = request.scope.get("server") or ("", None)
+    server = settings.server_name or str(local[0] or "")
+    port = local[1] or (443 if request.url.scheme == "https" else 80)
     scheme = "https://" if "443" in str(port) else "http://"
     port_part = "" if port in (80, 443) else f":{port}"
     return f"{scheme}{server}{port_part}{request.url.path}", server
@@ -160,6 +175,7 @@ async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, cl
         system=call.system,
         row=user_row,
         servers_ok=lambda: servers.get("servers_ok", lambda: servers_active(call.db)),
+        rule=call.services.lockout,
     )
     if not auth.ok or auth.user is None:
         call.emit(_bad_credentials(p.user, auth.code))
@@ -196,10 +212,10 @@ async def api_php(request: Request) -> Response:
     services: Services = request.app.state.services
     started = time.perf_counter()
     settings, clock = services.settings, services.clock
-    form_pairs = await _form_pairs(request)
+    form_pairs = await _form_pairs(request, settings.max_form_fields)
     raw = pick(request.query_params, dict(form_pairs))
     client_ip = request.client.host if request.client else ""
-    url_text = logging_query_string(request.url.query, form_pairs)
+    url_text = logging_query_string(request.url.query, form_pairs, settings.api_log_chars)
     page, server_name = _api_page(request, settings)
     webserver_id = await services.ids.webserver(server_name, settings.hostname)
     url_id = await services.ids.url(page)
@@ -241,7 +257,7 @@ async def api_php(request: Request) -> Response:
                     result=t(line.result),
                     reason=t(line.reason),
                     source=p.source,
-                    data=line.data,
+                    data=line.data[: settings.api_log_chars],
                     api_date=clock.now().replace(microsecond=0),
                     run_time=time.perf_counter() - started,
                     webserver=webserver_id,

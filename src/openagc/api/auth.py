@@ -1,23 +1,27 @@
 """Who is calling: credentials, the lockout, IP lists, API access and per-function permission.
 
 Upstream's `user_authorization()` facts, with the hazards of spec/api-common.md §18 fixed:
-the password is compared exactly (never by a case-insensitive collation), a bcrypt helper that
-cannot hash fails closed, and the lockout does what it says (see `LOCKOUT_*`).
+the password is compared exactly and in constant time (never by a case-insensitive collation), a bcrypt
+helper that cannot hash fails closed, and the lockout does what it says and cannot be turned against the
+account's owner (`Lockout`; the rule is in docs/compatibility.md and docs/security.md).
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.passhash import verify_pass_hash
 from openagc.store.schema import (
+    openagc_login_failures,
     servers,
     vicidial_ip_list_entries,
     vicidial_user_groups,
@@ -26,6 +30,23 @@ from openagc.store.schema import (
 
 LOCKOUT_FAILURES = 10
 LOCKOUT_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """The lockout rule.
+
+    `failures` failed logins for one user from one source (an IPv4 address, an IPv6 /64) within `seconds`
+    lock that user *from that source* for `seconds` from the last of them; the account keeps working from
+    everywhere else. `user_failures` failed logins for the user from all sources together within `seconds`
+    (`vicidial_users.failed_login_count`, window start in `last_login_date`) lock the user everywhere: since one
+    source can add at most `failures` per window, that takes a distributed attack. Attempts refused during a
+    lock are not counted and do not extend it; a success clears its own source's count.
+    """
+
+    failures: int = LOCKOUT_FAILURES
+    user_failures: int = 50
+    seconds: int = LOCKOUT_SECONDS
 
 GOOD, BAD, LOCK, ERRSERVERS, IPBLOCK = "GOOD", "BAD", "LOCK", "ERRSERVERS", "IPBLOCK"
 
@@ -81,11 +102,33 @@ async def load_user(conn: AsyncConnection, user: str) -> sa.RowMapping | None:
     return (await conn.execute(SELECT_USER, {"user": user})).mappings().first()
 
 
-def _locked(row: sa.RowMapping, now: datetime) -> bool:
-    """Locked while `LOCKOUT_FAILURES` failures stand and the lock (or window) began < 15 min ago."""
+def source_of(client_ip: str) -> str:
+    """The source a failure is counted against: the IPv4 address, or the /64 of an IPv6 address."""
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return client_ip[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+F = openagc_login_failures.c
+
+
+def _user_locked(row: sa.RowMapping, now: datetime, rule: Lockout) -> bool:
     count = row["failed_login_count"] or 0
     since = row["last_login_date"]
-    return count >= LOCKOUT_FAILURES and since is not None and now - since < timedelta(seconds=LOCKOUT_SECONDS)
+    return count >= rule.user_failures and since is not None and now - since < timedelta(seconds=rule.seconds)
+
+
+async def _source_locked(conn: AsyncConnection, user: str, source: str, now: datetime, rule: Lockout) -> bool:
+    found = (await conn.execute(sa.select(F.failures, F.window_start).where(F.user == user, F.source == source))
+             ).first()
+    return bool(found) and found.failures >= rule.failures and now - found.window_start < timedelta(
+        seconds=rule.seconds)
 
 
 def _password_matches(row: sa.RowMapping, password: str, system: dict[str, Any]) -> bool:
@@ -97,31 +140,116 @@ def _password_matches(row: sa.RowMapping, password: str, system: dict[str, Any])
     return bool(stored) and hmac.compare_digest(stored.encode(), password.encode())
 
 
-async def _record_failure(conn: AsyncConnection, row: sa.RowMapping, now: datetime, client_ip: str, code: str) -> None:
-    """Count a failed attempt. The window opens at the first failure; the 10th starts a 15-minute lock."""
+def _same_work_for_unknown_user(password: str, system: dict[str, Any]) -> None:
+    """Spend a hash computation when the user does not exist, so timing does not tell who exists."""
+    if str(system.get("pass_hash_enabled") or "0") != "0":
+        verify_pass_hash(password, "x" * 31, system.get("pass_key") or "", int(system.get("pass_cost") or 2))
+
+
+async def _count_failure(conn: AsyncConnection, user: str, source: str, now: datetime, rule: Lockout) -> bool:
+    """Count one failure for (user, source) and for the user, atomically; False when a lock already holds.
+
+    Each step is a conditional UPDATE, so concurrent failures serialise on the row and never pass the
+    threshold (SQLite: one writer at a time; MariaDB: the row lock, the WHERE re-read at the latest version).
+    """
+    cutoff = now - timedelta(seconds=rule.seconds)
+    await conn.execute(sa.delete(openagc_login_failures).where(
+        F.user == user, F.source == source, F.window_start <= cutoff))
+    row = {"user": user, "source": source, "failures": 0, "window_start": now}
+    if conn.dialect.name == "sqlite":
+        await conn.execute(sqlite.insert(openagc_login_failures).values(**row).on_conflict_do_nothing())
+    else:  # a no-op update on a duplicate key (INSERT IGNORE would log a warning each time)
+        await conn.execute(mysql.insert(openagc_login_failures).values(**row).on_duplicate_key_update(
+            failures=openagc_login_failures.c.failures))
+    counted = await conn.execute(
+        sa.update(openagc_login_failures)
+        .where(F.user == user, F.source == source, F.failures < rule.failures)
+        # window_start first: MariaDB evaluates later assignments with the new values, SQLite with the old
+        .ordered_values((F.window_start, sa.case((F.failures + 1 >= rule.failures, now), else_=F.window_start)),
+                        (F.failures, F.failures + 1))
+    )
+    if counted.rowcount != 1:
+        return False
+    await conn.execute(sa.update(vicidial_users).where(
+        U.user == user, U.failed_login_count > 0, sa.or_(U.last_login_date.is_(None), U.last_login_date <= cutoff)
+    ).values(failed_login_count=0))
+    await conn.execute(
+        sa.update(vicidial_users)
+        .where(U.user == user, U.failed_login_count < rule.user_failures)
+        .ordered_values(
+            (U.last_login_date, sa.case(
+                (sa.or_(U.failed_login_count == 0, U.failed_login_count + 1 >= rule.user_failures), now),
+                else_=U.last_login_date)),
+            (U.failed_login_count, U.failed_login_count + 1))
+    )
+    return True
+
+
+async def record_failure(conn: AsyncConnection, row: sa.RowMapping, now: datetime, client_ip: str, code: str,
+                          rule: Lockout) -> str:
+    """Count a failed attempt (BAD only) and note it in upstream's `failed_*_today` columns; the final code."""
+    if code == BAD and not await _count_failure(conn, row["user"], source_of(client_ip), now, rule):
+        code = LOCK
+    kind = {BAD: "01cBAD", LOCK: "03cLOCK"}.get(code, f"04c{code}")
     values: dict[str, Any] = {
         "failed_login_attempts_today": U.failed_login_attempts_today + 1,
         "failed_last_ip_today": client_ip[:50],
+        "failed_last_type_today": kind,
     }
-    if code == LOCK:
-        values["failed_last_type_today"] = "03cLOCK"
-    elif code == BAD:
-        count = row["failed_login_count"] or 0
-        since = row["last_login_date"]
-        window_open = since is not None and now - since < timedelta(seconds=LOCKOUT_SECONDS) and 0 < count
+    if code == BAD:
         values["failed_login_count_today"] = U.failed_login_count_today + 1
-        if window_open and count < LOCKOUT_FAILURES:
-            values["failed_login_count"] = U.failed_login_count + 1  # concurrent failures all count
-            values["failed_last_type_today"] = "01cBAD"
-            if count + 1 >= LOCKOUT_FAILURES:
-                values["last_login_date"] = now  # the lock runs 15 minutes from this failure
-        else:
-            values["failed_login_count"] = 1
-            values["last_login_date"] = now
-            values["failed_last_type_today"] = "01cBAD" if count == 0 else "02cBAD"
-    else:
-        values["failed_last_type_today"] = f"04c{code}"
     await conn.execute(sa.update(vicidial_users).where(U.user == row["user"]).values(**values))
+    return code
+
+
+async def _clear_source(conn: AsyncConnection, row: sa.RowMapping, source: str, now: datetime,
+                        rule: Lockout) -> bool:
+    """After a right password: clear this source's failures unless a lock holds now (then False)."""
+    if not row["failed_login_count"]:  # no failure counted for this user anywhere (every failure adds one)
+        return True
+    cutoff = now - timedelta(seconds=rule.seconds)
+    await conn.execute(sa.delete(openagc_login_failures).where(
+        F.user == row["user"], F.source == source,
+        sa.or_(F.failures < rule.failures, F.window_start <= cutoff)))
+    if await _source_locked(conn, row["user"], source, now, rule):
+        return False
+    fresh = (await conn.execute(sa.select(U.failed_login_count, U.last_login_date).where(U.user == row["user"]))
+             ).mappings().first()
+    return fresh is None or not _user_locked(fresh, now, rule)
+
+
+async def check_password(
+    conn: AsyncConnection,
+    user: str,
+    password: str,
+    *,
+    client_ip: str,
+    now: datetime,
+    system: dict[str, Any],
+    row: sa.RowMapping | None,
+    rule: Lockout,
+    also: Callable[[], Awaitable[bool]] | None = None,
+) -> str:
+    """Credentials and the lockout only (api.php and /agent/login share them): GOOD, BAD or LOCK.
+
+    `also` is a further credential (the agent's phone) checked after the password and counted like it.
+    """
+    if row is None:
+        _same_work_for_unknown_user(password, system)
+        return BAD
+    if len(user) < 2 or len(password) < 2:
+        return await record_failure(conn, row, now, client_ip, BAD, rule)
+    source = source_of(client_ip)
+    if row["failed_login_count"] and (
+        _user_locked(row, now, rule) or await _source_locked(conn, row["user"], source, now, rule)
+    ):
+        return await record_failure(conn, row, now, client_ip, LOCK, rule)
+    usable = (row["user_level"] or 0) > 0 and row["active"] == "Y"
+    if not (_password_matches(row, password, system) and usable) or (also is not None and not await also()):
+        return await record_failure(conn, row, now, client_ip, BAD, rule)
+    if not await _clear_source(conn, row, source, now, rule):
+        return await record_failure(conn, row, now, client_ip, LOCK, rule)
+    return GOOD
 
 
 async def _ip_allowed(conn: AsyncConnection, row: sa.RowMapping, client_ip: str, system: dict[str, Any]) -> bool:
@@ -172,33 +300,27 @@ async def authenticate(
     system: dict[str, Any],
     row: sa.RowMapping | None,
     servers_ok: Callable[[], Awaitable[bool]] | None = None,
+    rule: Lockout = Lockout(),
 ) -> AuthResult:
-    """Check the API caller; writes the failure counters, and resets them on a success that follows failures."""
-    if row is None or len(user) < 2 or len(password) < 2:
-        if row is not None:
-            await _record_failure(conn, row, now, client_ip, BAD)
+    """Check the API caller; counts failures (see `Lockout`)."""
+    code = await check_password(conn, user, password, client_ip=client_ip, now=now, system=system, row=row,
+                                rule=rule)
+    if row is None:
         return AuthResult(BAD, False, None)
-    if _locked(row, now):
-        await _record_failure(conn, row, now, client_ip, LOCK)
-        return AuthResult(LOCK, row["vdc_agent_api_access"] == "1", None)
-    usable = (row["user_level"] or 0) > 0 and row["active"] == "Y"
-    if not (usable and _password_matches(row, password, system)):
-        await _record_failure(conn, row, now, client_ip, BAD)
-        return AuthResult(BAD, row["vdc_agent_api_access"] == "1", None)
-    code = GOOD
+    api_access = row["vdc_agent_api_access"] == "1"
+    if code != GOOD:
+        return AuthResult(code, api_access, None)
     if not await (servers_ok() if servers_ok else servers_active(conn)):
         code = ERRSERVERS
     elif not await _ip_allowed(conn, row, client_ip, system):
         code = IPBLOCK
     if code != GOOD:
-        await _record_failure(conn, row, now, client_ip, code)
-        return AuthResult(code, row["vdc_agent_api_access"] == "1", None)
-    if row["failed_login_count"]:
-        await conn.execute(sa.update(vicidial_users).where(U.user == row["user"]).values(failed_login_count=0))
+        await record_failure(conn, row, now, client_ip, code, rule)
+        return AuthResult(code, api_access, None)
     api_user = ApiUser(
         user=row["user"],
         user_group=row["user_group"] or "",
         api_allowed_functions=row["api_allowed_functions"] or "",
         selected_language=row["selected_language"] or "",
     )
-    return AuthResult(GOOD, row["vdc_agent_api_access"] == "1", api_user)
+    return AuthResult(GOOD, api_access, api_user)

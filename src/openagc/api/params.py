@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from urllib.parse import parse_qsl
 
 
 @dataclass(frozen=True)
@@ -198,15 +199,31 @@ def filter_params(raw: Mapping[str, str], *, non_latin: bool) -> Params:
 
 
 LOG_STRIP = str.maketrans({c: None for c in QUOTES})
-_PASS_IN_QUERY = re.compile(r"(^|&)(pass=)[^&]*")
+MASK = "XXXXXXXX"
 
 
-def logging_query_string(query_string: str, form_pairs: list[tuple[str, str]]) -> str:
-    """The URL text logged in `vicidial_api_urls.url` (§3.3 of api-common), with the password masked."""
-    post = "&".join(f"{k}={v}" for k, v in form_pairs).translate(LOG_STRIP)
-    qs = query_string
+def _mask_passwords(pairs_text: str) -> str:
+    """Every `name=value` pair whose *decoded* name is `pass` gets its value masked (`p%61ss=` too)."""
+    out = []
+    for segment in pairs_text.split("&"):
+        name, sep, _ = segment.partition("=")
+        if sep and parse_qsl(f"{name}=", keep_blank_values=True) == [("pass", "")]:
+            segment = f"{name}={MASK}"
+        out.append(segment)
+    return "&".join(out)
+
+
+def logging_query_string(query_string: str, form_pairs: list[tuple[str, str]], limit: int | None = None) -> str:
+    """The URL text logged in `vicidial_api_urls.url` (§3.3 of api-common), with the password masked.
+
+    Masking works on pairs, so an encoded name (`p%61ss`), a repeated `pass` and a POSTed one are all masked;
+    the text is cut to `limit` characters (the password is masked before the cut).
+    """
+    post = "&".join(f"{k}={MASK if k == 'pass' else v}" for k, v in form_pairs).translate(LOG_STRIP)
+    qs = _mask_passwords(query_string)
     if not qs and len(post) > 2:
         qs = post
     if qs and len(post) > 2:
         qs = f"{qs}&GET-AND-POST=Y&{post}"
-    return _PASS_IN_QUERY.sub(r"\1\2XXXXXXXX", qs.translate(LOG_STRIP))
+    text = qs.translate(LOG_STRIP)
+    return text if limit is None else text[:limit]

@@ -115,7 +115,10 @@ async def _body(request: Request) -> dict[str, Any]:
     if not raw:
         return {}
     if "json" in request.headers.get("content-type", ""):
-        data = json.loads(raw)
+        try:
+            data = json.loads(raw)
+        except RecursionError:
+            raise Refused("JSON nested too deeply", 400) from None
         if not isinstance(data, dict):
             raise Refused("expected a JSON object", 400)
         return data
@@ -125,6 +128,8 @@ async def _body(request: Request) -> dict[str, Any]:
 
 def _text(body: dict[str, Any], name: str) -> str:
     value = body.get(name, "")
+    if isinstance(value, (dict, list)):
+        raise Refused(f"{name} must be text", 400)
     return "" if value is None else str(value).strip()
 
 
@@ -370,6 +375,8 @@ async def ingroups(request: Request, services: Services) -> dict[str, Any]:
     wanted = b.get("ingroups") or []
     if isinstance(wanted, str):
         wanted = wanted.replace(",", " ").split()
+    if not isinstance(wanted, list) or not all(isinstance(g, str) for g in wanted):
+        raise Refused("ingroups must be a list of in-group ids or a text", 400)
     blended = "1" if str(b.get("blended", "")).upper() in ("1", "Y", "YES", "TRUE", "ON") else "0"
     K = vicidial_campaigns.c
     async with services.db.begin() as conn:

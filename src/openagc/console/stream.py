@@ -19,12 +19,13 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from openagc.bus import AGENT_COMMAND
 from openagc.console.actions import Refused, _agent
 from openagc.engine.runtime import agent_topic  # one agent's (user, event dict) after each committed transition
+from openagc.web.streams import SlotStreamingResponse
 
 if TYPE_CHECKING:
     from openagc.api.app import Services
@@ -46,6 +47,9 @@ async def events(request: Request, services: Services) -> Response:
     if engine is None:
         return JSONResponse({"error": "the agent session engine is not running"}, status_code=503)
     user = agent.user
+    release = services.streams.take(user)
+    if release is None:
+        return JSONResponse({"error": "too many event streams open"}, status_code=429)
     queue: asyncio.Queue[Any] = asyncio.Queue()
     loop = asyncio.get_running_loop()
 
@@ -104,8 +108,8 @@ async def events(request: Request, services: Services) -> Response:
             for stop in unsubscribe:
                 stop()
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return SlotStreamingResponse(stream(), release, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 def stream_routes(services: Services) -> list[BaseRoute]:

@@ -1,25 +1,35 @@
 """The agent-side JSON API under `/agent/` (what the console uses), and its event stream.
 
 Login creates the session and answers with a token (`Authorization: Bearer <token>` or the
-`openagc_agent` cookie on later calls). Every other action is the same command the Agent API writes —
-a `vicidial_live_agents` command column — followed by an immediate pass of the engine, so there is one
-code path for a click, an `api.php` call and a plain SQL write. The answer carries the agent's state;
-a deferred action (pause or logout during a call) shows as `"pending"`.
+`openagc_agent` cookie on later calls) and the session's CSRF token (`X-CSRF-Token`, needed with the cookie on
+every POST; `web/csrf.py`). Login shares the Agent API's lockout and answers every credential failure — user,
+password or phone — with one message, so it tells nothing about which part was wrong.
+
+Every other action is the same command the Agent API writes — a `vicidial_live_agents` command column —
+followed by an immediate pass of the engine, so there is one code path for a click, an `api.php` call and a
+plain SQL write. The answer carries the agent's state; a deferred action (pause or logout during a call)
+shows as `"pending"`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from openagc.engine import session
+from openagc.api.app import load_system
+from openagc.api.auth import GOOD, check_password, load_user
+from openagc.engine import agent_phone, session
 from openagc.store.schema import vicidial_live_agents, vicidial_session_data
+from openagc.web.csrf import csrf_token
+from openagc.web.streams import SlotStreamingResponse
 
 if TYPE_CHECKING:
     from openagc.engine.runtime import Engine
@@ -27,6 +37,10 @@ if TYPE_CHECKING:
 COOKIE = "openagc_agent"
 VLA = vicidial_live_agents.c
 KEEPALIVE_SECONDS = 15.0
+LOGIN_REFUSED = "login refused: wrong user, password or phone, or too many failed attempts"
+ALT_DIAL = ("", "MAIN", "ALT", "ADDR3")
+MAX_PHONE_CODE = 10
+_phone_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one login per phone at a time
 
 
 class Refused(Exception):
@@ -47,15 +61,40 @@ def _engine(request: Request) -> Engine:
 
 
 async def _body(request: Request) -> dict[str, Any]:
+    """A JSON object or a form; JSON nested deeper than a flat object of scalars and lists is refused."""
     ctype = request.headers.get("content-type", "")
     if "json" in ctype:
         raw = await request.body()
-        data = json.loads(raw) if raw else {}
+        try:
+            data = json.loads(raw) if raw else {}
+        except RecursionError:
+            raise Refused("JSON nested too deeply", 400) from None
         if not isinstance(data, dict):
             raise Refused("expected a JSON object", 400)
         return data
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _str(body: dict[str, Any], *names: str, default: str = "") -> str:
+    """The first of `names` present, as text; a JSON object or list where text belongs is refused."""
+    for name in names:
+        if name in body and body[name] is not None:
+            value = body[name]
+            if isinstance(value, (dict, list)):
+                raise Refused(f"{name} must be text", 400)
+            return str(value)
+    return default
+
+
+def _groups(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [g for g in value.replace(",", " ").split() if g != "-"]
+    if isinstance(value, list) and all(isinstance(g, str) for g in value):
+        return value
+    raise Refused("ingroups must be a list of in-group ids or a text", 400)
 
 
 def _token(request: Request) -> str:
@@ -120,28 +159,59 @@ def _handler(fn: Any) -> Any:
 async def login(request: Request, engine: Engine) -> Response:
     """POST /agent/login: user, pass, phone_login, phone_pass, campaign[, ingroups, blended]."""
     b = await _body(request)
-    groups = b.get("ingroups")
-    if isinstance(groups, str):
-        groups = [g for g in groups.replace(",", " ").split() if g != "-"]
     req = session.LoginRequest(
-        user=str(b.get("user", "")),
-        password=str(b.get("pass", b.get("password", ""))),
-        phone_login=str(b.get("phone_login", b.get("user", ""))),
-        phone_pass=str(b.get("phone_pass", "")),
-        campaign_id=str(b.get("campaign", b.get("campaign_id", ""))),
-        ingroups=list(groups) if groups is not None else None,
+        user=_str(b, "user"),
+        password=_str(b, "pass", "password"),
+        phone_login=_str(b, "phone_login", "user"),
+        phone_pass=_str(b, "phone_pass"),
+        campaign_id=_str(b, "campaign", "campaign_id"),
+        ingroups=_groups(b.get("ingroups")),
         blended=None if b.get("blended") is None else _yes(b.get("blended")),
         computer_ip=request.client.host if request.client else "",
-        browser=request.headers.get("user-agent", ""),
+        browser=request.headers.get("user-agent", "")[:255],
     )
     if not (req.user and req.password and req.phone_login and req.campaign_id):
         raise Refused("user, pass, phone_login, phone_pass and campaign are required", 400)
-    token, conf = await engine.login(req)
-    response = JSONResponse(
-        {"token": token, "user": req.user, "conf_exten": conf, "state": await engine.state(req.user)}
-    )
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+    async with _phone_locks[req.phone_login]:
+        await _credentials(engine, req)
+        try:
+            token, conf = await engine.login(req)
+        except session.LoginError as exc:
+            raise Refused(LOGIN_REFUSED if exc.status == 401 else str(exc), exc.status) from None
+    response = JSONResponse({"token": token, "csrf_token": csrf_token(token), "user": req.user, "conf_exten": conf,
+                             "state": await engine.state(req.user)})
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                        path="/")
     return response
+
+
+async def _credentials(engine: Engine, req: session.LoginRequest) -> None:
+    """User and phone credentials under the Agent API's lockout (counted per user and source); one answer."""
+    services = engine.services
+    now = services.clock.now().replace(microsecond=0)
+    async with services.db.begin() as conn:
+        system = await load_system(conn)
+        row = await load_user(conn, req.user)
+        phone: sa.RowMapping | None = None
+
+        async def phone_matches() -> bool:
+            nonlocal phone
+            P = engine.phones.c
+            phone = (await conn.execute(sa.select(engine.phones).where(P.login == req.phone_login).limit(1))
+                     ).mappings().first()
+            return phone is not None and phone["active"] != "N" and hmac.compare_digest(
+                str(phone["pass"] or "").encode(), req.phone_pass.encode())
+
+        code = await check_password(conn, req.user, req.password, client_ip=req.computer_ip, now=now,
+                                    system=system, row=row, rule=services.lockout, also=phone_matches)
+    if code != GOOD or phone is None:
+        raise Refused(LOGIN_REFUSED, 401)
+    async with services.db.connect() as conn:
+        holder = (await conn.execute(sa.select(VLA.user).where(
+            VLA.extension == agent_phone.dial_string(phone), VLA.server_ip == (phone["server_ip"] or engine.server_ip),
+            VLA.user != req.user).limit(1))).scalar()
+    if holder:
+        raise Refused("this phone is in use by another agent", 409)
 
 
 async def state(request: Request, engine: Engine) -> dict[str, Any]:
@@ -150,7 +220,7 @@ async def state(request: Request, engine: Engine) -> dict[str, Any]:
     current = await engine.state(user)
     if current is None:
         raise Refused("agent is not logged in", 401)
-    return {"state": current}
+    return {"state": current, "csrf_token": csrf_token(_token(request))}
 
 
 async def ready(request: Request, engine: Engine) -> dict[str, Any]:
@@ -171,7 +241,7 @@ async def pause(request: Request, engine: Engine) -> dict[str, Any]:
     """POST /agent/pause [pause_code]: now when idle, after the disposition when on a call."""
     user = await _agent(request, engine)
     b = await _body(request)
-    code = str(b.get("pause_code", "") or "")[:6]
+    code = _str(b, "pause_code")[:6]
     epoch = engine.moment().epoch
     columns: dict[str, Any] = {}
     current = await engine.state(user) or {}
@@ -206,15 +276,18 @@ async def dispo(request: Request, engine: Engine) -> dict[str, Any]:
     """POST /agent/dispo: status[, callback_datetime, callback_type, comments]."""
     user = await _agent(request, engine)
     b = await _body(request)
-    status = str(b.get("status", "")).strip()
+    status = _str(b, "status").strip()
     if not status or len(status) > 6:
         raise Refused("status (1-6 characters) is required", 400)
     value = status
-    when = str(b.get("callback_datetime", "") or "")
+    if "!" in status:
+        raise Refused("status may not hold '!'", 400)
+    when = "".join(ch for ch in _str(b, "callback_datetime") if ch.isdigit() or ch in "-: ")[:19]
     if len(when) > 12:
-        kind = str(b.get("callback_type", "") or "")
+        kind = _str(b, "callback_type")
         kind = kind if kind in ("USERONLY", "ANYONE") else "ANYONE"
-        value = f"{status}!{when}!{kind}!{str(b.get('comments', '') or '')[:200]}!"
+        comments = _str(b, "comments").replace("!", " ")[:200]
+        value = f"{status}!{when}!{kind}!{comments}!"
     return await _command(
         engine,
         user,
@@ -228,20 +301,24 @@ async def dial(request: Request, engine: Engine) -> dict[str, Any]:
     user = await _agent(request, engine)
     b = await _body(request)
     epoch = engine.moment().epoch
-    action = str(b.get("action", "") or "").upper()
+    action = _str(b, "action").upper()
     if action in ("SKIP", "DIALONLY", "ALTDIAL", "ADR3DIAL", "FINISH"):
         return await _command(engine, user, lambda s: "", external_dial=action)
-    number = (
-        "MANUALNEXT"
-        if _yes(b.get("next", False))
-        else "".join(ch for ch in str(b.get("phone_number", "")) if ch.isdigit())
-    )
-    lead_id = "".join(ch for ch in str(b.get("lead_id", "") or "") if ch.isdigit())
+    number = "MANUALNEXT" if _yes(b.get("next", False)) else "".join(
+        ch for ch in _str(b, "phone_number") if ch.isdigit())
+    lead_id = "".join(ch for ch in _str(b, "lead_id") if ch.isdigit())[:10]
     if not number and not lead_id:
         raise Refused("phone_number, lead_id or next is required", 400)
+    # Each field is checked, never joined as given: a `!` would smuggle fields (caller id, prefix) into the command.
+    phone_code = _str(b, "phone_code", default="1") or "1"
+    if not phone_code.isdigit() or len(phone_code) > MAX_PHONE_CODE:
+        raise Refused("phone_code must be digits", 400)
+    alt_dial = _str(b, "alt_dial").upper()
+    if alt_dial not in ALT_DIAL:
+        raise Refused("alt_dial must be MAIN, ALT or ADDR3", 400)
     fields = [
-        number,
-        str(b.get("phone_code", "1") or "1"),
+        number[:30],
+        phone_code,
         "YES" if _yes(b.get("search", True)) else "NO",
         "YES" if _yes(b.get("preview", False)) else "NO",
         "YES",
@@ -252,7 +329,7 @@ async def dial(request: Request, engine: Engine) -> dict[str, Any]:
         "",
         "",
         lead_id,
-        str(b.get("alt_dial", "") or "").upper(),
+        alt_dial,
         "",
     ]
     return await _command(
@@ -268,6 +345,9 @@ async def events(request: Request, engine: Engine) -> Response:
     from openagc.engine.runtime import agent_topic
 
     user = await _agent(request, engine)
+    release = engine.services.streams.take(user)
+    if release is None:
+        raise Refused("too many event streams open", 429)
     queue, unsubscribe = engine.services.bus.queue(agent_topic(user))
 
     async def stream():
@@ -290,8 +370,9 @@ async def events(request: Request, engine: Engine) -> Response:
         finally:
             unsubscribe()
 
-    return StreamingResponse(
+    return SlotStreamingResponse(
         stream(),
+        release,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

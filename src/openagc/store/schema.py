@@ -1465,3 +1465,17 @@ vicidial_ajax_log = _table(
     col("last_sql", TEXT()),
     sa.Index("vajl_start_time", "start_time"),
 )
+
+# --------------------------------------------------------------------------------------------
+# Tables of openagc's own (not upstream's)
+# --------------------------------------------------------------------------------------------
+
+# Failed logins per user and source address (api.php and /agent/login share them): `failures` within the
+# window that began at `window_start`; at the lockout threshold `window_start` becomes the lock's start.
+openagc_login_failures = _table(
+    "openagc_login_failures",
+    _pk("user", VARCHAR(20)),
+    _pk("source", VARCHAR(64)),
+    col("failures", INT(10, unsigned=True), dflt="0", nullable=False),
+    col("window_start", DATETIME(), nullable=False),
+)

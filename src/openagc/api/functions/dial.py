@@ -12,6 +12,7 @@ import re
 
 import sqlalchemy as sa
 
+from openagc.api.numbers import whole
 from openagc.api.pipeline import Call, api_function
 from openagc.api.reply import Line, error, notice, success, verbatim
 from openagc.store.schema import (
@@ -56,7 +57,7 @@ def _lead_key(lead_id: str) -> int | None:
     """The lead id to look up (`lead_id` is digits only), or None when no lead can have it."""
     if not lead_id:
         return None
-    number = int(lead_id)
+    number = whole(lead_id)
     return number if 0 < number <= LEAD_ID_MAX else None
 
 
@@ -292,7 +293,7 @@ async def preview_dial_action(call: Call) -> Line:
 
 def _switch_lead_valid(call: Call) -> bool:
     p = call.p
-    names_lead = (p.lead_id and int(p.lead_id) >= 1) or p.vendor_lead_code
+    names_lead = (p.lead_id and whole(p.lead_id) >= 1) or p.vendor_lead_code
     return bool(names_lead) and call.identifies_agent(agent_min=1, alt_min=2)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from openagc.api.numbers import whole
 from openagc.api.pipeline import Call, api_function
 from openagc.api.reply import Line, error, success
 from openagc.store.schema import (
@@ -75,7 +76,7 @@ def _lead_row(call: Call, list_id: int) -> dict[str, Any]:
     """The `vicidial_list` row upstream inserts, with values valid under strict SQL."""
     p = call.p
     row: dict[str, Any] = {name: _fit(name, p.get(name)) for name in ADD_LEAD_FIELDS}
-    rank = int(p.rank) if p.rank else 0
+    rank = whole(p.rank)
     row.update(
         phone_code=_fit("phone_code", p.phone_code),
         phone_number=_fit("phone_number", p.value),

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from openagc.api.numbers import whole
 from openagc.api.pipeline import Call, api_function
 from openagc.api.reply import Line, error, notice, success, verbatim
 from openagc.clock import fmt_datetime
@@ -249,7 +250,7 @@ async def vm_message(call: Call) -> Line:
         raise call.stop(error("agent_user does not have a live call", p.agent_user))
     if not p.lead_id:
         p.lead_id = str(current)
-    elif int(p.lead_id) != current:
+    elif whole(p.lead_id) != current:
         raise call.stop(error("current call does not match lead_id submitted", p.agent_user,
                               data=f"{p.lead_id}|{current}"))
     await call.db.execute(sa.insert(vicidial_lead_messages).values(

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from openagc.api.numbers import whole
 from openagc.api.pipeline import Call, Stop, api_function
 from openagc.api.reply import Line, error, success, verbatim
 from openagc.store.schema import (
@@ -155,7 +156,7 @@ def _notification_date(call: Call) -> datetime:
 
 async def _confetti_options(call: Call) -> str:
     """`duration,maxParticleCount,particleSpeed`: request → CONFETTI_SETTINGS → default, each capped."""
-    asked = {o.name: int(call.p.get(o.name) or 0) for o in CONFETTI_OPTIONS}
+    asked = {o.name: whole(call.p.get(o.name)) for o in CONFETTI_OPTIONS}
     if not all(asked.values()):
         entry = await call.scalar(sa.select(vicidial_settings_containers.c.container_entry)
                                   .where(vicidial_settings_containers.c.container_id == CONFETTI_CONTAINER))
@@ -165,7 +166,7 @@ async def _confetti_options(call: Call) -> str:
             name, _, value = line.strip().partition(" => ")
             value = value.strip()
             if name in asked and not asked[name] and value.isdigit():
-                asked[name] = int(value)
+                asked[name] = whole(value)
     return ",".join(str(min(asked[o.name] or o.default, o.maximum)) for o in CONFETTI_OPTIONS)
 
 
@@ -177,7 +178,7 @@ def _text_columns(call: Call) -> dict[str, object]:
         color = f"#{color}"
     return {
         "notification_text": p.notification_text,
-        "text_size": min(int(p.text_size or 0) or 12, TEXT_SIZE_MAX),
+        "text_size": min(whole(p.text_size) or 12, TEXT_SIZE_MAX),
         "text_font": (p.text_font or "Arial")[:30],
         "text_weight": (p.text_weight or "bold")[:30],
         "text_color": color[:15],

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from openagc.api.numbers import whole
 from openagc.api.pipeline import VLA, Call, api_function
 from openagc.api.reply import Line, Translate, error, success, verbatim
 from openagc.store.leads import UPDATABLE_LEAD_FIELDS
@@ -173,7 +174,7 @@ def _column_value(name: str, text: str) -> Any:
     if name == "gmt_offset_now":
         return _as_decimal(text)
     if name == "rank":
-        return min(int(text), RANK_MAX) if text else 0
+        return min(whole(text), RANK_MAX)
     if name == "gender":
         return text if text in ("M", "F", "U") else "U"
     return text[: column.type.length]
@@ -248,7 +249,7 @@ async def set_timer_action(call: Call) -> Line:
     await call.update_agent(
         external_timer_action=p.value[:20],
         external_timer_action_message=p.notes[:255],
-        external_timer_action_seconds=min(int(p.rank), TIMER_SECONDS_MAX) if p.rank else 0,
+        external_timer_action_seconds=min(whole(p.rank), TIMER_SECONDS_MAX),
     )
     details = (p.user, p.agent_user, p.value, p.notes, p.rank)
     return success("set_timer_action lead updated", *details, data="|".join(details))

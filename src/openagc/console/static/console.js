@@ -24,21 +24,24 @@
 
   var $ = function (id) { return document.getElementById(id); };
   var app = {
-    state: null, context: null, lead: null, source: null, retry: 0, retryTimer: 0,
+    state: null, context: null, lead: null, source: null, retry: 0, retryTimer: 0, csrf: "",
     stateSince: 0, skewMs: 0, tick: 0, notificationTimer: 0, scriptVersion: 0, callbacksVersion: 0
   };
   window.openagc = app; // for debugging and the browser tests
 
   // --- HTTP ------------------------------------------------------------------------------------------------
 
+  // Every POST carries the session's CSRF token (from /agent/login and /agent/state) besides the cookie.
   function request(method, url, body) {
     var init = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
+    if (method !== "GET" && app.csrf) init.headers["X-CSRF-Token"] = app.csrf;
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
     return fetch(url, init).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
+        if (r.ok && data && data.csrf_token) app.csrf = data.csrf_token;
         if (!r.ok) {
           var err = new Error(data.error || ("HTTP " + r.status));
           err.status = r.status;
