@@ -92,9 +92,14 @@ class ReplayAmi:
     """An AMI server answering one adapter connection from a transcript."""
 
     transcript: Transcript
+    #: Engine replays: actions are matched by what they act on (Action, Channel, Exten, Application) rather than
+    #: by name alone, the call ids in CallerID are mapped too, and CoreShowChannels is answered with the channels
+    #: Asterisk listed at that point of the live run (the transcript's ``channels`` entries).
+    lenient: bool = False
     server: asyncio.Server | None = None
     port: int = 0
     ids: dict[str, str] = field(default_factory=dict)  # recorded ActionID / ChannelId → this run's
+    subs: dict[str, str] = field(default_factory=dict)  # recorded ChannelId / call id → this run's (in any value)
     matched: set[int] = field(default_factory=set)  # indexes of recorded `out` entries received
     emitted: int = 0  # entries before this index are done (sent, matched, or not messages)
     mismatches: list[str] = field(default_factory=list)
@@ -120,10 +125,22 @@ class ReplayAmi:
     def _map(self, value: str) -> str:
         if value in self.ids:
             return self.ids[value]
-        for old, new in self.ids.items():
-            if "." in old and old in value:  # a ChannelId inside a Uniqueid / Linkedid (`<id>;2`)
+        for old, new in self.subs.items():  # a ChannelId inside a Uniqueid (`<id>;2`), a call id in a CallerID
+            if old in value:
                 value = value.replace(old, new)
         return value
+
+    def _key(self, pairs: Pairs, mapped: bool) -> tuple[str, ...]:
+        names = ("Action", "Channel", "Exten", "Application") if self.lenient else ("Action",)
+        return tuple(self._map(header(pairs, n)) if mapped else header(pairs, n) for n in names)
+
+    def _learn(self, recorded: Pairs, pairs: Pairs) -> None:
+        self.ids[header(recorded, "ActionID")] = header(pairs, "ActionID")
+        if header(recorded, "ChannelId") and header(pairs, "ChannelId"):
+            self.subs[header(recorded, "ChannelId")] = header(pairs, "ChannelId")
+        old, new = header(recorded, "CallerID").split('"'), header(pairs, "CallerID").split('"')
+        if self.lenient and len(old) == len(new) == 3 and old[1] != new[1] and len(old[1]) >= 8:
+            self.subs[old[1]] = new[1]
 
     def _pump(self) -> None:
         """Wake the sender (an action arrived, or the client connected)."""
@@ -166,13 +183,12 @@ class ReplayAmi:
         if name in ELIDED:
             self._answer_elided(name, aid)
             return
+        key = self._key(pairs, mapped=False)
         for i, entry in enumerate(self.transcript.entries):
-            if entry["kind"] != "out" or i in self.matched or header(entry["msg"], "Action") != name:
+            if entry["kind"] != "out" or i in self.matched or self._key(entry["msg"], mapped=True) != key:
                 continue
             recorded = entry["msg"]
-            self.ids[header(recorded, "ActionID")] = aid
-            if header(recorded, "ChannelId"):
-                self.ids[header(recorded, "ChannelId")] = header(pairs, "ChannelId")
+            self._learn(recorded, pairs)
             want = [[k, self._map(v)] for k, v in recorded if k not in ("ActionID", "ChannelId")]
             got = [[k, v] for k, v in pairs if k not in ("ActionID", "ChannelId")]
             if sorted(want) != sorted(got):
@@ -189,10 +205,18 @@ class ReplayAmi:
         if name == "Ping":
             self.writer.write(encode([["Response", "Success"], ["ActionID", aid], ["Ping", "Pong"]]))
             return
+        listing: list[Pairs] = []
+        if self.lenient:  # the channels Asterisk listed last before this point of the live run
+            for entry in self.transcript.entries[:self.emitted]:
+                if entry["kind"] == "channels":
+                    listing = entry["list"]
         self.writer.write(encode([["Response", "Success"], ["ActionID", aid], ["EventList", "start"],
                                   ["Message", "Channels will follow"]]))
+        for channel in listing:
+            self.writer.write(encode([["Event", "CoreShowChannel"], ["ActionID", aid],
+                                      *[[k, self._map(v)] for k, v in channel]]))
         self.writer.write(encode([["Event", "CoreShowChannelsComplete"], ["ActionID", aid],
-                                  ["EventList", "Complete"], ["ListItems", "0"]]))
+                                  ["EventList", "Complete"], ["ListItems", str(len(listing))]]))
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
@@ -310,4 +334,4 @@ async def replay(transcript: Transcript, timeout: float = 10.0) -> Replayed:
         for task in tasks:
             task.cancel()
         await fake.stop()
-    return Replayed(events, fake.mismatches, fake.unexpected, errors, dict(fake.ids))
+    return Replayed(events, fake.mismatches, fake.unexpected, errors, dict(fake.subs))

@@ -90,6 +90,16 @@ def write_config(root: Path, binary: Path, ports: Ports) -> tuple[Path, Asterisk
     return next(p for p in written if p.name == "asterisk.conf"), settings
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the test process dies, however it dies (Linux `PR_SET_PDEATHSIG`)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except OSError:
+        pass
+
+
 class Asterisk:
     """One Asterisk process with its own configuration, ports and run directory."""
 
@@ -106,6 +116,7 @@ class Asterisk:
         self.proc = subprocess.Popen(
             [str(self.binary), "-C", str(self.conf), "-f", "-n", "-q"],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self.wait_booted(timeout)
 

@@ -36,6 +36,8 @@ class Transcript:
         self.entries: list[dict[str, Any]] = []
         self.meta: dict[str, Any] = {}
         self._elided: set[str] = set()
+        self._listing: dict[str, list[list[list[str]]]] = {}  # CoreShowChannels ActionID → its channels
+        self._last_listing: list[list[list[str]]] | None = None
         self.connections = 0
 
     def t(self) -> float:
@@ -47,9 +49,23 @@ class Transcript:
             self._elided.add(aid)
             return
         if kind == "in" and aid and aid in self._elided:
+            self._channels(aid, pairs)
             return
         self.entries.append({"kind": kind, "t": self.t(),
                              "msg": [[k, REDACTED if k.lower() == "secret" else v] for k, v in pairs]})
+
+    def _channels(self, aid: str, pairs: list[tuple[str, str]]) -> None:
+        """Note a CoreShowChannels answer as a ``channels`` entry when the list changed since the last one."""
+        event = dict(pairs).get("Event")
+        if event == "CoreShowChannel":
+            keep = ("Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName", "Context", "Exten",
+                    "Priority", "Uniqueid", "Linkedid", "Application", "ApplicationData")
+            self._listing.setdefault(aid, []).append([[k, v] for k, v in pairs if k in keep])
+        elif event == "CoreShowChannelsComplete":
+            listing = self._listing.pop(aid, [])
+            if listing != self._last_listing:
+                self._last_listing = listing
+                self.entries.append({"kind": "channels", "t": self.t(), "list": listing})
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
