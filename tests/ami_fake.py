@@ -8,14 +8,17 @@ A transcript is what one adapter connection exchanged with a real Asterisk, reco
 * ``out``: an action the adapter sent (ordered header pairs); ``in``: a response or event Asterisk sent;
 * ``op``: a `SwitchPort` operation the engine called (`name`, `args`) with `seen`, the number of AMI events the
   adapter had been handed by then;
-* ``switch_event``: a `SwitchEvent` the adapter reported.
+* ``switch_event``: a `SwitchEvent` the adapter reported;
+* ``channels``: what a ``CoreShowChannels`` listed, each time the list changed (the engine's channel mirror).
 
 ``Ping`` and ``CoreShowChannels`` exchanges (timers and the engine's channel mirror) are left out: they change no
 adapter state. The fake server (`ReplayAmi`) matches each action it receives to the earliest unmatched recorded
 action of that name, answers and emits the recorded messages in recorded order (a message goes out once every
 action recorded before it has arrived), and maps what differs per run: the ``ActionID``s and the ``ChannelId``s the
 adapter assigns. `replay()` drives a fresh adapter with the recorded operations, each once the adapter has been
-handed as many events as it had when the engine called it.
+handed as many events as it had when the engine called it. In `lenient` mode (`tests/switch/test_ami_engine_replay.py`)
+the engine drives the adapter instead: actions are matched by what they act on, call ids are mapped, and
+``CoreShowChannels`` is answered from the ``channels`` entries.
 """
 
 from __future__ import annotations
