@@ -144,9 +144,14 @@ AGENT_ENDPOINTS = ("/agent/login", "/agent/logout", "/agent/ready", "/agent/paus
 FIELDS = ("user", "pass", "phone_login", "phone_pass", "campaign", "ingroups", "blended", "pause_code",
           "phone_number", "phone_code", "lead_id", "alt_dial", "next", "action", "status", "callback_datetime",
           "callback_type", "comments", "function", "ingroup", "consultative", "digits", "stage", "search")
-json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), values()),
+json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False,
+                                     allow_infinity=False), values()),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
                                                                                          max_size=3), max_leaves=6)
+
+
+RAW_JSON = (b'{"user": Infinity, "phone_number": NaN, "lead_id": -Infinity}', b'{"digits": 1e999}',
+            b'{"status": "\\ud800"}', b'{"a": 1, "a": 2}', b"\xff\xfe{}", b'{"ingroups": "' + b"x " * 5000 + b'"}')
 
 
 @st.composite
@@ -155,7 +160,8 @@ def agent_requests(draw: st.DrawFn) -> dict:
     body_fields = draw(st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=6))
     kind = draw(st.sampled_from(("json", "form", "bytes", "deep", "none")))
     return {"path": path, "method": draw(st.sampled_from(METHODS)), "kind": kind, "fields": body_fields,
-            "raw": draw(st.binary(max_size=500)), "auth": draw(st.sampled_from(("bearer", "none", "garbage"))),
+            "raw": draw(st.one_of(st.binary(max_size=500), st.sampled_from(RAW_JSON))),
+            "auth": draw(st.sampled_from(("bearer", "none", "garbage"))),
             "ctype": draw(st.sampled_from(CONTENT_TYPES))}
 
 
