@@ -1,3 +1,6 @@
-"""Security tests use the API fixtures (both databases) and the engine's server (`eng`) of tests/engine."""
+"""Security tests use the API fixtures (both databases) and the engine's server fixtures (`eng`, `engine_env`),
+wherever the suite defines them (tests/conftest.py, or tests/engine/conftest.py in older checkouts)."""
 
-from tests.engine.conftest import agent_api, eng, engine_env  # noqa: F401  (fixtures)
+import tests.engine.conftest as _engine
+
+globals().update({name: getattr(_engine, name) for name in ("eng", "engine_env") if hasattr(_engine, name)})
