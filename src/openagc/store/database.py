@@ -3,13 +3,52 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# MariaDB/MySQL errors after which the server has rolled the transaction (or its statement) back and the same
+# work may simply run again: deadlock, lock wait timeout, and "record has changed since last read" (MariaDB's
+# snapshot isolation, a serialization failure).
+RETRYABLE_MYSQL = {1213: "deadlock", 1205: "lock wait timeout", 1020: "serialization failure"}
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
+
+
+class Conflict(Exception):
+    """A transaction kept meeting retryable conflicts until its attempts ran out (the API answers 503)."""
+
+
+def retryable(exc: BaseException) -> bool:
+    """True for a conflict that rolled the work back and that a re-run of the whole transaction may pass.
+
+    MariaDB deadlock (1213), lock wait timeout (1205), serialization failure (1020, SQLSTATE 40001); SQLite
+    busy or locked ("database is locked"). A lost connection is never retried: a COMMIT may have landed.
+    """
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return False
+    orig = getattr(exc, "orig", None) or exc
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in RETRYABLE_MYSQL:
+        return True
+    if getattr(orig, "sqlstate", None) == "40001":
+        return True
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED)
+    text = str(orig).lower()
+    return type(orig).__name__ == "OperationalError" and (
+        "database is locked" in text or "database table is locked" in text
+    )
 
 
 def _normalise(url: str) -> sa.URL:
@@ -70,8 +109,14 @@ def make_sync_engine(url: str, **kwargs) -> sa.Engine:
 class Database:
     """The async engine plus the one way to open a transaction."""
 
+    # A transaction meeting a retryable conflict runs again, at most this many times in all, after a jittered
+    # pause of up to `retry_pause` × 2^(attempt−1) seconds.
+    attempts = 5
+    retry_pause = 0.01
+
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
+        self.retries = 0  # transactions run again after a conflict (for tests and health)
         u = async_url(url)
         self.sqlite = u.get_backend_name() == "sqlite"
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.sqlite else None
@@ -110,6 +155,28 @@ class Database:
         async with self._write_lock, self.engine.begin() as conn:
             yield conn
 
+    async def transaction(self, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run `body` in one transaction (`begin`); on a retryable conflict roll back and run it all again.
+
+        The whole body is the unit, so it must do nothing outside the transaction that a second run would repeat
+        (switch operations and notifications belong after the commit, on what this returns). After `attempts`
+        tries the last conflict is raised as `Conflict`; any other error is raised at once.
+        """
+        for attempt in range(1, self.attempts + 1):
+            try:
+                async with self.begin() as conn:
+                    return await body(conn)
+            except Exception as exc:
+                if not retryable(exc):
+                    raise
+                if attempt == self.attempts:
+                    log.warning("transaction gave up after %d conflicts: %s", attempt, exc.__class__.__name__)
+                    raise Conflict(f"database conflict persisted after {attempt} attempts") from exc
+                self.retries += 1
+                log.info("transaction conflict (%s), running it again", _reason(exc))
+                await asyncio.sleep(random.uniform(0.5, 1.0) * self.retry_pause * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads that need no transaction of their own."""
@@ -118,3 +185,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and args[0] in RETRYABLE_MYSQL:
+        return f"{args[0]} {RETRYABLE_MYSQL[args[0]]}"
+    return str(orig)[:80]
