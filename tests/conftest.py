@@ -1,15 +1,51 @@
-"""Fixtures: every API test runs once on SQLite and once on MariaDB, through a live HTTP server."""
+"""Fixtures: every API test runs once on SQLite and once on MariaDB, through a live HTTP server.
+
+Also here: the engine server on the simulated switch (`engine_env`, `eng`; `tests/engine/conftest.py`), shared by
+the engine tests and the scenario list, and the Asterisk tier's fixtures (`tests/asterisk/tier.py`) with its
+deselection: tests marked `asterisk` (everything under tests/asterisk, the Asterisk variant of `tests/scenarios`)
+run only when an Asterisk is found, else the run ends with one line saying so.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.asterisk.tier import ASTERISK, NOT_RUN, asterisk, observer, tier, tier_env, tier_root  # noqa: F401
 from tests.support import Api, Backend, Db, live_agent_row
 
+if TYPE_CHECKING:
+    from tests.engine.conftest import EngineEnv
+
 BACKENDS = ("sqlite", "mariadb")
+TIER = Path(__file__).parent / "asterisk"
+_NOT_RUN_KEY = pytest.StashKey[bool]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "asterisk: needs a real Asterisk (tests/asterisk and the Asterisk variant of "
+                            "tests/scenarios; without one they are deselected and the run says so in one line)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if TIER in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.asterisk)
+    if ASTERISK is not None:
+        return
+    dropped = [i for i in items if i.get_closest_marker("asterisk") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i.get_closest_marker("asterisk") is None]
+        config.stash[_NOT_RUN_KEY] = True
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if config.stash.get(_NOT_RUN_KEY, False):
+        terminalreporter.write_line(NOT_RUN)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -42,3 +78,26 @@ def login(db: Db):
         return row
 
     return _login
+
+
+@pytest.fixture(scope="session")
+def engine_env(backend: Backend) -> Iterator[EngineEnv]:
+    """The engine server of `backend` on a simulated switch in virtual time (one per database)."""
+    from tests.engine.conftest import EngineEnv
+
+    env = EngineEnv(backend)
+    try:
+        yield env
+    finally:
+        env.client.close()
+
+
+@pytest.fixture
+def eng(engine_env: EngineEnv, db: Db) -> Iterator[EngineEnv]:
+    """`engine_env` with a fresh database, engine and switch; the engine stops after the test, so it never
+    acts on what later tests (API tests with the engine off) write into the same database."""
+    engine_env.fresh()
+    yield engine_env
+    stop = engine_env.services.extra.pop("engine_stop", None)
+    if stop is not None:
+        engine_env.run(stop())

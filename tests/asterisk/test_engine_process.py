@@ -17,9 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.asterisk.conftest import CONF, LOGIN, Tier, wait_for
 from tests.asterisk.pbx import AMI_SECRET, AMI_USER, free_port
-from tests.asterisk.test_scenarios import ANSWERS, dial_args, dialled, is_phone
+from tests.asterisk.tier import Tier, dialled, is_phone
+from tests.scenarios.driver import ANSWERS, CONF, LOGIN, wait_for
+from tests.scenarios.test_telephony import dial_args
 from tests.support import AUTH
 
 pytestmark = pytest.mark.asterisk

@@ -1,14 +1,15 @@
 """Engine fixtures: one server per backend with the engine on, over a simulated switch in virtual time.
 
-`eng` (per test) resets the database (through `db`), restarts the engine on a fresh virtual-time switch and
-re-freezes the clock, so tests never see another test's sessions, calls or timers.
+`engine_env` and `eng` live in `tests/conftest.py` (the scenario list of `tests/scenarios` shares them: one
+engine per database). `eng` (per test) resets the database (through `db`), restarts the engine on a fresh
+virtual-time switch and re-freezes the clock, so tests never see another test's sessions, calls or timers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ import pytest
 
 from openagc.engine import runtime
 from openagc.switch.simulated import CustomerScript, SimulatedSwitch
-from tests.support import AUTH, FROZEN_AT, Api, Backend, Db
+from tests.support import AUTH, FROZEN_AT, Api, Backend
 
 LOGIN = {"user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test", "campaign": "TESTCAMP"}
 
@@ -66,9 +67,11 @@ class EngineEnv:
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
-        loop = self.engine.watcher.loop
-        assert loop is not None
-        return loop
+        """The server's event loop (remembered: between tests no engine may be running)."""
+        if getattr(self, "_loop", None) is None:
+            self._loop = self.engine.watcher.loop
+        assert self._loop is not None
+        return self._loop
 
     def run(self, coro: Any, timeout: float = 20.0) -> Any:
         """Run a coroutine on the server's event loop and return its result."""
@@ -97,15 +100,17 @@ class EngineEnv:
         self.client.cookies.clear()
         self.services.clear_caches()
         self.services.clock.freeze(FROZEN_AT)
-        if "engine_stop" not in self.services.extra:
+        if "engine_stop" not in self.services.extra and "engine" in self.services.extra:
             # the server's lifespan started the first engine: adopt it so restart() can stop it
             engine = self.engine
+            self.loop  # noqa: B018 (remember the server's loop while an engine runs)
 
             async def stop() -> None:
                 await engine.stop()
 
             self.services.extra["engine_stop"] = stop
-        self.engine.reset()
+        if "engine" in self.services.extra:
+            self.engine.reset()
         self.restart()
 
     def advance(self, seconds: float) -> None:
@@ -153,21 +158,6 @@ class EngineEnv:
 
     def inbound(self, number: str = "3125551001", ingroup: str = "TEST_IN", **kw: Any) -> Any:
         return self.call(lambda: self.switch.inject_inbound(number, ingroup, **kw))
-
-
-@pytest.fixture(scope="session")
-def engine_env(backend: Backend) -> Iterator[EngineEnv]:
-    env = EngineEnv(backend)
-    try:
-        yield env
-    finally:
-        env.client.close()
-
-
-@pytest.fixture
-def eng(engine_env: EngineEnv, db: Db) -> EngineEnv:
-    engine_env.fresh()
-    return engine_env
 
 
 @pytest.fixture

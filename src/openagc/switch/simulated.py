@@ -282,6 +282,7 @@ class DtmfSent:
     conference: str
     digits: str
     epoch: int
+    heard_by: tuple[str, ...] = ()  # the conference's members when it was sent (ConfBridge plays it to each)
 
     @property
     def tones(self) -> str:
@@ -310,6 +311,7 @@ class _Chan:
     talk_seconds: float | None = None
     linked: str | None = None  # the other leg of a bridge (blind transfer, Local pair): ends with this one
     paused: bool = False  # a playback paused by control_audio
+    holding: bool = False  # hearing hold music: in the park, or answered and waiting in an in-group
     timers: dict[str, Timer] = field(default_factory=dict)
 
     def snapshot(self) -> Channel:
@@ -413,6 +415,9 @@ class SimulatedSwitch:
         self.dtmf_log: list[DtmfSent] = []
         self.originates: list[Originated] = []  # every originate, as the Originate action would carry it
         self.voicemail_log: list[tuple[str, str, tuple[str, ...]]] = []  # (channel, exten, sounds) dropped
+        self.joins: list[tuple[str, str]] = []  # (conference, channel): every join, in order (ConfbridgeJoin)
+        self.holds: list[str] = []  # channels put on hold music, in order (MusicOnHoldStart)
+        self.controls: list[tuple[str, str]] = []  # (channel, action) of every control_audio the switch accepted
 
     @classmethod
     def virtual(cls, **kwargs: object) -> SimulatedSwitch:
@@ -586,8 +591,20 @@ class SimulatedSwitch:
     def _join(self, chan: _Chan, conference: str) -> None:
         self._leave(chan)
         chan.conference = conference
-        chan.parked = False
+        chan.parked = chan.holding = False
         self._confs.setdefault(conference, []).append(chan.name)
+        self.joins.append((conference, chan.name))
+
+    def _hold(self, chan: _Chan) -> None:
+        """The channel hears hold music (Asterisk's MusicOnHold in the park or the in-group's queue)."""
+        self._leave(chan)
+        chan.holding = True
+        self.holds.append(chan.name)
+
+    def on_hold(self, name: str) -> bool:
+        """Whether the live channel `name` hears hold music now."""
+        chan = self._live(name)
+        return chan is not None and chan.holding
 
     def _leave(self, chan: _Chan) -> None:
         if chan.conference is not None:
@@ -633,6 +650,7 @@ class SimulatedSwitch:
             self._join(chan, conference)
         elif park:  # answered into the park exten: on hold until the engine redirects it (nobody bridges it)
             chan.parked = True
+            self._hold(chan)
         self._emit(EventKind.ANSWERED, chan)
         self._start_talk(chan)
 
@@ -744,6 +762,7 @@ class SimulatedSwitch:
         self._chans[one.name], self._chans[two.name] = one, two
         if conference is not None:
             self._join(one, conference)
+        self._hold(two)
         self._emit(EventKind.ANSWERED, one)
         self._emit(EventKind.INBOUND, two, data={"ingroup": two.ingroup, "number": exten, "exten": exten,
                                                  "transfer": "1"})
@@ -774,6 +793,7 @@ class SimulatedSwitch:
         chan = self._new_chan(f"SIP/{self.carrier}", local=False, call_id=call_id, kind=ChannelKind.CUSTOMER,
                               state=ChannelState.RINGING, number=number)
         chan.inbound, chan.ingroup, chan.talk_seconds = True, ingroup, talk
+        self._hold(chan)
         self._emit(EventKind.INBOUND, chan, data={"ingroup": ingroup, "number": number})
         if patience is not None:
             name = chan.name
@@ -846,7 +866,7 @@ class SimulatedSwitch:
                 self._emit(EventKind.ANSWERED, chan, data={"ingroup": chan.ingroup})
             return
         if park:
-            self._leave(chan)
+            self._hold(chan)
             chan.parked = True
         else:
             assert conference is not None
@@ -867,10 +887,11 @@ class SimulatedSwitch:
 
     def _dialplan(self, chan: _Chan, exten: str, sounds: tuple[str, ...]) -> None:
         self._leave(chan)
-        chan.parked = False
+        chan.parked = chan.holding = False
         if exten.startswith(("90009*", "990009*")):
             fields = exten.split("*")
             chan.ingroup = fields[1] if len(fields) > 1 else ""
+            self._hold(chan)
             self._cancel_timer(chan, "talk")
             self._emit(EventKind.INBOUND, chan, data={"ingroup": chan.ingroup, "number": chan.number,
                                                       "exten": exten, "transfer": "1"})
@@ -898,7 +919,7 @@ class SimulatedSwitch:
             raise ChannelNotFound(channel)
         sound = chan.number
         length = self.playback_lengths.get(sound, self.playback_seconds)
-        name = chan.name
+        name, given = chan.name, action
         if action == "TOGGLE":
             action = "RESUME" if chan.paused else "PAUSE"
         if action == "PAUSE":
@@ -909,6 +930,7 @@ class SimulatedSwitch:
             self._set_timer(chan, "playback", length, lambda: self._playback_done(name, sound))
         else:
             raise ValueError(f"unknown playback action {action!r}")
+        self.controls.append((channel, given))
 
     async def send_dtmf(self, conference: str, digits: str) -> None:
         """Record DTMF sent into `conference` in `dtmf_log` and emit DTMF (data `digits`, `conference`).
@@ -918,7 +940,8 @@ class SimulatedSwitch:
         """
         if not digits or not _DTMF_RE.fullmatch(digits):
             raise ValueError(f"invalid DTMF digits: {digits!r}")
-        self.dtmf_log.append(DtmfSent(conference=conference, digits=digits, epoch=self.clock.epoch()))
+        self.dtmf_log.append(DtmfSent(conference=conference, digits=digits, epoch=self.clock.epoch(),
+                                      heard_by=tuple(self._confs.get(conference, ()))))
         seq = next(self._seq)
         sender = Channel(name=f"Local/7{conference}@{self.context}-{seq:08x};1",
                          uniqueid=f"{self.clock.epoch()}.{next(self._uid)}", call_id=digits,

@@ -1,20 +1,19 @@
-"""The Asterisk tier: openagc (engine on, `--switch asterisk`) against a real Asterisk, on SQLite.
+"""The Asterisk tier's harness: openagc (engine on, `--switch asterisk`) against a real Asterisk, on SQLite.
 
-Without an Asterisk (`$ASTERISK_BIN`, `asterisk` on PATH, /opt/asterisk/sbin/asterisk) the tier is deselected and
-the run ends with one line saying so. Each test gets a fresh database, an Asterisk without channels and a new
-adapter connection, recorded through `AmiProxy` into a transcript: `tests/fixtures/ami/<test>.jsonl` when
-`OPENAGC_RECORD_AMI=1` (`make test-asterisk`), else under the run's temporary directory.
+Its fixtures (`tier`, `tier_env`, `asterisk`, `observer`) are registered in `tests/conftest.py`, which also
+deselects the tier (`asterisk` marker) with one line saying so when there is no Asterisk (`$ASTERISK_BIN`,
+`asterisk` on PATH, /opt/asterisk/sbin/asterisk). Each test gets a fresh database, an Asterisk without channels
+and a new adapter connection, recorded through `AmiProxy` into a transcript: `tests/fixtures/ami/<scenario>.jsonl`
+when `OPENAGC_RECORD_AMI=1` (`make test-asterisk`), else under the run's temporary directory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
+import re
 import shutil
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -29,83 +28,21 @@ from openagc.switch.simulated import SimulatedSwitch
 from tests.ami_fake import FIXTURES
 from tests.asterisk.pbx import SERVER_IP, Asterisk, Observer, find_asterisk
 from tests.asterisk.recorder import AmiProxy, Transcript, hook
+from tests.scenarios.driver import CONF, LOGIN, Events, wait_for
 from tests.support import Api, Backend, Db
 
 ASTERISK = find_asterisk()
 NOT_RUN = "Asterisk tier: not run, no Asterisk found (set ASTERISK_BIN)"
-_NOT_RUN_KEY = pytest.StashKey[bool]()
-HERE = Path(__file__).parent
-CONF = "8600051"
-LOGIN = {"user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test", "campaign": "TESTCAMP"}
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "asterisk: needs a real Asterisk (tests/asterisk; without one the tier is "
-                            "deselected and the run says so in one line)")
+def is_phone(user: str = "1000") -> Callable[[str], bool]:
+    """An agent phone's channel (the tier's phones are IAX2)."""
+    return lambda c: c.startswith(f"IAX2/{user}-")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.asterisk)
-    if ASTERISK is not None:
-        return
-    dropped = [i for i in items if HERE in Path(str(i.fspath)).parents]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [i for i in items if i not in dropped]
-        config.stash[_NOT_RUN_KEY] = True
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if config.stash.get(_NOT_RUN_KEY, False):
-        terminalreporter.write_line(NOT_RUN)
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
-    """Poll `check` until it returns a truthy value (assertion and lookup errors count as "not yet")."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except (AssertionError, KeyError, IndexError) as exc:
-            last = exc
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
-
-
-class Events:
-    """An agent's `/agent/events` stream read in a thread (server-sent events, as JSON objects)."""
-
-    def __init__(self, base_url: str, token: str) -> None:
-        self.items: list[dict[str, Any]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(base_url, token), daemon=True)
-        self._thread.start()
-
-    def _run(self, base_url: str, token: str) -> None:
-        try:
-            with httpx.Client(base_url=base_url, timeout=None) as client, client.stream(
-                    "GET", "/agent/events", headers={"Authorization": f"Bearer {token}"}) as response:
-                for line in response.iter_lines():
-                    if self._stop.is_set():
-                        return
-                    if line.startswith("data:"):
-                        try:
-                            self.items.append(json.loads(line[5:].strip()))
-                        except ValueError:
-                            pass
-        except httpx.HTTPError:
-            pass
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [e for e in list(self.items) if e.get("event") == name]
-
-    def close(self) -> None:
-        self._stop.set()
+def dialled(number: str) -> Callable[[str], bool]:
+    """A channel of the Local dial `9 1 <number>` (either half)."""
+    return lambda c: c.startswith(f"Local/91{number}@")
 
 
 class Tier:
@@ -299,9 +236,17 @@ def tier_env(asterisk: Asterisk, observer: Observer, tier_root: Path) -> Iterato
         backend.close()
 
 
+def scenario_name(test: str) -> str:
+    """The transcript's name of a test: `test_manual_dial_fails[asterisk-busy]` → `manual_dial_fails-busy`
+    (the driver's id is not part of it: one scenario, one transcript)."""
+    name, _, ids = test.removeprefix("test_").partition("[")
+    kept = [i for i in re.split(r"-", ids.rstrip("]")) if i and i != "asterisk"]
+    return "-".join([name, *kept])
+
+
 @pytest.fixture
 def tier(tier_env: Tier, request: pytest.FixtureRequest) -> Iterator[Tier]:
-    scenario = request.node.name.removeprefix("test_").replace("[", "-").replace("]", "")
+    scenario = scenario_name(request.node.name)
     tier_env.begin(scenario)
     try:
         yield tier_env
