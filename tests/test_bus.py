@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import statistics
+import time
+from typing import Any
 
 import pytest
 
@@ -51,3 +55,79 @@ def test_redis_bridge_carries_agent_commands_between_buses():
     received, echoed = asyncio.run(scenario())
     assert received == ["1000"]
     assert echoed == ["1000"]  # delivered locally once, not again from Redis
+
+
+def kill_client(name: str) -> int:
+    """`CLIENT KILL ID` the Redis connections named `name` (through a second client, as an outage would)."""
+    import redis
+
+    admin = redis.Redis.from_url(REDIS)
+    try:
+        ids = [c["id"] for c in admin.client_list() if c.get("name") == name]
+        for client_id in ids:
+            admin.client_kill_filter(_id=client_id)
+        return len(ids)
+    finally:
+        admin.close()
+
+
+async def _latencies(api_bus: Bus, got: asyncio.Queue, n: int) -> list[float]:
+    """Wake-up latency API bus → Redis → engine bus, one probe at a time."""
+    samples = []
+    for i in range(n):
+        token = f"probe-{i}-{time.perf_counter_ns()}"
+        started = time.perf_counter()
+        api_bus.publish(AGENT_COMMAND, token)
+        while await asyncio.wait_for(got.get(), timeout=5) != token:
+            pass
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def _first_through(api_bus: Bus, got: asyncio.Queue, since: float, timeout: float = 10.0) -> float:
+    """Probe every 5 ms until one arrives; seconds from `since` (the drop) to the first wake-up delivered."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        api_bus.publish(AGENT_COMMAND, "probe-during")
+        try:
+            await asyncio.wait_for(got.get(), timeout=0.005)
+            return time.perf_counter() - since
+        except TimeoutError:
+            continue
+    raise AssertionError(f"no wake-up got through within {timeout} s of the drop: the bridge did not heal")
+
+
+@pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379 (make test starts it)")
+def test_bridge_heals_after_its_redis_connection_is_killed(caplog):
+    """L4: the engine side's subscription is killed in Redis; wake-ups come back at the pre-drop latency."""
+
+    async def scenario() -> dict[str, Any]:
+        api_bus, engine_bus = Bus(), Bus()
+        api_side, engine_side = RedisBridge(api_bus, REDIS), RedisBridge(engine_bus, REDIS)
+        await api_side.start()
+        await engine_side.start()
+        got: asyncio.Queue = asyncio.Queue()
+        engine_bus.subscribe(AGENT_COMMAND, lambda _t, user: got.put_nowait(user))
+        try:
+            before = await _latencies(api_bus, got, 30)
+            dropped = time.perf_counter()
+            assert kill_client(engine_side.subscriber_name) == 1
+            during = await _first_through(api_bus, got, dropped)
+            while not got.empty():
+                got.get_nowait()
+            after = await _latencies(api_bus, got, 30)
+            return {"before": before, "during": during, "after": after, "health": engine_side.health()}
+        finally:
+            await api_side.stop()
+            await engine_side.stop()
+
+    caplog.set_level(logging.INFO, logger="openagc.bus")
+    result = asyncio.run(scenario())
+    before, after = statistics.median(result["before"]), statistics.median(result["after"])
+    print(f"\nwake-up latency: before {before * 1000:.2f} ms (median of 30), first wake-up after the drop "
+          f"{result['during'] * 1000:.1f} ms, after {after * 1000:.2f} ms (median of 30)")
+    assert after <= max(4 * before, before + 0.01)  # back to the pre-drop level, far below the 0.5 s sweep
+    assert result["during"] < 2.0
+    assert result["health"]["redis"] == "connected" and result["health"]["reconnects"] == 1
+    messages = [r.getMessage() for r in caplog.records if r.name == "openagc.bus"]
+    assert [m.split(" (")[0].split(" after")[0] for m in messages] == ["Redis bridge lost", "Redis bridge back"]
