@@ -20,10 +20,11 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/pytest
 
-# The Asterisk tier alone, recording its AMI transcripts into tests/fixtures/ami (ASTERISK_BIN names the binary;
-# `make test` runs the tier too whenever an Asterisk is installed, without rewriting the fixtures).
+# The Asterisk tier alone (tests/asterisk and the Asterisk variant of the scenario list in tests/scenarios),
+# recording its AMI transcripts into tests/fixtures/ami (ASTERISK_BIN names the binary; `make test` runs the tier
+# too whenever an Asterisk is installed, without rewriting the fixtures).
 test-asterisk: $(STAMP)
-	OPENAGC_RECORD_AMI=1 $(VENV)/bin/pytest -m asterisk tests/asterisk
+	OPENAGC_RECORD_AMI=1 $(VENV)/bin/pytest -m asterisk tests/asterisk tests/scenarios
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

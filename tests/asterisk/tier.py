@@ -137,7 +137,9 @@ class Tier:
         transcript = self.transcript
         if transcript is None:
             return None
-        record = os.environ.get("OPENAGC_RECORD_AMI") == "1" and transcript.connections == 1
+        # a fixture is one adapter connection that lived through the whole scenario (not a restarted or stopped one)
+        whole = transcript.connections == 1 and self.switch is not None
+        record = os.environ.get("OPENAGC_RECORD_AMI") == "1" and whole
         path = (FIXTURES if record else self.out) / f"{scenario}.jsonl"
         transcript.save(path)
         return path

@@ -69,18 +69,6 @@ def test_manual_dial_answered_hung_up_and_dispositioned(eng, db, agent_api):
     assert vla(db)["status"] == "PAUSED"  # a manual dial started from pause returns to pause
 
 
-def test_busy_manual_dial_goes_to_dispo(eng, db, agent_api):
-    from openagc.switch.simulated import CustomerScript
-
-    token = eng.login()
-    eng.switch.set_script("3125551002", CustomerScript.always_busy())
-    assert agent_api("external_dial", value="3125551002", phone_code="1", **dial_args()).startswith("SUCCESS")
-    wait_for(lambda: vla(db)["status"] == "INCALL")
-    eng.advance(2)
-    wait_for(lambda: eng.state(token)["phase"] == "DISPO")
-    assert db.count("vicidial_auto_calls") == 0
-
-
 def test_preview_then_dial_only_and_skip(eng, db, agent_api):
     token = eng.login()
     body = agent_api("external_dial", lead_id="12347", **dial_args(preview="YES", value=""))
