@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -109,10 +110,12 @@ def make_sync_engine(url: str, **kwargs) -> sa.Engine:
 class Database:
     """The async engine plus the one way to open a transaction."""
 
-    # A transaction meeting a retryable conflict runs again, at most this many times in all, after a jittered
-    # pause of up to `retry_pause` × 2^(attempt−1) seconds.
+    # A transaction meeting a retryable conflict runs again, at most `attempts` times in all and never starting
+    # later than `retry_budget` seconds after the first try (a lock wait timeout already waited its 50 s), after a
+    # jittered pause of half to all of `retry_pause` × 2^(attempt−1) seconds.
     attempts = 5
     retry_pause = 0.01
+    retry_budget = 10.0
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
@@ -159,9 +162,10 @@ class Database:
         """Run `body` in one transaction (`begin`); on a retryable conflict roll back and run it all again.
 
         The whole body is the unit, so it must do nothing outside the transaction that a second run would repeat
-        (switch operations and notifications belong after the commit, on what this returns). After `attempts`
-        tries the last conflict is raised as `Conflict`; any other error is raised at once.
+        (switch operations and notifications belong after the commit, on what this returns). When the attempts or
+        the time budget run out the last conflict is raised as `Conflict`; any other error is raised at once.
         """
+        deadline = time.monotonic() + self.retry_budget
         for attempt in range(1, self.attempts + 1):
             try:
                 async with self.begin() as conn:
@@ -169,12 +173,13 @@ class Database:
             except Exception as exc:
                 if not retryable(exc):
                     raise
-                if attempt == self.attempts:
-                    log.warning("transaction gave up after %d conflicts: %s", attempt, exc.__class__.__name__)
+                pause = random.uniform(0.5, 1.0) * self.retry_pause * 2 ** (attempt - 1)
+                if attempt == self.attempts or time.monotonic() + pause > deadline:
+                    log.warning("transaction gave up after %d conflicts (%s)", attempt, _reason(exc))
                     raise Conflict(f"database conflict persisted after {attempt} attempts") from exc
                 self.retries += 1
                 log.info("transaction conflict (%s), running it again", _reason(exc))
-                await asyncio.sleep(random.uniform(0.5, 1.0) * self.retry_pause * 2 ** (attempt - 1))
+                await asyncio.sleep(pause)
         raise AssertionError("unreachable")
 
     @asynccontextmanager
