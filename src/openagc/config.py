@@ -47,6 +47,12 @@ class Settings:
     # How long system_settings and the active-server check may be reused (0: read on every request).
     cache_seconds: float = field(default_factory=lambda: float(_env("CACHE_SECONDS", "1")))
 
+    # How long a command may wait before it is carried out, per family, over the defaults (dial=10, call=10,
+    # pause=3600, status=3600, screen=60 seconds; store/command_records.py), e.g. "dial=5,pause=1800".
+    command_validity: str = field(default_factory=lambda: _env("COMMAND_VALIDITY", ""))
+    # The longest `wait` (milliseconds) an api.php call may ask for its command's outcome.
+    command_wait_max_ms: int = field(default_factory=lambda: _int("COMMAND_WAIT_MAX_MS", 30_000))
+
     # --- limits and the browser origin (docs/security.md lists each with its default) ---------------------------
     # Largest request body read; a larger one is answered 413 before it is read.
     max_body_bytes: int = field(default_factory=lambda: _int("MAX_BODY_BYTES", 1_048_576))

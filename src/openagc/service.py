@@ -10,9 +10,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from openagc.api.app import Services, api_php
-from openagc.bus import RedisBridge
+from openagc import health
+from openagc.api import delivery
+from openagc.api.app import Services, api_php, command_status
+from openagc.bus import AGENT_COMMAND, RedisBridge
 from openagc.config import Settings
+from openagc.store.command_records import OUTCOME_TOPIC
 from openagc.store.database import Database
 from openagc.web.csrf import CsrfGuard
 from openagc.web.headers import SecurityHeaders
@@ -35,7 +38,11 @@ def _part(name: str):
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     """Build the app; `services` may be given (tests share the clock and bus with the app)."""
     services = services or Services(settings=settings, db=Database(settings.database))
-    routes = [Route("/agc/api.php", api_php, methods=["GET", "POST"])]
+    routes = [
+        Route("/agc/api.php", api_php, methods=["GET", "POST"]),
+        Route("/agc/commands/{command_id:int}", command_status, methods=["GET"]),
+        *health.routes(),
+    ]
     parts = [m for m in (_part(n) for n in PARTS) if m is not None]
     for module in parts:
         if hasattr(module, "routes"):
@@ -45,13 +52,16 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         stoppers = []
         if settings.redis_url:
-            bridge = RedisBridge(services.bus, settings.redis_url)
+            bridge = RedisBridge(services.bus, settings.redis_url, topics=(AGENT_COMMAND, OUTCOME_TOPIC))
             await bridge.start()
+            services.extra[health.BRIDGE] = bridge
             stoppers.append(bridge.stop)
         if settings.engine:
             for module in parts:
                 if hasattr(module, "start"):
                     stoppers.append(await module.start(services))
+        else:  # drop-in: upstream's screens act; command records end delivered or expired
+            stoppers.append(await delivery.start(services))
         try:
             yield
         finally:

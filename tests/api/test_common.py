@@ -315,11 +315,13 @@ def test_json_format(api, db, login):
     login("1000")
     response = api.get("external_hangup", agent_user="1000", value="1", format="json")
     assert response.headers["content-type"].startswith("application/json")
+    command_id = db.row("openagc_commands", command="external_hangup")["command_id"]
     assert response.json() == {
         "result": "SUCCESS",
         "reason": "external_hangup function set",
         "details": ["1", "1000"],
         "notices": [],
+        "command_id": command_id,  # ours: the command's record (GET /agc/commands/{id})
     }
     assert api.get("external_hangup", agent_user="1000", alt_user="nobody1", value="1", format="json").json() == {
         "result": "ERROR",

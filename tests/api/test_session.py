@@ -315,4 +315,5 @@ def test_json_format(api, db, login):
         "reason": "external_pause function set",
         "details": ["PAUSE", str(EPOCH), "1000"],
         "notices": [],
+        "command_id": db.row("openagc_commands", command="external_pause")["command_id"],
     }

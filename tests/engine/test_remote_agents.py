@@ -49,7 +49,9 @@ def test_inbound_call_to_a_remote_agent_then_ra_hangup(eng, db, agent_api):
     body = agent_api("ra_call_control", agent_user=RA, value=chan.call_id, stage="HANGUP", status="TEST88")
     assert body.startswith("SUCCESS: ra_call_control hungup"), body
     wait_for(lambda: eng.switch.channel(chan.name) is None, what="manager queue hung up the caller")
-    assert db.row("vicidial_manager", action="Hangup", callerid="HAPI" + chan.call_id[4:])["status"] == "SENT"
+    # the row is marked SENT after the switch acted: wait for it rather than race it
+    wait_for(lambda: db.row("vicidial_manager", action="Hangup", callerid="HAPI" + chan.call_id[4:])["status"]
+             == "SENT", what="the manager row marked SENT")
     assert eng.switch.find(number=RA_NUMBER) is None
     log = db.row("vicidial_closer_log", uniqueid=chan.uniqueid)
     assert (log["status"], log["length_in_sec"], log["user"]) == ("TEST88", 12, RA)

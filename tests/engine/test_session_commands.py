@@ -112,12 +112,14 @@ def test_hangup_sent_while_idle_does_not_hang_up_the_next_call(eng, db, agent_ap
     assert eng.agent("ready", token).status_code == 200
     assert agent_api("external_hangup", agent_user="1000", value="1").startswith("SUCCESS")
     eng.run(eng.engine.sweep())
-    assert vla(db)["external_hangup"] == "1"  # armed, gate closed
+    assert vla(db)["external_hangup"] == "0"  # refused at once, not left armed for the next call
+    record = db.row("openagc_commands", command="external_hangup")
+    assert (record["state"], record["reason"]) == ("rejected", "agent has no call")
     chan = eng.inbound()
     eng.settle()
     wait_for(lambda: vla(db)["status"] == "INCALL")
     eng.run(eng.engine.sweep())
-    assert vla(db)["status"] == "INCALL" and vla(db)["external_hangup"] == ""  # wiped by the INCALL update
+    assert vla(db)["status"] == "INCALL"
     assert eng.switch.channel(chan.name) is not None
 
 

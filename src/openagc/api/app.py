@@ -14,26 +14,29 @@ from urllib.parse import parse_qsl
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from openagc import API_BUILD, API_VERSION
 from openagc.api import functions  # noqa: F401  (registers every function)
 from openagc.api.audit import Ids, write_log
 from openagc.api.auth import ApiUser, Lockout, authenticate, load_user, servers_active
 from openagc.api.language import translator
+from openagc.api.outcomes import OutcomeWaiter, wanted_wait_ms
 from openagc.api.params import filter_params, logging_query_string, pick
 from openagc.api.pipeline import REGISTRY, Call, run
 from openagc.api.reply import Line, Reply, bare, verbatim
 from openagc.bus import AGENT_COMMAND, Bus
 from openagc.clock import Clock
 from openagc.config import Settings
+from openagc.store import command_records
 from openagc.store.cache import TtlCache
-from openagc.store.database import Database
+from openagc.store.database import Conflict, Database
 from openagc.store.schema import system_settings, vicidial_user_groups
 from openagc.web.streams import StreamSlots
 
 COFFEE = {"coffee", "start_coffee", "make_coffee", "brew_coffee"}
 HEADERS = {"Cache-Control": "no-cache, must-revalidate", "Pragma": "no-cache"}
+BUSY = "ERROR: database busy, try again\n"  # 503 once a request's transaction exhausted its conflict retries
 CLOSE_WINDOW = {
     "en": "Close This Window",
     "es": "Cerrar esta ventana",
@@ -197,6 +200,22 @@ async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, cl
         await run(spec, call)
 
 
+async def _json(services: Services, reply: Reply, commands: list[int], waiter: OutcomeWaiter | None,
+                wait_ms: int) -> str:
+    """The JSON answer: upstream's line as JSON, plus `command_id` (ours) and, after a `wait`, the record."""
+    extra: dict[str, Any] = {}
+    if commands:
+        extra["command_id"] = commands[-1]
+        if len(commands) > 1:
+            extra["command_ids"] = commands
+        if waiter is not None:
+            await waiter.wait(commands, wait_ms / 1000)
+            async with services.db.connect() as conn:
+                record = await command_records.get(conn, commands[-1])
+            extra["command"] = command_records.public(record) if record else None
+    return reply.json(extra)
+
+
 def _trailer(call: Call, started: float) -> str:
     text = ""
     if _numeric_positive(call.p.close_window_link):
@@ -220,8 +239,10 @@ async def api_php(request: Request) -> Response:
     webserver_id = await services.ids.webserver(server_name, settings.hostname)
     url_id = await services.ids.url(page)
     now = clock.now().replace(microsecond=0)
-    reply = Reply()
-    async with services.db.begin() as conn:
+
+    async def transaction(conn: AsyncConnection) -> tuple[Call, Any, Reply]:
+        """The request's one transaction: on a retryable conflict it runs again as a whole (never half)."""
+        reply = Reply()
         system = await services.cache.get("system_settings", lambda: load_system(conn))
         p = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
         user_row = await load_user(conn, p.user) if p.user else None
@@ -246,9 +267,10 @@ async def api_php(request: Request) -> Response:
             language,
             [w for line in call.lines for w in (line.result, line.reason, *line.phrases)],
         )
+        api_log_id = 0
         for line in call.lines:
             if line.logged:
-                await write_log(
+                api_log_id = await write_log(
                     conn,
                     user=p.user,
                     agent_user=line.log_agent_user or "",
@@ -265,15 +287,65 @@ async def api_php(request: Request) -> Response:
                     remote_ip=client_ip,
                     url=url_text,
                 )
-    for user in call.woken:
-        services.bus.publish(AGENT_COMMAND, user)
-    reply.lines = call.lines
-    reply.trailer = _trailer(call, started)
-    if p.format == "json":
-        return Response(
-            reply.json(), status_code=reply.status, media_type="application/json", headers=HEADERS
-        )
+        if call.commands and api_log_id:
+            await command_records.link_log(conn, call.commands, api_log_id)
+        return call, t, reply
+
+    wait_ms = wanted_wait_ms(raw, settings.command_wait_max_ms)
+    waiter = OutcomeWaiter(services.bus) if wait_ms else None  # listening before the command exists
+    try:
+        try:
+            call, t, reply = await services.db.transaction(transaction)
+        except Conflict:  # the database kept refusing (deadlocks, lock waits): nothing was written
+            return Response(BUSY, status_code=503, headers=HEADERS | {"Retry-After": "1"}, media_type="text/plain")
+        p = call.p
+        for user in call.woken:
+            services.bus.publish(AGENT_COMMAND, user)
+        reply.lines = call.lines
+        reply.trailer = _trailer(call, started)
+        if p.format == "json":
+            return Response(await _json(services, reply, call.commands, waiter, wait_ms),
+                            status_code=reply.status, media_type="application/json", headers=HEADERS)
+    finally:
+        if waiter is not None:
+            waiter.close()
     response = Response(
         reply.text(t), status_code=reply.status, headers=HEADERS, media_type="text/html; charset=utf-8"
     )
     return response
+
+
+async def command_status(request: Request) -> Response:
+    """`GET /agc/commands/{id}` (ours): a command's record, for the API user that may use api.php.
+
+    Credentials as for api.php (`user`, `pass`, same lockout); `wait` (milliseconds) holds the answer until the
+    command has an outcome. 401 for bad credentials, 404 for an unknown id.
+    """
+    services: Services = request.app.state.services
+    params = request.query_params
+    command_id = int(request.path_params["command_id"])
+    client_ip = request.client.host if request.client else ""
+    now = services.clock.now().replace(microsecond=0)
+    headers = HEADERS | {"Cache-Control": "no-store"}
+    wait_ms = wanted_wait_ms({"format": "json", "wait": params.get("wait", "")}, services.settings.command_wait_max_ms)
+    waiter = OutcomeWaiter(services.bus) if wait_ms else None
+    try:
+        async with services.db.begin() as conn:
+            system = await services.cache.get("system_settings", lambda: load_system(conn))
+            user = params.get("user", "")
+            row = await load_user(conn, user) if user else None
+            auth = await authenticate(conn, user, params.get("pass", ""), client_ip=client_ip, now=now,
+                                      system=system, row=row, rule=services.lockout)
+            record = await command_records.get(conn, command_id) if auth.ok else None
+        if not auth.ok:
+            return JSONResponse({"error": "invalid user or password"}, status_code=401, headers=headers)
+        if record is None:
+            return JSONResponse({"error": "no such command"}, status_code=404, headers=headers)
+        if waiter is not None and record["state"] == command_records.QUEUED:
+            await waiter.wait([command_id], wait_ms / 1000)
+            async with services.db.connect() as conn:
+                record = await command_records.get(conn, command_id) or record
+        return JSONResponse(command_records.public(record), headers=headers)
+    finally:
+        if waiter is not None:
+            waiter.close()

@@ -72,7 +72,7 @@ ADDRESS = Filter("- '+.:/@_0-9", letters=True, plus="after")
 ASCII_WORD = Filter("-_0-9a-zA-Z")
 
 # Every parameter the Agent API reads, with its filter. Upstream's order of the 78 names is kept, plus
-# `language` (documented, but never read upstream; see docs/compatibility.md).
+# `language` (documented, but never read upstream; see docs/compatibility.md) and `wait` (ours).
 PARAMETERS: dict[str, Filter] = {
     "user": Filter("-_0-9", letters=True, drop=QUOTES + " "),
     "pass": Filter("-.+/=_0-9", letters=True, drop=QUOTES + " "),
@@ -153,6 +153,7 @@ PARAMETERS: dict[str, Filter] = {
     "md_check": Filter("0-9a-zA-Z"),
     "tw_check": Filter("0-9a-zA-Z"),
     "language": Filter("a-zA-Z"),
+    "wait": DIGITS,  # ours: milliseconds to hold a format=json answer for the command's outcome
 }
 
 

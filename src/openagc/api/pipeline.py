@@ -24,6 +24,7 @@ from openagc.api.params import Params
 from openagc.api.reply import Line, error
 from openagc.clock import fmt_cid, fmt_datetime, fmt_entry
 from openagc.config import Settings
+from openagc.store import command_records
 from openagc.store.schema import vicidial_live_agents, vicidial_manager, vicidial_users
 
 VLA = vicidial_live_agents.c
@@ -63,6 +64,7 @@ class Call:
     log_identity: Callable[[Call], tuple[str, str]] | None = None
     sent_names: frozenset[str] = frozenset()  # every parameter name the request carried (GET and POST)
     client_ip: str = ""  # the caller's address (REMOTE_ADDR)
+    commands: list[int] = field(default_factory=list)  # ids of the command records this call wrote
 
     # --- time formats upstream prints -------------------------------------------------------------
     @property
@@ -119,11 +121,15 @@ class Call:
 
     # --- writes -------------------------------------------------------------------------------------
     async def update_agent(self, user: str | None = None, **values: Any) -> int:
-        """Write command columns on every live row of `user` (default: agent_user) and wake its session."""
+        """Write command columns on every live row of `user` (default: agent_user), record each command
+        (`store.command_records`, same transaction) and wake its session after the commit."""
         who = self.p.agent_user if user is None else user
-        result = await self.db.execute(sa.update(vicidial_live_agents).where(VLA.user == who).values(**values))
+        at = self.services.clock.now() if self.services is not None else self.now
+        changed, ids = await command_records.write(self.db, user=who, values=values, function=self.function,
+                                                   source="api", at=at)
         self.woken.add(who)
-        return result.rowcount
+        self.commands.extend(ids)
+        return changed
 
     async def insert_manager(self, **values: Any) -> int:
         """Queue one switch action in `vicidial_manager` (upstream's AMI command table)."""

@@ -96,10 +96,11 @@ class Reply:
         body = "".join(line.text(t) for line in self.lines)
         return self.preamble + body + ("" if self.exited else self.trailer)
 
-    def json(self) -> str:
-        """`{"result", "reason", "details", "notices"}`: the last line is the result, earlier ones notices."""
+    def json(self, extra: dict | None = None) -> str:
+        """`{"result", "reason", "details", "notices"}`: the last line is the result, earlier ones notices;
+        `extra` adds fields of ours (a command's id and outcome)."""
         if not self.lines:
-            return json.dumps({"result": "", "reason": "", "details": [], "notices": []})
+            return json.dumps({"result": "", "reason": "", "details": [], "notices": []} | (extra or {}))
         *earlier, last = self.lines
         doc = last.json() | {"notices": [line.json() for line in earlier]}
-        return json.dumps(doc)
+        return json.dumps(doc | (extra or {}))

@@ -24,6 +24,7 @@ from openagc.api.functions.media import fit, positive_number, stage_suffix
 from openagc.api.functions.screen import login_replay_row
 from openagc.api.functions.transfer import COMMAND_IDS, PARK_VALUES, TRANSFERCONF_WIDTH, transferconf
 from openagc.bus import AGENT_COMMAND
+from openagc.store import command_records
 from openagc.store.schema import (
     vicidial_callbacks,
     vicidial_campaign_statuses,
@@ -162,7 +163,8 @@ async def _write(agent: Agent, gate: Callable[[Row], str], build: Callable[[Row]
         if message:
             raise Refused(message)
         columns = build(row)
-        await conn.execute(sa.update(vicidial_live_agents).where(VLA.user == agent.user).values(**columns))
+        await command_records.write(conn, user=agent.user, values=columns, function="console", source="console",
+                                    at=agent.services.clock.now())
     agent.services.bus.publish(AGENT_COMMAND, agent.user)
     return {"ok": True, "sent": columns}
 
@@ -390,9 +392,10 @@ async def ingroups(request: Request, services: Services) -> dict[str, Any]:
         allowed = set((campaign["closer_campaigns"] or "").split()) - {"-"}
         chosen = [g for g in dict.fromkeys(str(g) for g in wanted) if g in allowed]
         selection = " " + "".join(f"{g} " for g in chosen) + "-"
-        await conn.execute(sa.update(vicidial_live_agents).where(VLA.user == agent.user).values(
+        await command_records.write(conn, user=agent.user, values=dict(
             external_ingroups=selection, external_blended=blended,
-            external_igb_set_user=fit(VLA.external_igb_set_user, agent.user), manager_ingroup_set="SET"))
+            external_igb_set_user=fit(VLA.external_igb_set_user, agent.user), manager_ingroup_set="SET"),
+            function="console", source="console", at=agent.services.clock.now())
         await _sync_live_inbound(conn, agent.user, row.get("closer_campaigns") or "", chosen, _now(services))
     services.bus.publish(AGENT_COMMAND, agent.user)
     return {"ok": True, "sent": {"external_ingroups": selection, "external_blended": blended,

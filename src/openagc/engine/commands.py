@@ -2,9 +2,12 @@
 
 Every handler follows the same rule: read the column, check the gate for the agent's current phase, and
 act only after claiming the value with a compare-and-clear (`UPDATE … SET col=<cleared> WHERE user=? AND
-col=<value read>`, one row changed). A command whose gate is closed stays in its column (level-triggered,
-as upstream's screen sees it) until its phase comes or an INCALL/dispo update wipes it (§7), so it never
-fires into a later call. `process()` runs them in a fixed order until none acts.
+col=<value read>`, one row changed). Every command ends in a final state (`store.command_records`): applied,
+or rejected with a reason when the agent's state does not allow it — then it is cleared, never left lying in
+its column to fire later. Only what upstream's screen defers waits: a pause, resume or logout asked during a
+call (until after its disposition), a disposition asked during a call (until the call ends), a pause code in
+the disposition phase — each within its validity (`command_records.VALIDITY`). `process()` applies the queued
+commands in the order they were written, then looks at every column in a fixed order until none acts.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from openagc.engine import logs, media, routing, session, transfer
+from openagc.engine import command_outcomes, logs, media, routing, session, transfer
 from openagc.engine.session import Ctx, auto_dial
+from openagc.store import command_records
 from openagc.store.leads import UPDATABLE_LEAD_FIELDS
 from openagc.store.schema import (
     vicidial_agent_function_log,
@@ -43,10 +47,15 @@ class Timer:
 
 
 async def process(ctx: Ctx) -> None:
-    """Apply every command whose gate is open, in upstream's poll order, until nothing more happens."""
+    """Expire what waited too long, apply the queued commands in the order they were written, then every
+    column in a fixed order, until nothing more happens."""
+    queue = await command_records.pending(ctx.conn, ctx.user)
+    queue = await command_outcomes.expire(ctx, await command_outcomes.adopt(ctx, queue))
+    written = [BY_COLUMN[r["command"]] for r in queue if r["command"] in BY_COLUMN]
+    order = list(dict.fromkeys([*written, *HANDLERS]))
     for _ in range(8):
         acted = False
-        for handler in HANDLERS:
+        for handler in order:
             if ctx.vla.get("_gone"):
                 return
             if await handler(ctx):
@@ -130,6 +139,7 @@ async def update_fields(ctx: Ctx) -> bool:
         external_update_fields_data="",
     ):
         return False
+    ctx.applied("external_update_fields", "1")
     fields = [f for f in names.split(",") if f]
     lead = await ctx.lead(int(ctx.vla["lead_id"] or 0)) or {}
     ctx.emit("update_fields", fields=fields, lead={k: _json(lead.get(k)) for k in fields if k in UPDATABLE_LEAD_FIELDS})
@@ -146,8 +156,11 @@ async def switch_lead(ctx: Ctx) -> bool:
     if new_id < 1 or not await ctx.claim("external_lead_id", new_id, 0):
         return False
     old_id = int(ctx.vla["lead_id"] or 0)
-    if ctx.vla["status"] != "INCALL" or old_id < 1 or await ctx.lead(new_id) is None:
-        ctx.emit("command_ignored", command="external_lead_id", value=new_id)
+    if ctx.vla["status"] != "INCALL" or old_id < 1:
+        ctx.ignored("external_lead_id", new_id, "agent has no call")
+        return True
+    if await ctx.lead(new_id) is None:
+        ctx.ignored("external_lead_id", new_id, "no such lead")
         return True
     uniqueid = ctx.vla.get("uniqueid") or ""
     conn = ctx.conn
@@ -208,16 +221,30 @@ async def switch_lead(ctx: Ctx) -> bool:
 async def pause_code(ctx: Ctx) -> bool:
     """external_pause_code: applied while paused (not in the dispo phase); cleared by the submit."""
     code = ctx.vla.get("external_pause_code") or ""
-    if not code or ctx.phase != "PAUSED" or not await ctx.claim("external_pause_code", code):
+    if not code:
+        return False
+    if ctx.phase != "PAUSED":
+        if ctx.phase == "DISPO" or _pause_pending(ctx):
+            return False  # deferred: the code applies once the agent is paused after the call
+        return await ctx.refuse("external_pause_code", code, "agent is not paused")
+    if not await ctx.claim("external_pause_code", code):
         return False
     await session.pause_code(ctx, code)
     return True
 
 
+def _pause_pending(ctx: Ctx) -> bool:
+    """A pause (or logout) waits for the end of the agent's call."""
+    pending = ctx.vla.get("external_pause") or ""
+    return ctx.vla["status"] in session.LIVE_STATES and (pending.startswith("PAUSE") or pending.startswith("LOGOUT"))
+
+
 async def hangup(ctx: Ctx) -> bool:
     """external_hangup=1 with a call (live, ringing or dead): hang up and log the call end."""
-    if ctx.vla.get("external_hangup") != "1" or ctx.vla["status"] != "INCALL":
+    if ctx.vla.get("external_hangup") != "1":
         return False
+    if ctx.vla["status"] != "INCALL":
+        return await ctx.refuse("external_hangup", "1", "agent has no call", cleared="0")
     if not await ctx.claim("external_hangup", "1", "0"):
         return False
     await session.end_call(ctx)
@@ -227,8 +254,14 @@ async def hangup(ctx: Ctx) -> bool:
 async def status(ctx: Ctx) -> bool:
     """external_status: the disposition, applied once the dispo phase is open."""
     value = ctx.vla.get("external_status") or ""
-    if not value or len(value) >= 1000 or value == "::::::::::" or ctx.phase != "DISPO":
+    if not value or value == "::::::::::":
         return False
+    if len(value) >= 1000:
+        return await ctx.refuse("external_status", value, "disposition too long")
+    if ctx.phase != "DISPO":
+        if ctx.vla["status"] in session.LIVE_STATES:
+            return False  # deferred: the disposition applies when the call ends
+        return await ctx.refuse("external_status", value, "agent has no call to disposition")
     if not await ctx.claim("external_status", value):
         return False
     await session.dispo(ctx, value)
@@ -272,8 +305,14 @@ async def pause(ctx: Ctx) -> bool:
         await session.pause(ctx)
     elif word == "RESUME" and ctx.phase == "PAUSED" and auto_dial(ctx.campaign):
         await session.ready(ctx)
+    elif word == "PAUSE":
+        ctx.ignored("external_pause", value, "agent is already paused")
+    elif word == "RESUME" and ctx.phase != "PAUSED":
+        ctx.ignored("external_pause", value, "agent is not paused")
+    elif word == "RESUME":
+        ctx.ignored("external_pause", value, "the campaign does not dial automatically")
     else:
-        ctx.emit("command_ignored", command="external_pause", value=value)
+        ctx.ignored("external_pause", value, "unknown pause command")
     return True
 
 
@@ -282,11 +321,13 @@ async def dial(ctx: Ctx) -> bool:
     value = ctx.vla.get("external_dial") or ""
     if value in PREVIEW_WORDS:
         return await preview_action(ctx, value)
-    if len(value) <= 9 and not value.startswith("MANUALNEXT"):
+    if not value:
         return False
+    if len(value) <= 9 and not value.startswith("MANUALNEXT"):
+        return await ctx.refuse("external_dial", value, "not a dial command")
     spec = routing.DialSpec.parse(value)
     if ctx.phase != "PAUSED" and not spec.dial_ingroup:
-        return False
+        return await ctx.refuse("external_dial", value, "agent is not paused")
     if not await ctx.claim("external_dial", value):
         return False
     await routing.manual_dial(ctx, spec)
@@ -297,11 +338,15 @@ async def preview_action(ctx: Ctx, word: str) -> bool:
     """SKIP / DIALONLY / ALTDIAL / ADR3DIAL while previewing; FINISH ends a pending alt-dial choice."""
     previewing = int(ctx.vla.get("preview_lead_id") or 0) > 0 and ctx.phase == "PAUSED"
     if word == "FINISH":
-        if ctx.phase != "DISPO" or not await ctx.claim("external_dial", word):
+        if ctx.phase != "DISPO":
+            return await ctx.refuse("external_dial", word, "agent is not dispositioning a call")
+        if not await ctx.claim("external_dial", word):
             return False
         ctx.emit("alt_dial_finished")
         return True
-    if not previewing or not await ctx.claim("external_dial", word):
+    if not previewing:
+        return await ctx.refuse("external_dial", word, "no lead in preview")
+    if not await ctx.claim("external_dial", word):
         return False
     lead_id = int(ctx.vla["preview_lead_id"])
     if word == "SKIP":
@@ -366,3 +411,20 @@ HANDLERS = (
     dial,
     fire_timer,
 )
+
+#: The handler of each command column (queued commands are applied in the order they were written).
+BY_COLUMN = {
+    "manager_ingroup_set": ingroups,
+    "external_timer_action": timer_action,
+    "external_update_fields": update_fields,
+    "external_lead_id": switch_lead,
+    "external_pause_code": pause_code,
+    "external_dtmf": media.dtmf,
+    "external_recording": media.recording,
+    "external_park": media.park,
+    "external_transferconf": transfer.transferconf,
+    "external_hangup": hangup,
+    "external_status": status,
+    "external_pause": pause,
+    "external_dial": dial,
+}

@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 from openagc.api.app import load_system
 from openagc.api.auth import GOOD, check_password, load_user
 from openagc.engine import agent_phone, session
+from openagc.store import command_records
 from openagc.store.schema import vicidial_live_agents, vicidial_session_data
 from openagc.web.csrf import csrf_token
 from openagc.web.streams import SlotStreamingResponse
@@ -130,7 +131,8 @@ async def _command(engine: Engine, user: str, gate: Any, **columns: Any) -> dict
     if message:
         raise Refused(message)
     async with engine.services.db.begin() as conn:
-        await conn.execute(sa.update(vicidial_live_agents).where(VLA.user == user).values(**columns))
+        await command_records.write(conn, user=user, values=columns, function="agent", source="agent",
+                                    at=engine.services.clock.now())
     await engine.process(user)
     return {"ok": True, "state": await engine.state(user)}
 

@@ -53,7 +53,7 @@ async def dtmf(ctx: Ctx) -> bool:
         return False
     digits = dtmf_digits(value)
     if not digits.replace(",", ""):
-        ctx.emit("command_ignored", command="external_dtmf", value=value)
+        ctx.ignored("external_dtmf", value, "no digits the switch can play")
         return True
     ph = await phone(ctx)
     context = context_of(ph)
@@ -177,13 +177,13 @@ async def recording(ctx: Ctx) -> bool:
         if not await ctx.claim("external_recording", value):
             return False
         if not await stop_recordings(ctx):
-            ctx.emit("command_ignored", command="external_recording", value=value)
+            ctx.ignored("external_recording", value, "no recording is running")
         return True
     if not await ctx.claim("external_recording", value):
         return False
     rec_id = await start_recording(ctx, value[len("START"):])
     if rec_id is None:
-        ctx.emit("command_ignored", command="external_recording", value=value)
+        ctx.ignored("external_recording", value, "the campaign never records")
     else:
         await ctx.set(external_recording=str(rec_id))
     ctx.emit("state")
@@ -229,7 +229,7 @@ async def park(ctx: Ctx) -> bool:
         return False
     steps = PARK_ACTIONS.get(value)
     if steps is None or ctx.vla["status"] != "INCALL":
-        ctx.emit("command_ignored", command="external_park", value=value)
+        ctx.ignored("external_park", value, "unknown park action" if steps is None else "agent has no call")
         return True
     from openagc.engine import transfer  # the 3rd-party leg belongs to the transfer state machine
 
@@ -245,7 +245,7 @@ async def park(ctx: Ctx) -> bool:
                 await park_channel(ctx, channel, customer=leg == "customer", ivr=action == "park_ivr")
             done = True
     if not done:
-        ctx.emit("command_ignored", command="external_park", value=value, reason="no channel")
+        ctx.ignored("external_park", value, "no channel")
     ctx.emit("state")
     return True
 
@@ -283,7 +283,7 @@ async def grab_channel(ctx: Ctx, channel: str, *, customer: bool) -> None:
     parked = (await ctx.conn.execute(
         sa.select(parked_channels).where(PC.channel == channel[:100]))).mappings().first()
     if parked is None:
-        ctx.emit("command_ignored", command="external_park", reason="not parked", channel=channel)
+        ctx.ignored("external_park", ctx.outcomes.get("external_park", ("",))[0], "not parked", channel=channel)
         return
     ph = await phone(ctx)
     prefix = CALL_IDS[("grab", "customer" if customer else "xfer")]

@@ -18,11 +18,22 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import BaseRoute
 
-from openagc.engine import agent_phone, commands, manager, reconcile, remote, routing, session, transfer
+from openagc.engine import (
+    agent_phone,
+    command_outcomes,
+    commands,
+    manager,
+    reconcile,
+    remote,
+    routing,
+    session,
+    transfer,
+)
 from openagc.engine.agent_phone import PhoneState
 from openagc.engine.logs import Moment
 from openagc.engine.session import Ctx
 from openagc.engine.watcher import Watcher
+from openagc.store import command_records
 from openagc.store.schema import (
     live_channels,
     live_sip_channels,
@@ -72,6 +83,7 @@ class Engine:
         self._phone_dials: dict[str, str] = {}  # call id of a phone originate → the conference it joins
         self._sync_lock = asyncio.Lock()
         self.watcher = Watcher(self)
+        self.command_validity = command_records.parse_validity(services.settings.command_validity)
         self._deliver_lock = asyncio.Lock()
 
     # --- lifecycle ----------------------------------------------------------------------------------------
@@ -174,22 +186,34 @@ class Engine:
     # --- transitions ------------------------------------------------------------------------------------
 
     async def transact(self, user: str, action: Callable[[Ctx], Awaitable[Any]]) -> Any:
-        """Run `action` on the agent's context in one transaction, then the switch ops and push events."""
+        """Run `action` on the agent's context in one transaction, then the switch ops and push events.
+
+        A retryable conflict runs the transaction again from `session.load` (a fresh context: the switch ops and
+        events of a rolled-back attempt are dropped), so a command is applied once, after the final commit.
+        """
         async with self.locks[user]:
             at = self.moment()
+
+            async def attempt(conn: AsyncConnection) -> tuple[Ctx | None, Any]:
+                ctx = await session.load(self, conn, user, at)
+                if ctx is None:
+                    return None, None
+                result = await action(ctx)
+                await command_outcomes.flush(ctx)  # what became of each command, in the same transaction
+                return ctx, result
+
             try:
-                async with self.services.db.begin() as conn:
-                    ctx = await session.load(self, conn, user, at)
-                    if ctx is None:
-                        self.sessions.discard(user)
-                        return None
-                    result = await action(ctx)
+                ctx, result = await self.services.db.transaction(attempt)
             except routing._Retry:
                 return False
+            if ctx is None:
+                self.sessions.discard(user)
+                return None
             await self.after_commit(ctx)
             return result
 
     async def after_commit(self, ctx: Ctx) -> None:
+        command_outcomes.publish(ctx)
         for op in ctx.ops:
             try:
                 await op()
@@ -226,8 +250,7 @@ class Engine:
     async def login(self, req: session.LoginRequest) -> tuple[str, str]:
         at = self.moment()
         async with self.locks[req.user]:
-            async with self.services.db.begin() as conn:
-                ctx, token = await session.login(self, conn, at, req)
+            ctx, token = await self.services.db.transaction(lambda conn: session.login(self, conn, at, req))
             self.set_phone(req.user, PhoneState.CONNECTING, None)
             await self.after_commit(ctx)
         return token, ctx.conf
@@ -247,8 +270,11 @@ class Engine:
         await self.sync_channels()
 
     async def pending_users(self) -> list[str]:
-        MQ = vicidial_manual_dial_queue.c
+        MQ, CMD = vicidial_manual_dial_queue.c, command_records.CMD
         queued = sa.select(MQ.user).where(MQ.status == "READY")
+        soonest = min(self.command_validity.values()) * 1000  # a queued command that may be due to expire
+        due = sa.select(CMD.user).where(CMD.state == command_records.QUEUED, CMD.created_ms < sa.bindparam(
+            "due_ms", int(self.services.clock.now().timestamp() * 1000) - soonest))
         async with self.services.db.connect() as conn:
             rows = await conn.execute(
                 sa.select(VLA.user).where(
@@ -268,6 +294,7 @@ class Engine:
                         VLA.external_recording.in_(("STOP",)),
                         VLA.external_recording.like("START%"),
                         VLA.user.in_(queued),
+                        VLA.user.in_(due),
                     )
                 )
             )
@@ -298,8 +325,7 @@ class Engine:
 
     async def dial_auto(self) -> None:
         at = self.moment()
-        async with self.services.db.begin() as conn:
-            originates = await routing.autodial(self, conn, at)
+        originates = await self.services.db.transaction(lambda conn: routing.autodial(self, conn, at))
         for prefix, number, call_id, caller_id, timeout in originates:
             await self.originate(
                 number=number, call_id=call_id, conference=None, caller_id=caller_id, timeout=timeout, prefix=prefix
@@ -423,11 +449,14 @@ class Engine:
             return
         at = self.moment()
         if event.kind == EventKind.INBOUND:
-            async with self.services.db.begin() as conn:
+
+            async def queue(conn: AsyncConnection) -> None:
                 if event.data.get("transfer") and event.data.get("exten"):
                     await transfer.queue_transfer(conn, at, self, ch, event.data["exten"])
                 else:
                     await routing.queue_inbound(conn, at, self, ch, event.data.get("ingroup", ""))
+
+            await self.services.db.transaction(queue)
             await self.deliver()
             return
         if ch.call_id.startswith(transfer.LEG_PREFIXES):
@@ -437,8 +466,7 @@ class Engine:
             EventKind.BUSY,
             EventKind.NO_ANSWER,
         ):
-            async with self.services.db.begin() as conn:
-                await routing.auto_call_result(conn, at, event)
+            await self.services.db.transaction(lambda conn: routing.auto_call_result(conn, at, event))
             if event.kind == EventKind.ANSWERED:
                 await self.deliver()
             return
@@ -451,8 +479,7 @@ class Engine:
             if user and event.cause not in ("BUSY", "NO ANSWER"):
                 await self.transact(user, lambda ctx: self.customer_left(ctx, ch.call_id))
             elif not user:
-                async with self.services.db.begin() as conn:
-                    await routing.abandon(conn, at, ch)
+                await self.services.db.transaction(lambda conn: routing.abandon(conn, at, ch))
 
     # --- the agent's phone ----------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.engine import agent_phone, logs
 from openagc.engine.logs import Moment
+from openagc.store import command_records
 from openagc.store.schema import (
     vicidial_auto_calls,
     vicidial_callbacks,
@@ -93,6 +94,10 @@ class Ctx:
     user_group: str
     ops: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    # What this transition did with each command column: (value, final state, reason), written to the records
+    # before the commit (`command_outcomes.flush`); the records ended, published after it.
+    outcomes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    finished: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def user(self) -> str:
@@ -124,9 +129,33 @@ class Ctx:
         return bool(result.rowcount)
 
     async def claim(self, column: str, seen: Any, cleared: Any = "") -> bool:
-        """Compare-and-clear a command column: True only for the one process that cleared `seen`."""
+        """Compare-and-clear a command column: True only for the one process that cleared `seen`.
+
+        A claimed command is `applied` unless the handler then calls `ignored`; a claim that only rewrites a
+        command into its deferred form (LOGOUT → LOGOUT!DISPO) is no outcome.
+        """
         col = VLA[column]
-        return await self.set(col == seen, **{column: cleared})
+        took = await self.set(col == seen, **{column: cleared})
+        command = command_records.command_value(column, seen)
+        if took and command is not None and command_records.command_value(column, cleared) != command:
+            self.outcomes[column] = (command, command_records.APPLIED, "")
+        return took
+
+    def applied(self, column: str, value: Any) -> None:
+        """The command in `column` took effect (for a handler that clears its column without `claim`)."""
+        self.outcomes[column] = (str(value), command_records.APPLIED, "")
+
+    def ignored(self, column: str, value: Any, reason: str, **data: Any) -> None:
+        """The claimed command in `column` was refused: `reason` in words goes to its record and the agent."""
+        self.emit("command_ignored", command=column, value=value, reason=reason, **data)
+        self.outcomes[column] = (str(value), command_records.REJECTED, reason)
+
+    async def refuse(self, column: str, value: Any, reason: str, cleared: Any = "") -> bool:
+        """Claim a command the agent's state does not allow and reject it (never left lying in its column)."""
+        if not await self.claim(column, value, cleared):
+            return False
+        self.ignored(column, value, reason)
+        return True
 
     def emit(self, kind: str, **data: Any) -> None:
         self.events.append({"event": kind, **data})
@@ -878,6 +907,8 @@ async def logout(ctx: Ctx, *, expect_command: bool = False, event: str = "LOGOUT
         where.append(VLA.external_pause.in_(("LOGOUT", LOGOUT_AFTER_DISPO)))
     if (await ctx.conn.execute(sa.delete(vicidial_live_agents).where(*where))).rowcount != 1:
         return False
+    if expect_command:  # the row's delete was the LOGOUT command's claim
+        ctx.applied("external_pause", "LOGOUT")
     if await logs.last_user_event(ctx.conn, ctx.user) != "LOGOUT":
         await logs.user_log(
             ctx.conn,

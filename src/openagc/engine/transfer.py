@@ -105,21 +105,23 @@ class Command:
 async def transferconf(ctx: Ctx) -> bool:
     """external_transferconf: claimed at once (Clear_API_Field), then carried out if the state allows."""
     value = ctx.vla.get("external_transferconf") or ""
-    if not value or ctx.vla["status"] != "INCALL":
+    if not value:
         return False
+    if ctx.vla["status"] != "INCALL":
+        return await ctx.refuse("external_transferconf", value, "agent has no call")
     if not await ctx.claim("external_transferconf", value):
         return False
     cmd = Command.parse(value)
     xfer = state(ctx, ctx.user)
     if cmd.command_id and cmd.command_id == xfer.last_id:
-        ctx.emit("command_ignored", command="external_transferconf", value=value, reason="repeated command id")
+        ctx.ignored("external_transferconf", value, "repeated command id")
         return True
     if cmd.function in STARTS and xfer.phase != Phase.IDLE:
-        ctx.emit("command_ignored", command="external_transferconf", value=value, reason="transfer in progress")
+        ctx.ignored("external_transferconf", value, "transfer in progress")
         return True
     handler = HANDLERS.get(cmd.function)
     if handler is None:
-        ctx.emit("command_ignored", command="external_transferconf", value=value)
+        ctx.ignored("external_transferconf", value, "unknown transfer function")
         return True
     xfer.last_id = cmd.command_id
     await handler(ctx, cmd)
@@ -340,7 +342,8 @@ async def leave_3way_call(ctx: Ctx, cmd: Command) -> None:
     old = ctx.conf
     new = await reserve_conference(ctx)
     if new is None:
-        ctx.emit("command_ignored", command="external_transferconf", reason="no free conference")
+        ctx.ignored("external_transferconf", ctx.outcomes.get("external_transferconf", ("",))[0],
+                    "no free conference")
         return
     C = vicidial_conferences.c
     await ctx.conn.execute(sa.update(vicidial_conferences).where(C.conf_exten == int(old), C.server_ip == ctx.server_ip)

@@ -1479,3 +1479,25 @@ openagc_login_failures = _table(
     col("failures", INT(10, unsigned=True), dflt="0", nullable=False),
     col("window_start", DATETIME(), nullable=False),
 )
+
+# Every command written into an agent's command columns, and what became of it (store/command_records.py):
+# queued → applied | rejected | expired | superseded (engine on), or delivered | expired (engine off).
+openagc_commands = _table(
+    "openagc_commands",
+    auto_pk("command_id", mysql.BIGINT(20, unsigned=True)),
+    col("user", VARCHAR(20), nullable=False),
+    col("command", VARCHAR(30), nullable=False),  # the vicidial_live_agents column
+    col("value", VARCHAR(1000), nullable=False, dflt=""),
+    col("function", VARCHAR(50), nullable=False, dflt=""),  # api.php function, console/agent action, or sql
+    col("source", VARCHAR(10), nullable=False, dflt="api"),  # api | console | agent | sql
+    col("api_log_id", INT(9, unsigned=True)),
+    col("created", DATETIME(), nullable=False),
+    col("created_ms", BIGINT(20, unsigned=True), nullable=False),
+    col("state", VARCHAR(10), nullable=False, dflt="queued"),
+    col("reason", VARCHAR(255), nullable=False, dflt=""),
+    col("ended", DATETIME()),
+    col("ended_ms", BIGINT(20, unsigned=True)),
+    col("ended_by", VARCHAR(100), nullable=False, dflt=""),
+    sa.Index("openagc_commands_pending", "user", "command", "state"),
+    sa.Index("openagc_commands_state", "state", "created_ms"),
+)

@@ -1,0 +1,74 @@
+"""Command outcomes in drop-in mode (`--engine off`): upstream's agent screens carry the commands out.
+
+No engine sees the commands, so this watcher (one per API process, every `sweep_seconds`) ends their records:
+`delivered` once the column no longer holds the command (the screen cleared it, as it does when it acts), or
+`expired` past the family's validity (the column is then cleared, so a screen cannot act on it late). Each
+outcome is published like the engine's, for `wait` and `GET /agc/commands/{id}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from openagc.store import command_records as records
+
+if TYPE_CHECKING:
+    from openagc.api.app import Services
+
+log = logging.getLogger(__name__)
+
+
+async def settle_once(services: Services, validity: dict[str, int]) -> list[dict]:
+    """One pass over the queued records; returns the records it ended."""
+    now = services.clock.now()
+    now_ms = int(now.timestamp() * 1000)
+    ended = []
+    async with services.db.begin() as conn:
+        queued = [dict(r) for r in (await conn.execute(
+            sa.select(records.openagc_commands).where(records.CMD.state == records.QUEUED)
+            .order_by(records.CMD.command_id))).mappings()]
+        for record in queued:
+            if not await records.still_in_column(conn, record):
+                state, reason = records.DELIVERED, "the agent's screen took it"
+            elif now_ms - int(record["created_ms"]) > records.validity_of(record, validity) * 1000:
+                await records.clear_column(conn, record)
+                state, reason = records.EXPIRED, f"not taken within {records.validity_of(record, validity)} s"
+            else:
+                continue
+            ended.append(await records.close(conn, user=record["user"], command=record["command"],
+                                             value=record["value"], state=state, reason=reason, by="api", at=now,
+                                             command_id=int(record["command_id"])))
+    for record in ended:
+        services.bus.publish(records.OUTCOME_TOPIC, records.public(record))
+    return ended
+
+
+async def start(services: Services) -> Callable[[], Awaitable[None]]:
+    """Run the watcher until the returned coroutine function is awaited."""
+    validity = records.parse_validity(services.settings.command_validity)
+    period = max(0.05, float(services.settings.sweep_seconds))
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await settle_once(services, validity)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("command delivery pass failed", exc_info=True)
+
+    task = asyncio.get_running_loop().create_task(loop())
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return stop

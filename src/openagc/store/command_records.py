@@ -1,0 +1,235 @@
+"""Command records: every command written into an agent's command columns, and what became of it.
+
+A command is one value written into one command column of `vicidial_live_agents` (by `api.php`, the console,
+`/agent/`, or plain SQL). Its record (`openagc_commands`) is written in the same transaction as the column, and
+ends in exactly one final state, written in the same transaction as the effect:
+
+* ``queued`` — written, not carried out yet (waiting for a wake-up, or deferred: a pause or logout after the call,
+  a disposition until the call ends);
+* ``applied`` — the engine carried it out;
+* ``rejected`` — the agent's state did not allow it (``reason`` says why in words); the column is cleared;
+* ``expired`` — it was not carried out within its family's validity (`VALIDITY`); the column is cleared;
+* ``superseded`` — a newer command was written into the same column before this one was carried out;
+* ``delivered`` — with the engine off (drop-in), upstream's agent screen cleared the column.
+
+After the commit an outcome is published on the bus (`OUTCOME_TOPIC`) so a caller waiting for it wakes at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openagc.store.schema import openagc_commands, vicidial_live_agents
+
+CMD, VLA = openagc_commands.c, vicidial_live_agents.c
+
+QUEUED, APPLIED, REJECTED, EXPIRED, SUPERSEDED, DELIVERED = (
+    "queued", "applied", "rejected", "expired", "superseded", "delivered")
+FINAL = frozenset({APPLIED, REJECTED, EXPIRED, SUPERSEDED, DELIVERED})
+OUTCOME_TOPIC = "command.outcome"  # bus message: the record (a dict) once its final state is committed
+
+#: Command column → family (validity is per family).
+FAMILIES: dict[str, str] = {
+    "external_dial": "dial",
+    "external_hangup": "call",
+    "external_dtmf": "call",
+    "external_park": "call",
+    "external_transferconf": "call",
+    "external_recording": "call",
+    "external_lead_id": "call",
+    "external_pause": "pause",
+    "external_pause_code": "pause",
+    "external_status": "status",
+    "external_update_fields": "screen",
+    "external_timer_action": "screen",
+    "manager_ingroup_set": "screen",
+}
+#: Default validity per family in seconds: a dial or a call control is carried out at once or never; a pause,
+#: logout or disposition may wait for the end of a call.
+VALIDITY: dict[str, int] = {"dial": 10, "call": 10, "pause": 3600, "status": 3600, "screen": 60}
+#: Values that mean "no command" in a column (its resting state).
+RESTING: dict[str, frozenset[str]] = {
+    "external_hangup": frozenset({"", "0"}),
+    "external_update_fields": frozenset({"", "0"}),
+    "manager_ingroup_set": frozenset({"", "N", "Y"}),
+    "external_lead_id": frozenset({"", "0"}),
+    "external_status": frozenset({"", "::::::::::"}),
+}
+#: The deferred form a column takes while its command waits (LOGOUT during a call).
+DEFERRED_FORMS: dict[str, dict[str, str]] = {"external_pause": {"LOGOUT!DISPO": "LOGOUT"}}
+
+
+@dataclass(frozen=True)
+class Written:
+    """One command as written: its column and value (what the record keeps)."""
+
+    command: str
+    value: str
+
+
+def commands_in(values: Mapping[str, Any]) -> list[Written]:
+    """The commands among the columns of one write (`external_ingroups` … travel with `manager_ingroup_set`)."""
+    out = []
+    for column, raw in values.items():
+        value = "" if raw is None else str(raw)
+        if column in FAMILIES and not resting(column, value):
+            out.append(Written(column, value))
+    return out
+
+
+def resting(column: str, value: Any) -> bool:
+    """Whether `value` in `column` is no command (an empty column, `external_recording` holding an id …)."""
+    text = "" if value is None else str(value)
+    if column == "external_recording":
+        return text == "" or text.isdigit()
+    return text in RESTING.get(column, frozenset({""}))
+
+
+def command_value(column: str, value: Any) -> str | None:
+    """The command a column holds (its deferred form read back as the command), or None."""
+    text = "" if value is None else str(value)
+    if resting(column, text):
+        return None
+    return DEFERRED_FORMS.get(column, {}).get(text, text)
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+async def open_record(conn: AsyncConnection, *, user: str, command: str, value: str, function: str, source: str,
+                      at: datetime, state: str = QUEUED, reason: str = "", by: str = "") -> int:
+    """Write a record; an older queued command of the same agent and column is superseded by it."""
+    ms = _ms(at)
+    values: dict[str, Any] = dict(user=user, command=command, value=value[:1000], function=function[:50],
+                                  source=source, created=at.replace(microsecond=0), created_ms=ms, state=state,
+                                  reason=reason[:255])
+    if state in FINAL:
+        values |= dict(ended=at.replace(microsecond=0), ended_ms=ms, ended_by=by[:100])
+    result = await conn.execute(sa.insert(openagc_commands).values(**values))
+    command_id = int(result.inserted_primary_key[0])
+    await conn.execute(sa.update(openagc_commands).where(
+        CMD.user == user, CMD.command == command, CMD.state == QUEUED, CMD.command_id < command_id,
+    ).values(state=SUPERSEDED, ended=at.replace(microsecond=0), ended_ms=ms, ended_by=f"command {command_id}"))
+    return command_id
+
+
+async def write(conn: AsyncConnection, *, user: str, values: Mapping[str, Any], function: str, source: str,
+                at: datetime) -> tuple[int, list[int]]:
+    """Write command columns on the agent's row and open a record for each command in them, in the caller's
+    transaction: (rows changed, record ids). The one way commands are written (api.php, /agent/, the console)."""
+    result = await conn.execute(sa.update(vicidial_live_agents).where(VLA.user == user).values(**values))
+    ids = []
+    if result.rowcount:
+        for written in commands_in(values):
+            ids.append(await open_record(conn, user=user, command=written.command, value=written.value,
+                                         function=function, source=source, at=at))
+    return result.rowcount, ids
+
+
+async def link_log(conn: AsyncConnection, command_ids: Iterable[int], api_log_id: int) -> None:
+    ids = list(command_ids)
+    if ids:
+        await conn.execute(sa.update(openagc_commands).where(CMD.command_id.in_(ids)).values(api_log_id=api_log_id))
+
+
+async def pending(conn: AsyncConnection, user: str) -> list[dict[str, Any]]:
+    """The agent's queued commands in the order they were written."""
+    rows = await conn.execute(sa.select(openagc_commands).where(CMD.user == user, CMD.state == QUEUED)
+                              .order_by(CMD.command_id))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def close(conn: AsyncConnection, *, user: str, command: str, value: str, state: str, reason: str, by: str,
+                at: datetime, command_id: int | None = None) -> dict[str, Any]:
+    """End the agent's queued command of that column in `state` (the newest one, preferring the same value);
+    a command nobody recorded (written by plain SQL) gets its record here. Returns the record.
+
+    With `command_id` (a record the caller read), only that record ends, and only if it is still queued: by then
+    it may have been superseded or ended by another process, and a newer command of the column is not it."""
+    ms = _ms(at)
+    if command_id is not None:
+        await conn.execute(sa.update(openagc_commands).where(CMD.command_id == command_id, CMD.state == QUEUED)
+                           .values(state=state, reason=reason[:255], ended=at.replace(microsecond=0), ended_ms=ms,
+                                   ended_by=by[:100]))
+        return await get(conn, command_id) or {}
+    rows = await pending(conn, user)
+    mine = [r for r in rows if r["command"] == command]
+    record = next((r for r in reversed(mine) if r["value"] == value[:1000]), mine[-1] if mine else None)
+    if record is None:
+        command_id = await open_record(conn, user=user, command=command, value=value, function="sql", source="sql",
+                                       at=at, state=state, reason=reason, by=by)
+    else:
+        command_id = int(record["command_id"])
+        await conn.execute(sa.update(openagc_commands).where(CMD.command_id == command_id, CMD.state == QUEUED)
+                           .values(state=state, reason=reason[:255], ended=at.replace(microsecond=0), ended_ms=ms,
+                                   ended_by=by[:100]))
+    return await get(conn, command_id) or {}
+
+
+async def get(conn: AsyncConnection, command_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(sa.select(openagc_commands).where(CMD.command_id == command_id))).mappings().first()
+    return dict(row) if row else None
+
+
+def public(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record as the API shows it (JSON)."""
+    return {
+        "command_id": int(record["command_id"]),
+        "agent_user": record["user"],
+        "function": record["function"],
+        "command": record["command"],
+        "value": record["value"],
+        "source": record["source"],
+        "api_log_id": record["api_log_id"],
+        "created": str(record["created"]),
+        "state": record["state"],
+        "reason": record["reason"],
+        "ended": None if record["ended"] is None else str(record["ended"]),
+        "ended_by": record["ended_by"],
+        "milliseconds": None if record["ended_ms"] is None else int(record["ended_ms"]) - int(record["created_ms"]),
+    }
+
+
+async def still_in_column(conn: AsyncConnection, record: Mapping[str, Any]) -> bool:
+    """Whether the agent's column still holds the record's command (its deferred form included)."""
+    column = VLA[record["command"]]
+    value = (await conn.execute(sa.select(column).where(VLA.user == record["user"]).limit(1))).scalar()
+    return command_value(record["command"], value) == record["value"]
+
+
+CLEARED: dict[str, Any] = {"external_hangup": "0", "external_update_fields": "0", "manager_ingroup_set": "N",
+                           "external_lead_id": 0}
+
+
+async def clear_column(conn: AsyncConnection, record: Mapping[str, Any]) -> tuple[bool, Any]:
+    """Clear the record's command from its column if it is still there (compare-and-clear); (cleared?, the
+    column's resting value)."""
+    command = record["command"]
+    forms = [record["value"], *(k for k, v in DEFERRED_FORMS.get(command, {}).items() if v == record["value"])]
+    cleared = CLEARED.get(command, "")
+    result = await conn.execute(sa.update(vicidial_live_agents).where(
+        VLA.user == record["user"], VLA[command].in_(forms)).values({command: cleared}))
+    return bool(result.rowcount), cleared
+
+
+def validity_of(record: Mapping[str, Any], validity: Mapping[str, int]) -> int:
+    family = FAMILIES.get(record["command"], "call")
+    return int(validity.get(family, VALIDITY.get(family, 10)))
+
+
+def parse_validity(text: str) -> dict[str, int]:
+    """`dial=10,pause=3600` → {family: seconds} over the defaults (an unknown family is an error)."""
+    out = dict(VALIDITY)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        family, _, seconds = item.partition("=")
+        if family.strip() not in VALIDITY or not seconds.strip().isdigit():
+            raise ValueError(f"command validity {item!r}: expected one of {sorted(VALIDITY)} = seconds")
+        out[family.strip()] = int(seconds)
+    return out

@@ -1,0 +1,43 @@
+"""Drop-in mode (engine off): upstream's agent screens carry commands out; a command's record ends `delivered`
+when the screen clears its column, `expired` (and the column cleared) past its validity."""
+
+from __future__ import annotations
+
+import threading
+
+from tests.support import AUTH
+
+
+def json_call(api, function: str, **params: str) -> dict:
+    r = api.client.get("/agc/api.php", params=AUTH | {"function": function, "format": "json"} | params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_command_the_screen_takes_is_delivered_and_wakes_a_waiting_caller(api, db, login):
+    login("1000")
+    doc = json_call(api, "external_dial", agent_user="1000", value="3125551002", phone_code="1", search="YES",
+                    preview="NO", focus="YES")
+    assert db.row("openagc_commands", command_id=doc["command_id"])["state"] == "queued"
+    answer: dict = {}
+
+    def wait() -> None:
+        r = api.client.get(f"/agc/commands/{doc['command_id']}", params={"user": "6666", "pass": "1234",
+                                                                          "wait": "10000"})
+        answer.update(r.json())
+
+    waiting = threading.Thread(target=wait)
+    waiting.start()
+    db.update("vicidial_live_agents", {"user": "1000"}, external_dial="")  # upstream's screen took it
+    waiting.join(15)
+    assert (answer["state"], answer["ended_by"], answer["source"]) == ("delivered", "api", "api")
+
+
+def test_a_command_nobody_takes_expires_and_leaves_its_column(api, db, login, backend):
+    login("1000")
+    doc = json_call(api, "external_hangup", agent_user="1000", value="1")
+    backend.services.clock.advance(11)
+    r = api.client.get(f"/agc/commands/{doc['command_id']}", params={"user": "6666", "pass": "1234",
+                                                                      "wait": "10000"})
+    assert (r.json()["state"], r.json()["reason"]) == ("expired", "not taken within 10 s")
+    assert db.row("vicidial_live_agents", user="1000")["external_hangup"] == "0"
