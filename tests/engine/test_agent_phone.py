@@ -169,3 +169,13 @@ def test_the_login_originate_carries_what_its_manager_row_says(eng, db):
     assert row["cmd_line_f"] == f'Callerid: "{sent.call_id}" <{sent.caller_id}>'
     assert sent.caller_id == db.row("vicidial_campaigns", campaign_id="TESTCAMP")["campaign_cid"]
 
+
+
+def test_iax2_and_pjsip_phones_are_mirrored_where_upstream_keeps_phone_channels(eng, db):
+    db.update("phones", {"login": "1000"}, protocol="IAX2")
+    token = eng.login()
+    phone = connected_phone(eng, token)
+    assert phone.name.startswith("IAX2/1000-")
+    wait_for(lambda: db.count("live_sip_channels", channel=phone.name, extension=CONF) == 1,
+             what="the IAX2 phone in live_sip_channels")
+    assert db.count("live_channels", channel=phone.name) == 0

@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 VLA = vicidial_live_agents.c
+#: Channels mirrored into `live_sip_channels` (phones and trunks of these technologies, as upstream's channel
+#: daemon sorts them); Local, DAHDI and the rest go to `live_channels`.
+SIP_TECHNOLOGIES = ("SIP/", "PJSIP/", "IAX2/")
 STATE_EVENT = "agent.event"  # bus topic: (user, event dict) after each committed transition
 
 
@@ -581,7 +584,7 @@ class Engine:
                 c.call_id[:30],
                 (c.conference or ("park" if c.parked else ""))[:100],
                 c.number[:100],
-                "live_sip_channels" if c.name.startswith("SIP/") else "live_channels",
+                "live_sip_channels" if c.name.startswith(SIP_TECHNOLOGIES) else "live_channels",
             )
             for c in channels
         }
