@@ -50,6 +50,10 @@ class Settings:
     # How long a command may wait before it is carried out, per family, over the defaults (dial=10, call=10,
     # pause=3600, status=3600, screen=60 seconds; store/command_records.py), e.g. "dial=5,pause=1800".
     command_validity: str = field(default_factory=lambda: _env("COMMAND_VALIDITY", ""))
+    # Who ends command records when this process runs no engine: "on" — upstream's agent screens act (drop-in),
+    # so this process marks commands delivered / expired; "off" — an openagc engine process serves the database;
+    # "auto" (default) — on unless a Redis URL is set (API processes in front of an engine share Redis).
+    command_watch: str = field(default_factory=lambda: _env("COMMAND_WATCH", "auto"))
     # The longest `wait` (milliseconds) an api.php call may ask for its command's outcome.
     command_wait_max_ms: int = field(default_factory=lambda: _int("COMMAND_WAIT_MAX_MS", 30_000))
 

@@ -60,7 +60,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             for module in parts:
                 if hasattr(module, "start"):
                     stoppers.append(await module.start(services))
-        else:  # drop-in: upstream's screens act; command records end delivered or expired
+        elif delivery.watching(settings):  # drop-in: upstream's screens act; records end delivered or expired
             stoppers.append(await delivery.start(services))
         try:
             yield

@@ -20,19 +20,20 @@ from openagc.store import command_records as records
 
 if TYPE_CHECKING:
     from openagc.api.app import Services
+    from openagc.config import Settings
 
 log = logging.getLogger(__name__)
 
 
 async def settle_once(services: Services, validity: dict[str, int]) -> list[dict]:
     """One pass over the queued records; returns the records it ended."""
-    now = services.clock.now()
-    now_ms = int(now.timestamp() * 1000)
     ended = []
     async with services.db.begin() as conn:
         queued = [dict(r) for r in (await conn.execute(
             sa.select(records.openagc_commands).where(records.CMD.state == records.QUEUED)
             .order_by(records.CMD.command_id))).mappings()]
+        now = services.clock.now()  # after the read: no record read here is newer than `now`
+        now_ms = int(now.timestamp() * 1000)
         for record in queued:
             if not await records.still_in_column(conn, record):
                 state, reason = records.DELIVERED, "the agent's screen took it"
@@ -41,12 +42,20 @@ async def settle_once(services: Services, validity: dict[str, int]) -> list[dict
                 state, reason = records.EXPIRED, f"not taken within {records.validity_of(record, validity)} s"
             else:
                 continue
-            ended.append(await records.close(conn, user=record["user"], command=record["command"],
-                                             value=record["value"], state=state, reason=reason, by="api", at=now,
-                                             command_id=int(record["command_id"])))
+            done = await records.close(conn, user=record["user"], command=record["command"], value=record["value"],
+                                       state=state, reason=reason, by="api", at=now,
+                                       command_id=int(record["command_id"]))
+            if done is not None:
+                ended.append(done)
     for record in ended:
         services.bus.publish(records.OUTCOME_TOPIC, records.public(record))
     return ended
+
+
+def watching(settings: Settings) -> bool:
+    """Whether this process (engine off) ends the records: `command_watch` on, or auto without Redis (an engine
+    process in front of the same database shares Redis with its API processes)."""
+    return settings.command_watch == "on" or (settings.command_watch == "auto" and not settings.redis_url)
 
 
 async def start(services: Services) -> Callable[[], Awaitable[None]]:

@@ -48,10 +48,7 @@ async def expire(ctx: Ctx, pending: list[dict[str, Any]]) -> list[dict[str, Any]
         cleared, resting = await records.clear_column(ctx.conn, record)
         if cleared:
             ctx.vla[record["command"]] = resting
-        done = await records.close(ctx.conn, user=ctx.user, command=record["command"], value=record["value"],
-                                   state=records.EXPIRED, reason=f"not carried out within {seconds} s",
-                                   by="engine", at=now, command_id=int(record["command_id"]))
-        ctx.finished.append(done)
+        await _end(ctx, record, records.EXPIRED, f"not carried out within {seconds} s", now)
     return left
 
 
@@ -59,21 +56,26 @@ async def flush(ctx: Ctx) -> None:
     """Write what the handlers did with each command to its record (same transaction)."""
     now = _now(ctx)
     for column, (value, state, reason) in ctx.outcomes.items():
-        ctx.finished.append(await records.close(ctx.conn, user=ctx.user, command=column, value=value, state=state,
-                                                reason=reason, by="engine", at=now))
+        await _end(ctx, {"command": column, "value": value, "command_id": None}, state, reason, now)
     ctx.outcomes.clear()
     for record in await records.pending(ctx.conn, ctx.user):
         column = record["command"]
         if column in ctx.vla and records.command_value(column, ctx.vla[column]) != record["value"]:
             # the session cleared it (a call began, a disposition ended the call) before it was carried out
-            ctx.finished.append(await records.close(
-                ctx.conn, user=ctx.user, command=column, value=record["value"], state=records.REJECTED,
-                reason="cleared before it was carried out (a call began or ended)", by="engine", at=now))
+            await _end(ctx, record, records.REJECTED, "cleared before it was carried out (a call began or ended)", now)
     if any(event["event"] == "logged_out" for event in ctx.events):  # what still waited goes with the session
         for record in await records.pending(ctx.conn, ctx.user):
-            ctx.finished.append(await records.close(
-                ctx.conn, user=ctx.user, command=record["command"], value=record["value"], state=records.EXPIRED,
-                reason="agent logged out", by="engine", at=now))
+            await _end(ctx, record, records.EXPIRED, "agent logged out", now)
+
+
+async def _end(ctx: Ctx, record: dict[str, Any], state: str, reason: str, now: Any) -> None:
+    """End one command (the record itself when its id is known) and keep it for publishing."""
+    command_id = record.get("command_id")
+    done = await records.close(ctx.conn, user=ctx.user, command=record["command"], value=record["value"],
+                               state=state, reason=reason, by="engine", at=now,
+                               command_id=None if command_id is None else int(command_id))
+    if done is not None:
+        ctx.finished.append(done)
 
 
 def publish(ctx: Ctx) -> None:

@@ -147,30 +147,23 @@ async def pending(conn: AsyncConnection, user: str) -> list[dict[str, Any]]:
 
 
 async def close(conn: AsyncConnection, *, user: str, command: str, value: str, state: str, reason: str, by: str,
-                at: datetime, command_id: int | None = None) -> dict[str, Any]:
-    """End the agent's queued command of that column in `state` (the newest one, preferring the same value);
-    a command nobody recorded (written by plain SQL) gets its record here. Returns the record.
-
-    With `command_id` (a record the caller read), only that record ends, and only if it is still queued: by then
-    it may have been superseded or ended by another process, and a newer command of the column is not it."""
+                at: datetime, command_id: int | None = None) -> dict[str, Any] | None:
+    """End a queued command in `state`: the record `command_id` (one the caller read), else the agent's newest
+    queued record of that column holding exactly `value`; a value with no record (written by plain SQL, or by the
+    engine itself) gets one here, superseding what was queued in the column. Returns the ended record, or None
+    when the record was no longer queued (another process ended it first)."""
     ms = _ms(at)
-    if command_id is not None:
-        await conn.execute(sa.update(openagc_commands).where(CMD.command_id == command_id, CMD.state == QUEUED)
-                           .values(state=state, reason=reason[:255], ended=at.replace(microsecond=0), ended_ms=ms,
-                                   ended_by=by[:100]))
-        return await get(conn, command_id) or {}
-    rows = await pending(conn, user)
-    mine = [r for r in rows if r["command"] == command]
-    record = next((r for r in reversed(mine) if r["value"] == value[:1000]), mine[-1] if mine else None)
-    if record is None:
-        command_id = await open_record(conn, user=user, command=command, value=value, function="sql", source="sql",
-                                       at=at, state=state, reason=reason, by=by)
-    else:
-        command_id = int(record["command_id"])
-        await conn.execute(sa.update(openagc_commands).where(CMD.command_id == command_id, CMD.state == QUEUED)
-                           .values(state=state, reason=reason[:255], ended=at.replace(microsecond=0), ended_ms=ms,
-                                   ended_by=by[:100]))
-    return await get(conn, command_id) or {}
+    if command_id is None:
+        mine = [r for r in await pending(conn, user) if r["command"] == command and r["value"] == value[:1000]]
+        if not mine:
+            created = await open_record(conn, user=user, command=command, value=value, function="sql",
+                                        source="sql", at=at, state=state, reason=reason, by=by)
+            return await get(conn, created)
+        command_id = int(mine[-1]["command_id"])
+    result = await conn.execute(sa.update(openagc_commands).where(CMD.command_id == command_id, CMD.state == QUEUED)
+                                .values(state=state, reason=reason[:255], ended=at.replace(microsecond=0),
+                                        ended_ms=ms, ended_by=by[:100]))
+    return await get(conn, command_id) if result.rowcount else None
 
 
 async def get(conn: AsyncConnection, command_id: int) -> dict[str, Any] | None:
