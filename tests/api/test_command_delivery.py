@@ -41,3 +41,13 @@ def test_a_command_nobody_takes_expires_and_leaves_its_column(api, db, login, ba
                                                                       "wait": "10000"})
     assert (r.json()["state"], r.json()["reason"]) == ("expired", "not taken within 10 s")
     assert db.row("vicidial_live_agents", user="1000")["external_hangup"] == "0"
+
+
+def test_the_watcher_runs_only_where_no_engine_serves_the_database():
+    from openagc.api.delivery import watching
+    from openagc.config import Settings
+
+    assert watching(Settings(command_watch="auto", redis_url=""))  # drop-in: upstream's screens act
+    assert not watching(Settings(command_watch="auto", redis_url="redis://127.0.0.1:6379/0"))  # with an engine
+    assert watching(Settings(command_watch="on", redis_url="redis://127.0.0.1:6379/0"))
+    assert not watching(Settings(command_watch="off"))
