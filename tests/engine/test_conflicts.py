@@ -1,0 +1,32 @@
+"""A retryable conflict inside an engine transaction runs the whole transaction again: the command applies once."""
+
+from __future__ import annotations
+
+import logging
+
+from tests.api.test_conflicts import conflicts_on
+from tests.engine.conftest import wait_for
+
+
+def test_a_conflict_in_the_engine_transaction_applies_the_command_once(eng, db, agent_api, caplog):
+    token = eng.login()
+    assert eng.agent("ready", token).status_code == 200
+    wait_for(lambda: db.row("vicidial_live_agents", user="1000")["status"] in ("READY", "CLOSER"), what="ready")
+    eng.settle()
+    logs = len(db.rows("vicidial_agent_log", user="1000"))
+    retries = getattr(eng.services.db, "retries", 0)
+    caplog.set_level(logging.INFO)
+    # the engine's PAUSE opens a new agent log row: its insert meets a deadlock once
+    with conflicts_on(eng.services.db, "INSERT INTO VICIDIAL_AGENT_LOG", times=1) as seen:
+        assert agent_api("external_pause", agent_user="1000", value="PAUSE").startswith("SUCCESS")
+        wait_for(lambda: db.row("vicidial_live_agents", user="1000")["status"] == "PAUSED", what="paused")
+        eng.settle()
+    assert len(seen) == 2
+    row = db.row("vicidial_live_agents", user="1000")
+    assert row["external_pause"] == "" and row["agent_log_id"] == max(
+        r["agent_log_id"] for r in db.rows("vicidial_agent_log", user="1000"))
+    assert len(db.rows("vicidial_agent_log", user="1000")) == logs + 1  # one new row, not two
+    assert eng.services.db.retries == retries + 1
+    assert eng.state(token)["phase"] == "PAUSED"
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failures == []  # handled by the retry, not by the sweep after an error
