@@ -30,3 +30,25 @@ def test_a_conflict_in_the_engine_transaction_applies_the_command_once(eng, db, 
     assert eng.state(token)["phase"] == "PAUSED"
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert failures == []  # handled by the retry, not by the sweep after an error
+
+
+def test_a_conflict_in_an_agent_side_write_is_retried_not_a_500(eng, db):
+    """`/agent/` writes its command and the command's record in one transaction, rerun whole on a conflict."""
+    token = eng.login()
+    with conflicts_on(eng.services.db, "INSERT INTO OPENAGC_COMMANDS", times=1) as seen:
+        r = eng.agent("ready", token)
+    assert r.status_code == 200, r.text
+    assert len(seen) == 2  # the failed attempt and the one that committed
+    records = db.rows("openagc_commands", command="external_pause")
+    assert [(c["source"], c["state"]) for c in records] == [("agent", "applied")]  # one record, applied once
+    assert r.json()["state"]["phase"] in ("READY", "CLOSER")
+
+
+def test_a_conflict_past_the_bound_in_a_console_write_is_a_503_with_nothing_written(eng, db):
+    token = eng.login()
+    attempts = eng.services.db.attempts
+    headers = {"Authorization": f"Bearer {token}"}
+    with conflicts_on(eng.services.db, "INSERT INTO OPENAGC_COMMANDS", times=attempts):
+        r = eng.client.post("/console/api/dtmf", json={"digits": "12"}, headers=headers)
+    assert r.status_code == 503 and r.json() == {"error": "database busy, try again"}
+    assert db.rows("openagc_commands") == [] and db.row("vicidial_live_agents", user="1000")["external_dtmf"] == ""

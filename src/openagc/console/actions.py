@@ -25,6 +25,7 @@ from openagc.api.functions.screen import login_replay_row
 from openagc.api.functions.transfer import COMMAND_IDS, PARK_VALUES, TRANSFERCONF_WIDTH, transferconf
 from openagc.bus import AGENT_COMMAND
 from openagc.store import command_records
+from openagc.store.database import Conflict
 from openagc.store.schema import (
     vicidial_callbacks,
     vicidial_campaign_statuses,
@@ -145,6 +146,8 @@ def _endpoint(services: Services, fn: Handler) -> Callable[[Request], Awaitable[
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
         except (ValueError, json.JSONDecodeError) as exc:
             return JSONResponse({"error": f"bad request: {exc}"}, status_code=400)
+        except Conflict:  # the database kept refusing (deadlocks): nothing was written
+            return JSONResponse({"error": "database busy, try again"}, status_code=503, headers={"Retry-After": "1"})
         return JSONResponse(result, headers={"Cache-Control": "no-store"})
 
     endpoint.__name__ = fn.__name__
@@ -157,7 +160,7 @@ Row = dict[str, Any]
 
 async def _write(agent: Agent, gate: Callable[[Row], str], build: Callable[[Row], Row]) -> Row:
     """One transaction: read the agent's row, check `gate`, write `build(row)`; then wake the engine."""
-    async with agent.services.db.begin() as conn:
+    async def write(conn: AsyncConnection) -> Row:
         row = await agent.row(conn)
         message = gate(row)
         if message:
@@ -165,6 +168,9 @@ async def _write(agent: Agent, gate: Callable[[Row], str], build: Callable[[Row]
         columns = build(row)
         await command_records.write(conn, user=agent.user, values=columns, function="console", source="console",
                                     at=agent.services.clock.now())
+        return columns
+
+    columns = await agent.services.db.transaction(write)
     agent.services.bus.publish(AGENT_COMMAND, agent.user)
     return {"ok": True, "sent": columns}
 
@@ -381,7 +387,8 @@ async def ingroups(request: Request, services: Services) -> dict[str, Any]:
         raise Refused("ingroups must be a list of in-group ids or a text", 400)
     blended = "1" if str(b.get("blended", "")).upper() in ("1", "Y", "YES", "TRUE", "ON") else "0"
     K = vicidial_campaigns.c
-    async with services.db.begin() as conn:
+
+    async def select(conn: AsyncConnection) -> str:
         row = await agent.row(conn)
         campaign = (await conn.execute(sa.select(K.campaign_allow_inbound, K.closer_campaigns, K.dial_method)
                                        .where(K.campaign_id == row["campaign_id"]))).mappings().first()
@@ -397,6 +404,9 @@ async def ingroups(request: Request, services: Services) -> dict[str, Any]:
             external_igb_set_user=fit(VLA.external_igb_set_user, agent.user), manager_ingroup_set="SET"),
             function="console", source="console", at=agent.services.clock.now())
         await _sync_live_inbound(conn, agent.user, row.get("closer_campaigns") or "", chosen, _now(services))
+        return selection
+
+    selection = await services.db.transaction(select)
     services.bus.publish(AGENT_COMMAND, agent.user)
     return {"ok": True, "sent": {"external_ingroups": selection, "external_blended": blended,
                                  "manager_ingroup_set": "SET"}}
@@ -429,13 +439,16 @@ async def call_phone(request: Request, services: Services) -> dict[str, Any]:
     login originate replayed through `vicidial_manager`)."""
     agent = await _agent(request, services)
     SD = vicidial_session_data.c
-    async with services.db.begin() as conn:
+
+    async def queue(conn: AsyncConnection) -> None:
         row = await agent.row(conn)
         login_call = (await conn.execute(sa.select(SD.agent_login_call).where(SD.user == agent.user))).scalar()
         entry = login_replay_row(login_call or "", row["conf_exten"] or "", _now(services))
         if entry is None:
             raise Refused("no login call to repeat for this session")
         await conn.execute(sa.insert(vicidial_manager).values(**entry))
+
+    await services.db.transaction(queue)
     return {"ok": True, "sent": {"call_agent": "CALL"}}
 
 

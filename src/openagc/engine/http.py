@@ -28,6 +28,7 @@ from openagc.api.app import load_system
 from openagc.api.auth import GOOD, check_password, load_user
 from openagc.engine import agent_phone, session
 from openagc.store import command_records
+from openagc.store.database import Conflict
 from openagc.store.schema import vicidial_live_agents, vicidial_session_data
 from openagc.web.csrf import csrf_token
 from openagc.web.streams import SlotStreamingResponse
@@ -130,9 +131,8 @@ async def _command(engine: Engine, user: str, gate: Any, **columns: Any) -> dict
     message = gate(state)
     if message:
         raise Refused(message)
-    async with engine.services.db.begin() as conn:
-        await command_records.write(conn, user=user, values=columns, function="agent", source="agent",
-                                    at=engine.services.clock.now())
+    await engine.services.db.transaction(lambda conn: command_records.write(
+        conn, user=user, values=columns, function="agent", source="agent", at=engine.services.clock.now()))
     await engine.process(user)
     return {"ok": True, "state": await engine.state(user)}
 
@@ -148,6 +148,8 @@ def _handler(fn: Any) -> Any:
             return _error(str(exc), exc.status)
         except (ValueError, json.JSONDecodeError) as exc:
             return _error(f"bad request: {exc}", 400)
+        except Conflict:  # the database kept refusing (deadlocks): nothing was written
+            return _error("database busy, try again", 503)
         return result if isinstance(result, Response) else JSONResponse(result)
 
     endpoint.__name__ = fn.__name__
