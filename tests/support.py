@@ -6,10 +6,13 @@ every table and loads the demo data again before each test.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -228,3 +231,62 @@ def last_log_of(db: Db) -> tuple:
 def restrict_api_user(db: Db, functions: str = " external_status ") -> None:
     """Limit the demo API user 6666 to `functions`."""
     db.update("vicidial_users", {"user": "6666"}, api_allowed_functions=functions)
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 5.0, what: str = "condition",
+             step: Callable[[], None] | None = None) -> Any:
+    """Poll `check` until it returns a truthy value (assertion and lookup errors count as "not yet").
+
+    `step` runs between polls (the simulated switch lets virtual time pass there); without one this sleeps a
+    little. Never an assertion by itself: it waits for a condition.
+    """
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while True:
+        try:
+            value = check()
+            if value:
+                return value
+        except (AssertionError, KeyError, IndexError) as exc:
+            last = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
+        if step is None:
+            time.sleep(0.02)
+        else:
+            step()
+
+
+class Events:
+    """An agent's `/agent/events` stream read in a thread (server-sent events, as JSON objects)."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._client = httpx.Client(base_url=base_url, timeout=None)
+        self._socket: socket.socket | None = None
+        self._thread = threading.Thread(target=self._run, args=(token,), daemon=True)
+        self._thread.start()
+
+    def _run(self, token: str) -> None:
+        try:
+            with self._client.stream("GET", "/agent/events", headers={"Authorization": f"Bearer {token}"}) as response:
+                self._socket = response.extensions["network_stream"].get_extra_info("socket")
+                for line in response.iter_lines():
+                    if line.startswith("data:"):
+                        try:
+                            self.items.append(json.loads(line[5:].strip()))
+                        except ValueError:
+                            pass
+        except (httpx.HTTPError, RuntimeError, OSError):  # closed under the reader
+            pass
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [e for e in list(self.items) if e.get("event") == name]
+
+    def close(self) -> None:
+        """End the connection (a server shutting down would otherwise wait for it)."""
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
+        self._thread.join(5)
+        self._client.close()

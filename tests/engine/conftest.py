@@ -8,7 +8,6 @@ virtual-time switch and re-freezes the clock, so tests never see another test's 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,24 +16,9 @@ import pytest
 
 from openagc.engine import runtime
 from openagc.switch.simulated import CustomerScript, SimulatedSwitch
-from tests.support import AUTH, FROZEN_AT, Api, Backend
+from tests.support import AUTH, FROZEN_AT, Api, Backend, wait_for
 
 LOGIN = {"user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test", "campaign": "TESTCAMP"}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    """Poll `check` until it returns a truthy value (assertion errors count as "not yet")."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except (AssertionError, KeyError, IndexError) as exc:
-            last = exc
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
 
 
 class EngineEnv:

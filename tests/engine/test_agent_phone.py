@@ -4,16 +4,13 @@ at engine start and after the switch restarts (ghost calls ended with upstream's
 
 from __future__ import annotations
 
-import json
-import threading
-
-import httpx
 import pytest
 
 from openagc.engine.agent_phone import dial_string, extension_of
 from openagc.switch.port import ChannelKind, ChannelState
 from tests.engine.conftest import wait_for
 from tests.engine.test_session_commands import start_inbound_call, vla
+from tests.support import Events
 
 CONF = "8600051"
 
@@ -66,26 +63,15 @@ def test_an_external_phone_is_a_local_channel_into_the_conference(eng, db):
 def test_losing_the_phone_is_shown_and_stops_calls_until_call_agent_brings_it_back(eng, db, agent_api):
     token = eng.login()
     phone = connected_phone(eng, token)
-    received: list[dict] = []
-
-    def listen() -> None:
-        with httpx.stream("GET", f"{eng.server.base_url}/agent/events",
-                          headers={"Authorization": f"Bearer {token}"}, timeout=10) as r:
-            for line in r.iter_lines():
-                if line.startswith("data: "):
-                    received.append(json.loads(line[6:]))
-                    if received[-1]["event"] == "phone":
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    wait_for(lambda: received, what="the stream's first state")
+    stream = Events(eng.server.base_url, token)
+    wait_for(lambda: stream.items, what="the stream's first state")
     assert eng.agent("ready", token).status_code == 200
 
     eng.run(eng.switch.hangup(phone.name))  # the agent hangs the phone up
     eng.settle()
-    listener.join(5)
-    assert received[-1] == {"event": "phone", "phone": "lost", "channel": ""}
+    wait_for(lambda: stream.named("phone"), what="the phone event")
+    stream.close()
+    assert stream.named("phone") == [{"event": "phone", "phone": "lost", "channel": ""}]
     assert eng.state(token)["phone"] == "lost"
 
     caller = eng.inbound("3125551001", "TEST_IN")

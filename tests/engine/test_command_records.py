@@ -4,14 +4,13 @@ the order written, never left in its column to fire later, bounded by a validity
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from openagc.switch.port import ChannelKind
 from tests.engine.conftest import wait_for
 from tests.engine.test_session_commands import start_inbound_call, vla
-from tests.support import AUTH
+from tests.support import AUTH, Events
 
 
 def record(db, command_id: int) -> dict:
@@ -166,27 +165,12 @@ def test_commands_still_waiting_expire_with_the_session(eng, db, agent_api):
 
 
 def test_outcomes_are_pushed_on_the_agent_stream(eng, db):
-    import threading
-
-    import httpx
-
     token = eng.login()
-    received: list[dict] = []
-
-    def listen() -> None:
-        with httpx.stream("GET", f"{eng.server.base_url}/agent/events",
-                          headers={"Authorization": f"Bearer {token}"}, timeout=10) as r:
-            for line in r.iter_lines():
-                if line.startswith("data: "):
-                    received.append(json.loads(line[6:]))
-                    if received[-1]["event"] == "command":
-                        return
-
-    t = threading.Thread(target=listen, daemon=True)
-    t.start()
-    wait_for(lambda: received, what="the stream's first event")
+    stream = Events(eng.server.base_url, token)
+    wait_for(lambda: stream.items, what="the stream's first event")
     doc = json_call(eng, "external_hangup", agent_user="1000", value="1")
-    t.join(5)
-    event = received[-1]
+    wait_for(lambda: stream.named("command"), what="the command event")
+    stream.close()
+    [event] = stream.named("command")
     assert event["event"] == "command" and event["command_id"] == doc["command_id"]
     assert (event["state"], event["reason"]) == ("rejected", "agent has no call")

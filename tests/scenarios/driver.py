@@ -8,11 +8,6 @@ there lets virtual time pass in small steps until the condition holds), so the s
 
 from __future__ import annotations
 
-import contextlib
-import json
-import socket
-import threading
-import time
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +17,8 @@ from typing import Any, Protocol
 import httpx
 
 from openagc.switch.asterisk_config import TEST_NUMBERS
-from tests.support import Api, Db
+from tests.support import Api, Db, Events
+from tests.support import wait_for as support_wait_for
 
 CONF = "8600051"  # agent 1000's conference
 LOGIN = {"user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test", "campaign": "TESTCAMP"}
@@ -52,60 +48,8 @@ class Member:
 
 def wait_for(check: Callable[[], Any], timeout: float = 15.0, what: str = "condition",
              step: Callable[[], None] | None = None) -> Any:
-    """Poll `check` until it returns a truthy value (assertion and lookup errors count as "not yet").
-
-    `step` runs between polls (the simulated switch lets virtual time pass there); without one this sleeps.
-    """
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while True:
-        try:
-            value = check()
-            if value:
-                return value
-        except (AssertionError, KeyError, IndexError) as exc:
-            last = exc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
-        if step is None:
-            time.sleep(0.05)
-        else:
-            step()
-
-
-class Events:
-    """An agent's `/agent/events` stream read in a thread (server-sent events, as JSON objects)."""
-
-    def __init__(self, base_url: str, token: str) -> None:
-        self.items: list[dict[str, Any]] = []
-        self._client = httpx.Client(base_url=base_url, timeout=None)
-        self._socket: socket.socket | None = None
-        self._thread = threading.Thread(target=self._run, args=(token,), daemon=True)
-        self._thread.start()
-
-    def _run(self, token: str) -> None:
-        try:
-            with self._client.stream("GET", "/agent/events", headers={"Authorization": f"Bearer {token}"}) as response:
-                self._socket = response.extensions["network_stream"].get_extra_info("socket")
-                for line in response.iter_lines():
-                    if line.startswith("data:"):
-                        try:
-                            self.items.append(json.loads(line[5:].strip()))
-                        except ValueError:
-                            pass
-        except (httpx.HTTPError, RuntimeError, OSError):  # closed under the reader
-            pass
-
-    def named(self, name: str) -> list[dict[str, Any]]:
-        return [e for e in list(self.items) if e.get("event") == name]
-
-    def close(self) -> None:
-        """End the connection (a server shutting down would otherwise wait for it)."""
-        if self._socket is not None:
-            with contextlib.suppress(OSError):
-                self._socket.shutdown(socket.SHUT_RDWR)
-        self._thread.join(5)
-        self._client.close()
+    """`tests.support.wait_for` with the longer default a real switch needs."""
+    return support_wait_for(check, timeout, what, step)
 
 
 class Driver(Protocol):

@@ -8,8 +8,7 @@ as the tier drove it. The engine must send every action it sent live and leave t
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,24 +18,11 @@ from openagc.engine import runtime
 from openagc.switch.asterisk import AsteriskSettings, AsteriskSwitch, connect
 from openagc.switch.simulated import SimulatedSwitch
 from tests.ami_fake import FIXTURES, ReplayAmi, load
+from tests.scenarios.driver import wait_for
 from tests.support import Api, Backend, Db
 
 LOGIN = {"user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test", "campaign": "TESTCAMP"}
 DIAL = {"agent_user": "1000", "search": "YES", "preview": "NO", "focus": "YES", "phone_code": "1"}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except (AssertionError, KeyError, IndexError) as exc:
-            last = exc
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}" + (f": {last}" if last else ""))
 
 
 class Replay:
