@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import wave
+from pathlib import Path
 
 from openagc.switch.port import ChannelKind
 from tests.engine.conftest import wait_for
@@ -135,3 +136,20 @@ def test_park_without_a_call_is_cleared_and_ignored(eng, db, agent_api):
     assert agent_api("park_call", agent_user="1000", value="PARK_CUSTOMER").startswith("SUCCESS")
     wait_for(lambda: vla(db)["external_park"] == "")
     assert db.count("park_log") == 0 and db.count("parked_channels") == 0
+
+
+def test_two_recordings_started_in_one_second_get_their_own_files_and_both_stop(eng, db, agent_api):
+    """L6: START, STOP, START within one second named the same file: the second overwrote the first's."""
+    token = eng.login()
+    start_inbound_call(eng, db, token)
+    for _ in range(2):
+        assert agent_api("recording", agent_user="1000", value="START").startswith("SUCCESS")
+        wait_for(lambda: vla(db)["external_recording"].isdigit())
+        assert agent_api("recording", agent_user="1000", value="STOP").startswith("SUCCESS")
+        wait_for(lambda: vla(db)["external_recording"] == "")
+    first, second = db.rows("recording_log", order_by="recording_id")
+    assert second["filename"] == f"{first['filename']}_{second['recording_id']}"
+    wait_for(lambda: all(r["location"] for r in db.rows("recording_log")), what="both files written")
+    assert eng.switch.find(kind=ChannelKind.RECORDING) is None  # both legs stopped
+    locations = {r["location"] for r in db.rows("recording_log")}
+    assert len(locations) == 2 and all(Path(p).exists() for p in locations)  # the first file not overwritten

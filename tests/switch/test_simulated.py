@@ -474,3 +474,19 @@ def test_real_time_mode_with_speed(tmp_path: Path) -> None:
         assert kinds(sim.events, ch.name) == [EventKind.RINGING, EventKind.ANSWERED, EventKind.HANGUP]
 
     run(body)
+
+
+def test_what_the_switch_did_is_kept_bounded(tmp_path: Path) -> None:
+    """A long-running simulation keeps its newest `history` entries of each log, not every one (L5)."""
+
+    async def body() -> None:
+        sim = SimulatedSwitch.virtual(seed=1, recordings_dir=tmp_path, history=3)
+        for n in range(5):
+            await sim.send_dtmf(CONF, str(n))
+            await sim.originate(number=f"1312555000{n}", call_id=f"M{n}", conference=CONF)
+        await sim.settle()
+        assert [d.digits for d in sim.dtmf_log] == ["2", "3", "4"]
+        assert [o.call_id for o in sim.originates] == ["M2", "M3", "M4"]
+        assert len(sim.events) == 3
+
+    run(body)

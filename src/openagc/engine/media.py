@@ -114,8 +114,12 @@ async def start_recording(ctx: Ctx, suffix: str = "") -> int | None:
         start_epoch=ctx.at.epoch, filename=name, lead_id=lead_id or None, user=ctx.user,
         vicidial_id=await _vicidial_id(ctx)))
     rec_id = int(result.inserted_primary_key[0])
-    if "RECID" in name:
-        name = name.replace("RECID", str(rec_id))
+    unique = name.replace("RECID", str(rec_id))
+    if unique == name and (await ctx.conn.execute(sa.select(sa.func.count()).select_from(recording_log).where(
+            RL.filename == name, RL.server_ip == ctx.server_ip, RL.recording_id != rec_id))).scalar():
+        unique = f"{name}_{rec_id}"[:100]  # a second recording in the same second would overwrite the first's file
+    if unique != name:
+        name = unique
         await ctx.conn.execute(sa.update(recording_log).where(RL.recording_id == rec_id).values(filename=name))
     await logs.manager(
         ctx.conn, ctx.at, server_ip=ctx.server_ip, action="Originate", callerid=f"{name[:17]}...",

@@ -412,12 +412,14 @@ class SimulatedSwitch:
         self._pending: deque[SwitchEvent] = deque()
         self._history: deque[SwitchEvent] = deque(maxlen=history)
         self._dispatcher: asyncio.Task[None] | None = None
-        self.dtmf_log: list[DtmfSent] = []
-        self.originates: list[Originated] = []  # every originate, as the Originate action would carry it
-        self.voicemail_log: list[tuple[str, str, tuple[str, ...]]] = []  # (channel, exten, sounds) dropped
-        self.joins: list[tuple[str, str]] = []  # (conference, channel): every join, in order (ConfbridgeJoin)
-        self.holds: list[str] = []  # channels put on hold music, in order (MusicOnHoldStart)
-        self.controls: list[tuple[str, str]] = []  # (channel, action) of every control_audio the switch accepted
+        # What the switch did, newest `history` entries each (a long-running simulation stays bounded).
+        self.dtmf_log: deque[DtmfSent] = deque(maxlen=history)
+        self.originates: deque[Originated] = deque(maxlen=history)  # as the Originate action would carry it
+        self.voicemail_log: deque[tuple[str, str, tuple[str, ...]]] = deque(maxlen=history)  # (channel, exten,
+        # sounds) dropped
+        self.joins: deque[tuple[str, str]] = deque(maxlen=history)  # (conference, channel), as ConfbridgeJoin
+        self.holds: deque[str] = deque(maxlen=history)  # channels put on hold music (MusicOnHoldStart)
+        self.controls: deque[tuple[str, str]] = deque(maxlen=history)  # (channel, action) accepted controls
 
     @classmethod
     def virtual(cls, **kwargs: object) -> SimulatedSwitch:
