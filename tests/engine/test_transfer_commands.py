@@ -130,7 +130,8 @@ def test_leave_vm_plays_the_vm_message_then_hangs_up(eng, db, agent_api):
     xfer(agent_api, "LEAVE_VM")
     wait_for(lambda: eng.state(token)["phase"] == "DISPO")
     eng.settle()
-    assert list(eng.switch.voicemail_log) == [(chan.name, "vm-goodbye*TESTCAMP*1*3125551001*12345", ("EXship01", "EXship02"))]
+    assert list(eng.switch.voicemail_log) == [
+        (chan.name, "vm-goodbye*TESTCAMP*1*3125551001*12345", ("EXship01", "EXship02"))]
     assert db.row("vicidial_lead_messages", lead_id=12345)["played"] == 1
     assert vm(db, "LVvdcW", action="Redirect", channel=chan.name)
     eng.advance(10)  # two messages of 5 s, then the drop hangs up
