@@ -124,7 +124,10 @@ def test_api_php_under_hostile_input(hostile_api, caplog, req):
     r = _send(backend.client, req)
     assert r.status_code < 500, (r.status_code, r.text[:300])
     _check_answer(r.text)
-    if r.status_code == 405 or _only_errors(r.text) or not r.text:
+    # No line, or only ERROR lines: nothing may have changed. A HEAD request runs the function like GET (as PHP
+    # does) and only drops the body, so its empty answer says nothing about what it did.
+    silent = not r.text and req["method"] != "HEAD"
+    if r.status_code == 405 or _only_errors(r.text) or silent:
         assert _snapshot(db) == before, r.text[:300]
     for row in db.rows("vicidial_api_urls"):
         if row["api_id"] > last_log:
