@@ -52,3 +52,22 @@ def test_a_conflict_past_the_bound_in_a_console_write_is_a_503_with_nothing_writ
         r = eng.client.post("/console/api/dtmf", json={"digits": "12"}, headers=headers)
     assert r.status_code == 503 and r.json() == {"error": "database busy, try again"}
     assert db.rows("openagc_commands") == [] and db.row("vicidial_live_agents", user="1000")["external_dtmf"] == ""
+
+
+def test_a_retried_transfer_is_not_refused_by_its_own_rolled_back_attempt(eng, db, agent_api):
+    """The rolled-back attempt had moved the agent's in-memory transfer to DIALING; the rerun must not see that
+    ("transfer in progress") but dial the 3rd party, once."""
+    from tests.engine.test_session_commands import start_inbound_call
+    from tests.engine.test_transfer_commands import THIRD, xfer
+
+    token = eng.login()
+    start_inbound_call(eng, db, token)
+    with conflicts_on(eng.services.db, "INSERT INTO USER_CALL_LOG", times=1) as seen:
+        xfer(agent_api, "DIAL_WITH_CUSTOMER", phone_number=THIRD)
+        wait_for(lambda: db.row("openagc_commands", command="external_transferconf")["state"] != "queued")
+    assert len(seen) == 2
+    record = db.row("openagc_commands", command="external_transferconf")
+    assert (record["state"], record["reason"]) == ("applied", "")
+    eng.settle()
+    assert len([o for o in eng.switch.originates if o.call_id.startswith("DC")]) == 1
+    assert db.count("user_call_log", call_type="XFER_3WAY") == 1

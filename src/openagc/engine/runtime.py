@@ -9,6 +9,7 @@ engine processes can share one database.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -192,12 +193,19 @@ class Engine:
         """Run `action` on the agent's context in one transaction, then the switch ops and push events.
 
         A retryable conflict runs the transaction again from `session.load` (a fresh context: the switch ops and
-        events of a rolled-back attempt are dropped), so a command is applied once, after the final commit.
+        events of a rolled-back attempt are dropped, and the agent's in-memory timer and transfer are put back as
+        they were), so a command is applied once, after the final commit.
         """
         async with self.locks[user]:
             at = self.moment()
+            memory = self._memory(user)
+            attempts = 0
 
             async def attempt(conn: AsyncConnection) -> tuple[Ctx | None, Any]:
+                nonlocal attempts
+                attempts += 1
+                if attempts > 1:
+                    self._restore(user, memory)
                 ctx = await session.load(self, conn, user, at)
                 if ctx is None:
                     return None, None
@@ -214,6 +222,17 @@ class Engine:
                 return None
             await self.after_commit(ctx)
             return result
+
+    def _memory(self, user: str) -> tuple[Any, Any]:
+        """What a transaction may change of the agent outside the database: its call timer and its transfer."""
+        return self.timers.get(user), copy.deepcopy(self.transfers.get(user))
+
+    def _restore(self, user: str, memory: tuple[Any, Any]) -> None:
+        for store, value in zip((self.timers, self.transfers), (memory[0], copy.deepcopy(memory[1])), strict=True):
+            if value is None:
+                store.pop(user, None)
+            else:
+                store[user] = value
 
     async def after_commit(self, ctx: Ctx) -> None:
         command_outcomes.publish(ctx)
