@@ -247,6 +247,10 @@ def three_way(drv: Driver) -> tuple[str, Member, Member]:
 def test_transfer_dial_with_customer_then_hangup_xfer(drv: Driver) -> None:
     _, leg, third = three_way(drv)
     assert "XFER_3WAY" in [r["call_type"] for r in drv.db.rows("user_call_log", user="1000")]
+    # tw_check finds the live 3-way leg in the channel mirror (live_sip_channels, where upstream lists it)
+    drv.wait(lambda: drv.api("transfer_conference", agent_user="1000", value="DIAL_WITH_CUSTOMER", phone_number="1",
+                             tw_check="YES").startswith("ERROR: agent_user has current active 3-way call - 1000|1|"),
+             what="tw_check refusing a second 3-way call")
     xfer(drv, "HANGUP_XFER")
     drv.wait(lambda: drv.gone(third.channel), what="the third party hung up")
     drv.wait(lambda: drv.roles() == sorted([called(ANSWERS), ME]), what="the customer and the agent")

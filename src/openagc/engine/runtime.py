@@ -50,7 +50,7 @@ from openagc.store.schema import (
     vicidial_user_groups,
     vicidial_users,
 )
-from openagc.switch.port import ChannelKind, EventKind, SwitchEvent, SwitchPort
+from openagc.switch.port import Channel, ChannelKind, EventKind, SwitchEvent, SwitchPort
 
 if TYPE_CHECKING:
     from openagc.api.app import Services
@@ -60,6 +60,14 @@ VLA = vicidial_live_agents.c
 #: Channels mirrored into `live_sip_channels` (phones and trunks of these technologies, as upstream's channel
 #: daemon sorts them); Local, DAHDI and the rest go to `live_channels`.
 SIP_TECHNOLOGIES = ("SIP/", "PJSIP/", "IAX2/")
+
+
+def _sip_listed(channel: Channel) -> bool:
+    """Whether the mirror lists `channel` in `live_sip_channels`: phones and trunk legs. A customer reached through
+    a Local channel (the shipped dialplan's `9<number>` trunk) counts as the trunk leg upstream would list there, so
+    `transfer_conference`'s tw_check sees a live 3-way leg on Asterisk as it does on a SIP trunk."""
+    return channel.name.startswith(SIP_TECHNOLOGIES) or (
+        channel.kind == ChannelKind.CUSTOMER and channel.name.startswith("Local/") and not channel.name.endswith(";2"))
 STATE_EVENT = "agent.event"  # bus topic: (user, event dict) after each committed transition
 
 
@@ -603,7 +611,7 @@ class Engine:
                 c.call_id[:30],
                 (c.conference or ("park" if c.parked else ""))[:100],
                 c.number[:100],
-                "live_sip_channels" if c.name.startswith(SIP_TECHNOLOGIES) else "live_channels",
+                "live_sip_channels" if _sip_listed(c) else "live_channels",
             )
             for c in channels
         }
