@@ -53,18 +53,27 @@ async def expire(ctx: Ctx, pending: list[dict[str, Any]]) -> list[dict[str, Any]
 
 
 async def flush(ctx: Ctx) -> None:
-    """Write what the handlers did with each command to its record (same transaction)."""
+    """Write what the handlers did with each command to its record (same transaction): the outcomes, then the
+    queued commands the session cleared (rejected) or took with it at logout (expired)."""
+    logged_out = any(event["event"] == "logged_out" for event in ctx.events)
+    touched = any(ctx.vla.get(column) != ctx.loaded.get(column) for column in records.FAMILIES)
+    if not (ctx.outcomes or touched or logged_out):
+        return  # no command column moved (a delivery, a call event): no record can have ended
     now = _now(ctx)
+    queue = await records.pending(ctx.conn, ctx.user)
     for column, (value, state, reason) in ctx.outcomes.items():
-        await _end(ctx, {"command": column, "value": value, "command_id": None}, state, reason, now)
+        mine = [r for r in queue if r["command"] == column and r["value"] == value[:1000]]
+        if mine:
+            queue.remove(mine[-1])
+        await _end(ctx, mine[-1] if mine else {"command": column, "value": value, "command_id": None}, state,
+                   reason, now)
     ctx.outcomes.clear()
-    for record in await records.pending(ctx.conn, ctx.user):
+    for record in queue:
         column = record["command"]
         if column in ctx.vla and records.command_value(column, ctx.vla[column]) != record["value"]:
             # the session cleared it (a call began, a disposition ended the call) before it was carried out
             await _end(ctx, record, records.REJECTED, "cleared before it was carried out (a call began or ended)", now)
-    if any(event["event"] == "logged_out" for event in ctx.events):  # what still waited goes with the session
-        for record in await records.pending(ctx.conn, ctx.user):
+        elif logged_out:  # what still waited goes with the session
             await _end(ctx, record, records.EXPIRED, "agent logged out", now)
 
 

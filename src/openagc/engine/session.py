@@ -98,6 +98,7 @@ class Ctx:
     # before the commit (`command_outcomes.flush`); the records ended, published after it.
     outcomes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     finished: list[dict[str, Any]] = field(default_factory=list)
+    loaded: dict[str, Any] = field(default_factory=dict)  # the command columns as the transition found them
 
     @property
     def user(self) -> str:
@@ -204,7 +205,8 @@ async def load(engine: Engine, conn: AsyncConnection, user: str, at: Moment) -> 
     group = (
         await conn.execute(sa.select(vicidial_users.c.user_group).where(vicidial_users.c.user == user))
     ).scalar() or ""
-    return Ctx(engine=engine, conn=conn, at=at, vla=dict(row), campaign=campaign, user_group=group)
+    return Ctx(engine=engine, conn=conn, at=at, vla=dict(row), campaign=campaign, user_group=group,
+               loaded={column: row[column] for column in command_records.FAMILIES if column in row})
 
 
 # --- pause / ready (VDADpause / VDADready) --------------------------------------------------------------

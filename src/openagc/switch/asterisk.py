@@ -43,6 +43,7 @@ Nothing blocks the event loop: panoramisk is asyncio-native and reconnects with 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import itertools
 import logging
@@ -795,7 +796,7 @@ class AsteriskSwitch:
                                state=live.state, number=live.caller_number, conference=conference, parked=parked))
         return out
 
-    @property
+    @functools.cached_property
     def _recording_leg(self) -> re.Pattern[str]:
         """The name of a recording leg (`recording_channel` without its options), with its conference."""
         s = self.settings
