@@ -214,6 +214,9 @@ def test_audio_playback_controls(drv: Driver) -> None:
     token = drv.login()
     ok(drv.api("audio_playback", agent_user="1000", value="tt-monkeys", stage="PLAY"))
     drv.wait_joined(CONF, lambda m: m.role == PLAYER, 15, "the player")
+    # the API knows a player by the mirror (live_channels) and its UPDATED originate, both written after the join
+    drv.wait(lambda: drv.db.count("live_channels", extension=CONF) and drv.db.count(
+        "vicidial_manager", status="UPDATED", cmd_line_d="Exten: 473782158521111"), what="the player in the mirror")
     again = drv.api("audio_playback", agent_user="1000", value="ss-noservice", stage="PLAY")
     assert again.startswith("ERROR: audio_playback error - audio already playing"), again
     for stage, action in (("PAUSE", "TOGGLE"), ("RESUME", "TOGGLE"), ("RESTART", "RESTART")):
