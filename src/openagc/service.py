@@ -20,6 +20,7 @@ from openagc.store.database import Database
 from openagc.web.csrf import CsrfGuard
 from openagc.web.headers import SecurityHeaders
 from openagc.web.limits import BodyLimits
+from openagc.web.paths import MergeSlashes
 
 # Optional parts of the service, each a module exposing `routes(services)` and/or `start(services)`.
 # A part that is not installed yet is skipped, so the API runs on its own (drop-in mode).
@@ -70,6 +71,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             await services.db.dispose()
 
     middleware = [
+        Middleware(MergeSlashes),  # first: every other layer and route sees the merged path (Apache's default)
         Middleware(SecurityHeaders),
         Middleware(BodyLimits, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout),
         Middleware(CsrfGuard, allowed_origins=settings.allowed_origins.split(",")),

@@ -1,1 +1,1 @@
-"""ASGI middleware shared by every route: body limits, the browser origin's headers, CSRF."""
+"""ASGI middleware shared by every route: merged slashes, body limits, the browser origin's headers, CSRF."""
