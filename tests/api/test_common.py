@@ -402,3 +402,26 @@ def test_multipart_post_is_read_like_a_form(api, db, login):
     response = api.client.post("/agc/api.php", files={k: (None, v) for k, v in fields.items()})
     assert response.text == "SUCCESS: external_hangup function set - 1|1000\n"
     assert db.row("vicidial_live_agents", user="1000")["external_hangup"] == "1"
+
+
+@pytest.mark.parametrize("function", ["no_such_function", "stereo_recording"])
+def test_unknown_function_in_json_says_so_and_text_stays_empty(api, db, login, function):
+    """Text keeps upstream's empty body; `format=json` names the problem instead of an empty result.
+
+    `stereo_recording` is in newer upstream documents and not served here: the same answer.
+    """
+    login("1000")
+    response = api.get(function, agent_user="1000", value="START", format="json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == {"result": "ERROR", "reason": "unknown function", "details": [function],
+                               "notices": []}
+    assert api.get(function, agent_user="1000", value="START").text == ""
+    assert db.count("vicidial_api_log") == 0 and db.count("openagc_commands") == 0
+    assert api.get(None, format="json").json()["reason"] == "unknown function"
+
+
+def test_unknown_function_in_json_with_bad_credentials_is_the_credentials_error(api, db):
+    response = api.get("no_such_function", auth=False, source="test", user="6666", format="json", **{"pass": "x1"})
+    assert response.json() == {"result": "ERROR", "reason": "Invalid Username/Password", "details": ["6666"],
+                               "notices": []}

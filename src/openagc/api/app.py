@@ -196,8 +196,10 @@ async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, cl
             "<BODY BGCOLOR=white marginheight=0 marginwidth=0 leftmargin=0 topmargin=0>\n"
         )
     spec = REGISTRY.get(call.function)
-    if spec is not None:
-        await run(spec, call)
+    if spec is None:  # upstream prints nothing for a function it does not know; JSON says so (reply.py)
+        reply.unknown_function = call.function
+        return
+    await run(spec, call)
 
 
 async def _json(services: Services, reply: Reply, commands: list[int], waiter: OutcomeWaiter | None,

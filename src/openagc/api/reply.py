@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 Translate = Callable[[str], str]
+UNKNOWN_FUNCTION = "unknown function"  # the JSON reason for a function we do not serve (ours; text stays empty)
 
 
 def _same(text: str) -> str:
@@ -87,6 +88,7 @@ class Reply:
     reason_phrase: str | None = None
     preamble: str = ""  # format=debug HTML head
     trailer: str = ""  # close-window link / debug footer (only when no line exits)
+    unknown_function: str | None = None  # set when the request named no function we serve (text: empty body)
 
     @property
     def exited(self) -> bool:
@@ -98,7 +100,11 @@ class Reply:
 
     def json(self, extra: dict | None = None) -> str:
         """`{"result", "reason", "details", "notices"}`: the last line is the result, earlier ones notices;
-        `extra` adds fields of ours (a command's id and outcome)."""
+        `extra` adds fields of ours (a command's id and outcome). A function we do not serve prints nothing in
+        text (upstream's empty body) but says so in JSON: `{"result": "ERROR", "reason": "unknown function"}`."""
+        if not self.lines and self.unknown_function is not None:
+            doc = {"result": "ERROR", "reason": UNKNOWN_FUNCTION, "details": [self.unknown_function], "notices": []}
+            return json.dumps(doc | (extra or {}))
         if not self.lines:
             return json.dumps({"result": "", "reason": "", "details": [], "notices": []} | (extra or {}))
         *earlier, last = self.lines
