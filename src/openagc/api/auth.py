@@ -187,17 +187,22 @@ async def _count_failure(conn: AsyncConnection, user: str, source: str, now: dat
 
 async def record_failure(conn: AsyncConnection, row: sa.RowMapping, now: datetime, client_ip: str, code: str,
                           rule: Lockout) -> str:
-    """Count a failed attempt (BAD only) and note it in upstream's `failed_*_today` columns; the final code."""
+    """Count a failed attempt (BAD only) and note it in upstream's `failed_*_today` columns; the final code.
+
+    As upstream: every refusal adds to `failed_login_attempts_today` and sets `failed_last_type_today`; only a
+    BAD one also adds to `failed_login_count_today` and writes the client's address to `failed_last_ip_today`
+    (a LOCK, ERRSERVERS or IPBLOCK refusal leaves the last failing address as it was).
+    """
     if code == BAD and not await _count_failure(conn, row["user"], source_of(client_ip), now, rule):
         code = LOCK
     kind = {BAD: "01cBAD", LOCK: "03cLOCK"}.get(code, f"04c{code}")
     values: dict[str, Any] = {
         "failed_login_attempts_today": U.failed_login_attempts_today + 1,
-        "failed_last_ip_today": client_ip[:50],
         "failed_last_type_today": kind,
     }
     if code == BAD:
         values["failed_login_count_today"] = U.failed_login_count_today + 1
+        values["failed_last_ip_today"] = client_ip[:50]
     await conn.execute(sa.update(vicidial_users).where(U.user == row["user"]).values(**values))
     return code
 
