@@ -83,6 +83,10 @@ def serve(
     forwarded_allow_ips: str = typer.Option(
         "127.0.0.1", "--forwarded-allow-ips",
         help="Proxies whose X-Forwarded-For/-Proto are trusted (client address, https); see docs/security.md."),
+    demo_callers: bool | None = typer.Option(
+        None, "--demo-callers/--no-demo-callers", show_default=False,
+        help="Simulated callers ring the demo in-groups (default: on for the embedded demo database on the simulated "
+        "switch; OPENAGC_DEMO_CALLERS=<calls a minute>, 0 = off)."),
 ) -> None:
     """Serve the Agent API on a real ASGI server (uvicorn).
 
@@ -95,6 +99,16 @@ def serve(
         console.print(f"creating the embedded database [bold]{database}[/bold] with demo data …")
         _init_db(database)
         _seed(database)
+    import os
+
+    from openagc.engine.callers import demo_rate
+
+    try:
+        demo = demo_rate(demo_callers, os.environ.get("OPENAGC_DEMO_CALLERS"), simulated=switch == "simulated",
+                         engine=engine is OnOff.on,
+                         embedded=is_sqlite(database) and Path(database).resolve() == DEFAULT_SQLITE.resolve())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     settings = Settings(
         database=database,
         host=host,
@@ -103,6 +117,7 @@ def serve(
         redis_url=redis_url,
         switch=switch,
         ami_url=ami_url,
+        demo_callers=demo,
     )
     scheme = "https" if ssl_certfile else "http"
     console.print(
@@ -113,14 +128,15 @@ def serve(
         console.print(
             f"agent console: [bold]{scheme}://{host}:{port}/console/[/bold] (demo: phone 1000/test, agent 1000/1234)"
         )
+    if demo:
+        console.print(f"demo callers on: a simulated caller about every {60 / demo:.0f} s into TEST_IN/SALESLINE "
+                      "(off: --no-demo-callers or OPENAGC_DEMO_CALLERS=0)")
     uvicorn_options = dict(host=host, port=port, log_level="warning", access_log=False,
                            forwarded_allow_ips=forwarded_allow_ips, ssl_certfile=ssl_certfile or None,
                            ssl_keyfile=ssl_keyfile or None)
     if workers > 1:
         if settings.engine:
             raise typer.BadParameter("--workers > 1 needs --engine off")
-        import os
-
         os.environ.update(OPENAGC_DATABASE=database, OPENAGC_ENGINE="off", OPENAGC_REDIS_URL=redis_url)
         run_server("openagc.service:app_from_env", settings, factory=True, workers=workers, **uvicorn_options)
         return

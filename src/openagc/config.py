@@ -44,6 +44,9 @@ class Settings:
     # e.g. ami://cron:1234@127.0.0.1:5038).
     switch: str = field(default_factory=lambda: _env("SWITCH", "simulated"))
     ami_url: str = field(default_factory=lambda: _env("AMI_URL", ""))
+    # Simulated callers a minute ringing the demo in-groups on the simulated switch (0: off; engine/demo_centre.py).
+    # `openagc serve` turns them on for the embedded demo database unless told otherwise (--no-demo-callers).
+    demo_callers: float = field(default_factory=lambda: _float("DEMO_CALLERS", 0.0))
     # How long system_settings and the active-server check may be reused (0: read on every request).
     cache_seconds: float = field(default_factory=lambda: float(_env("CACHE_SECONDS", "1")))
 

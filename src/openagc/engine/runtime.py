@@ -738,9 +738,10 @@ async def _server_ip(services: Services) -> str | None:
 
 
 def routes(services: Services) -> list[BaseRoute]:
+    from openagc.engine import demo_centre
     from openagc.engine.http import agent_routes
 
-    return agent_routes(services)
+    return agent_routes(services) + demo_centre.routes(services)
 
 
 async def start(services: Services) -> Callable[[], Awaitable[None]]:
@@ -755,8 +756,12 @@ async def start(services: Services) -> Callable[[], Awaitable[None]]:
     engine = Engine(services, _make_switch(services))
     services.extra["engine"] = engine
     await engine.start()
+    from openagc.engine import demo_centre
+
+    stop_demo = await demo_centre.start(services)  # demo callers, when the settings ask for them
 
     async def stop() -> None:
+        await stop_demo()
         await engine.stop()
         if services.extra.get("engine") is engine:
             services.extra.pop("engine", None)
