@@ -43,6 +43,28 @@ class Clock:
         return self._frozen is not None
 
 
+class ScaledClock(Clock):
+    """A clock that runs `speed` times faster than the wall clock from the moment it is made (`openagc simulate`:
+    the rows' times and durations are simulated time, like the switch's delays). It can be frozen like any Clock."""
+
+    def __init__(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        super().__init__()
+        self.speed = speed
+        self._start = datetime.now()
+        self._t0 = time.monotonic()
+
+    def now(self) -> datetime:
+        frozen = self._frozen
+        if frozen is not None:
+            return frozen
+        return self._start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+
+    def epoch(self) -> int:
+        return int(self.now().timestamp())
+
+
 def fmt_datetime(dt: datetime) -> str:
     """`YYYY-MM-DD HH:MM:SS` (upstream's NOW_TIME)."""
     return dt.strftime("%Y-%m-%d %H:%M:%S")
