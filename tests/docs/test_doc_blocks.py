@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,19 +156,14 @@ def plan(path: Path) -> tuple[Block | None, list[Block]]:
 RUNNABLE = [p for p in documents() if plan(p)[1]]
 
 
-@pytest.fixture
-def work(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
-
-
 @pytest.mark.parametrize("path", RUNNABLE, ids=[str(p.relative_to(ROOT)) for p in RUNNABLE])
-def test_the_documented_commands_run_and_print_what_the_document_shows(path: Path, work: Path) -> None:
+def test_the_documented_commands_run_and_print_what_the_document_shows(path: Path, tmp_path: Path) -> None:
     server_block, runs = plan(path)
     command = server_block.lines[0].strip() if server_block else DEFAULT_SERVER
-    server = start_server(command, work)
+    server = start_server(command, tmp_path)
     try:
         for block in runs:
-            run_block(block, server.port, work)
+            run_block(block, server.port, tmp_path)
     finally:
         server.stop()
 
