@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Make sure what the test suite needs is here: MariaDB and Redis (installed and running) and Chromium.
-# Installs Debian packages when missing and running as root; starts MariaDB when it is stopped.
+# Installs Debian packages when missing and running as root; starts MariaDB and Redis when they are stopped.
+# MariaDB's root account is not changed: the tests use their own account, openagc_test (password openagc_test),
+# allowed only on databases named openagc_* (plus PROCESS, to read InnoDB's transaction list in one test).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
-apt_install() {
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null \
-    || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null; }
-}
+# apt-get waits up to 10 minutes for another package manager's lock instead of failing at once.
+apt_get() { as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -y -q "$@" >/dev/null; }
+apt_install() { apt_get install "$@" || { apt_get update && apt_get install "$@"; }; }
 
 mariadb_up() { mariadb-admin --host=127.0.0.1 --user=root ping >/dev/null 2>&1; }
 
@@ -23,8 +24,19 @@ if ! mariadb_up; then
   for _ in $(seq 1 60); do mariadb_up && break; sleep 1; done
 fi
 if ! mariadb_up; then echo "MariaDB is not reachable on 127.0.0.1:3306 as root" >&2; exit 1; fi
-# Root without a password over TCP (Debian's default is unix_socket only on a fresh install).
-as_root mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;" 2>/dev/null || true
+# The tests' own account (tests/support.py: OPENAGC_TEST_MARIADB), created once through root's socket login
+# (Debian's default) or, failing that, root over TCP without a password.
+test_account_ok() { mariadb --host=127.0.0.1 --user=openagc_test --password=openagc_test \
+  -e "CREATE DATABASE IF NOT EXISTS openagc_prereq_check; DROP DATABASE openagc_prereq_check" >/dev/null 2>&1; }
+if ! test_account_ok; then
+  echo "creating the MariaDB account openagc_test (databases openagc_* only)"
+  sql="CREATE USER IF NOT EXISTS 'openagc_test'@'localhost' IDENTIFIED BY 'openagc_test';
+CREATE USER IF NOT EXISTS 'openagc_test'@'127.0.0.1' IDENTIFIED BY 'openagc_test';
+GRANT ALL PRIVILEGES ON \`openagc\\_%\`.* TO 'openagc_test'@'localhost', 'openagc_test'@'127.0.0.1';
+GRANT PROCESS ON *.* TO 'openagc_test'@'localhost', 'openagc_test'@'127.0.0.1';"
+  as_root mariadb --user=root -e "$sql" 2>/dev/null || mariadb --host=127.0.0.1 --user=root -e "$sql"
+fi
+if ! test_account_ok; then echo "MariaDB account openagc_test cannot create databases openagc_*" >&2; exit 1; fi
 
 redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; }
 if ! command -v redis-server >/dev/null 2>&1; then

@@ -8,6 +8,9 @@ run only when an Asterisk is found, else the run ends with one line saying so.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +28,17 @@ TIER = Path(__file__).parent / "asterisk"
 _NOT_RUN_KEY = pytest.StashKey[bool]()
 
 
+_RUN_TMPDIR = pytest.StashKey[str]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # Everything the run writes to a temporary place (the simulated switch's recordings, servers started as
+    # processes, Chromium's profile, pytest's own tmp_path) goes into one directory of this run, removed at the end
+    # of a passing run and kept (its path printed) after a failing one.
+    run_tmpdir = tempfile.mkdtemp(prefix="openagc-tests-")
+    os.environ["TMPDIR"] = run_tmpdir
+    tempfile.tempdir = run_tmpdir
+    config.stash[_RUN_TMPDIR] = run_tmpdir
     config.addinivalue_line("markers", "asterisk: needs a real Asterisk (tests/asterisk and the Asterisk variant of "
                             "tests/scenarios; without one they are deselected and the run says so in one line)")
 
@@ -46,6 +59,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if config.stash.get(_NOT_RUN_KEY, False):
         terminalreporter.write_line(NOT_RUN)
+    if exitstatus != 0 and _RUN_TMPDIR in config.stash:
+        terminalreporter.write_line(f"this run's temporary files are kept in {config.stash[_RUN_TMPDIR]}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run_tmpdir = session.config.stash.get(_RUN_TMPDIR, None)
+    if run_tmpdir is not None and exitstatus == 0:
+        shutil.rmtree(run_tmpdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -29,7 +29,10 @@ from openagc.store.database import Database, make_sync_engine
 from openagc.store.demo import seed_demo
 from openagc.store.migrate import upgrade
 
-MARIADB_ROOT = os.environ.get("OPENAGC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
+#: The tests' MariaDB account (scripts/test-prereqs.sh creates it: databases named openagc_* only).
+MARIADB_SERVER = os.environ.get(
+    "OPENAGC_TEST_MARIADB", "mysql+pymysql://openagc_test:openagc_test@127.0.0.1:3306"
+)
 FROZEN_AT = datetime(2026, 1, 15, 10, 30, 0)
 
 
@@ -66,11 +69,11 @@ class Backend:
             self.admin = None
         else:
             self.dbname = f"openagc_test_{os.getpid()}"
-            self.admin = sa.create_engine(MARIADB_ROOT, isolation_level="AUTOCOMMIT")
+            self.admin = sa.create_engine(MARIADB_SERVER, isolation_level="AUTOCOMMIT")
             with self.admin.connect() as c:
                 c.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.dbname}")
                 c.exec_driver_sql(f"CREATE DATABASE {self.dbname} CHARACTER SET utf8mb4")
-            self.url = f"{MARIADB_ROOT}/{self.dbname}".replace("mysql+pymysql", "mysql+asyncmy")
+            self.url = f"{MARIADB_SERVER}/{self.dbname}".replace("mysql+pymysql", "mysql+asyncmy")
         self.sync = make_sync_engine(self.url)
         upgrade(self.sync.url.render_as_string(hide_password=False))
         self.servers: list[LiveServer] = []

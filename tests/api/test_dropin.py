@@ -16,7 +16,7 @@ from openagc.service import create_app
 from openagc.store.database import Database, make_sync_engine
 from openagc.store.demo import seed_demo
 from openagc.store.migrate import upgrade
-from tests.support import MARIADB_ROOT, LiveServer, live_agent_row
+from tests.support import MARIADB_SERVER, LiveServer, live_agent_row
 
 EXTRA_COLUMNS = {
     # names no table of ours declares, shaped like upstream's (NOT NULL with a default)
@@ -44,12 +44,12 @@ def test_api_runs_on_a_wider_upstream_schema(backend, tmp_path):
     if backend.kind == "sqlite":
         url, admin = str(tmp_path / "upstream.db"), None
     else:
-        admin = sa.create_engine(MARIADB_ROOT, isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(MARIADB_SERVER, isolation_level="AUTOCOMMIT")
         name = f"{backend.dbname}_dropin"
         with admin.connect() as c:
             c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
             c.exec_driver_sql(f"CREATE DATABASE {name}")
-        url = f"{MARIADB_ROOT}/{name}".replace("mysql+pymysql", "mysql+asyncmy")
+        url = f"{MARIADB_SERVER}/{name}".replace("mysql+pymysql", "mysql+asyncmy")
     sync = make_sync_engine(url)
     try:
         upgrade(sync.url.render_as_string(hide_password=False))

@@ -257,6 +257,12 @@ def test_ingroup_selection_goes_through_the_engine(page: Page, eng: EngineEnv, d
     expect(page.locator("#ingroups-current")).to_have_text("TEST_IN, SALESLINE")
     page.get_by_role("checkbox", name="SALESLINE — Sales Line").uncheck()
     page.get_by_role("checkbox", name="TEST_IN2 — Test Inbound 2").check()
+    # a state pushed while the agent is still choosing leaves the unsaved ticks alone
+    pushes = page.evaluate("window.openagc.pushes")
+    go_ready(page, eng)
+    expect(page.get_by_role("checkbox", name="SALESLINE — Sales Line")).not_to_be_checked()
+    expect(page.get_by_role("checkbox", name="TEST_IN2 — Test Inbound 2")).to_be_checked()
+    assert page.evaluate("window.openagc.pushes") > pushes
     page.get_by_role("button", name="Apply in-groups").click()
     expect(page.locator("#ingroups-current")).to_have_text("TEST_IN, TEST_IN2")
     assert db.row("vicidial_live_agents", user="1000")["closer_campaigns"] == " TEST_IN TEST_IN2 -"

@@ -169,7 +169,9 @@ def test_local_closer_agentdirect_and_defaultingroup(eng, db, agent_api):
     wait_for(lambda: db.row("vicidial_live_agents", user="1001")["lead_id"] == 12345)
     assert db.row("vicidial_closer_log", campaign_id="AGENTDIRECT")["agent_only"] == "1001"
     assert db.row("vicidial_xfer_log", lead_id=12345)["closer"] == "1001"
-    assert eng.switch.channel(chan.name).conference == db.row("vicidial_live_agents", user="1001")["conf_exten"]
+    # the row is written before the customer's redirect reaches the switch: wait for the switch to have moved it
+    wait_for(lambda: eng.switch.channel(chan.name).conference
+             == db.row("vicidial_live_agents", user="1001")["conf_exten"], what="customer in 1001's conference")
 
 
 def test_defaultingroup_resolves_through_the_calls_ingroup(eng, db, agent_api):

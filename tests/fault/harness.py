@@ -40,10 +40,10 @@ import sqlalchemy as sa
 
 from openagc.store.command_records import FAMILIES as FAMILY_OF_COLUMN
 from openagc.store.command_records import parse_validity
+from tests.support import MARIADB_SERVER
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAGC = str(Path(sys.executable).with_name("openagc"))
-MARIADB_ROOT = os.environ.get("OPENAGC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
 REDIS_URL = os.environ.get("OPENAGC_TEST_REDIS", "redis://127.0.0.1:6379/0")
 AUTH = {"source": "fault", "user": "6666", "pass": "1234"}
 CAMPAIGN = "TESTCAMP"
@@ -58,12 +58,12 @@ FUNCTIONS = ("external_dial", "external_pause", "external_hangup", "external_sta
 def reachable() -> str | None:
     """None when MariaDB and Redis both answer, else why not (one line)."""
     try:
-        admin = sa.create_engine(MARIADB_ROOT, connect_args={"connect_timeout": 3})
+        admin = sa.create_engine(MARIADB_SERVER, connect_args={"connect_timeout": 3})
         with admin.connect() as c:
             c.exec_driver_sql("SELECT 1")
         admin.dispose()
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        return f"MariaDB unreachable at {MARIADB_ROOT}: {type(exc).__name__}"
+        return f"MariaDB unreachable at {MARIADB_SERVER}: {type(exc).__name__}"
     try:
         import redis
 
@@ -120,13 +120,13 @@ class Cluster:
         self.validity = parse_validity(validity)
         self.redis_url = redis_url
         self.dbname = f"openagc_fault_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        self.sync_url = f"{MARIADB_ROOT}/{self.dbname}"
+        self.sync_url = f"{MARIADB_SERVER}/{self.dbname}"
         self.url = self.sync_url.replace("mysql+pymysql", "mysql+asyncmy")
         self.procs: list[Proc] = []
         self.engine_proc: Proc | None = None
         self.apis: list[Proc] = []
         self.engine_starts = 0
-        self.admin = sa.create_engine(MARIADB_ROOT, isolation_level="AUTOCOMMIT")
+        self.admin = sa.create_engine(MARIADB_SERVER, isolation_level="AUTOCOMMIT")
         with self.admin.connect() as c:
             c.exec_driver_sql(f"CREATE DATABASE {self.dbname} CHARACTER SET utf8mb4")
         self.db = sa.create_engine(self.sync_url, pool_pre_ping=True)

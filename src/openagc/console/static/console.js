@@ -23,9 +23,12 @@
     callbacksreload: "callbacks" };
 
   var $ = function (id) { return document.getElementById(id); };
+  // What the login screen says when a session ends under the page (a 401 on any request of a live session).
+  var LOGGED_OUT = "You are logged out.";
   var app = {
     state: null, context: null, lead: null, source: null, retry: 0, retryTimer: 0, csrf: "",
-    stateSince: 0, skewMs: 0, tick: 0, notificationTimer: 0, scriptVersion: 0, callbacksVersion: 0
+    stateSince: 0, skewMs: 0, tick: 0, notificationTimer: 0, scriptVersion: 0, callbacksVersion: 0,
+    pushes: 0, ingroupsEdited: false, ingroupsShown: null
   };
   window.openagc = app; // for debugging and the browser tests
 
@@ -52,14 +55,29 @@
     });
   }
 
+  // A reply's state was read when the server answered; a state pushed on the stream after the request left may be
+  // newer than it (or the same). While the stream is live it carries every change, so such a reply's state is
+  // dropped rather than allowed to overwrite a newer push.
+  function requestState(method, url, body) {
+    var pushesBefore = app.pushes;
+    return request(method, url, body).then(function (data) {
+      data.stale = app.pushes !== pushesBefore;
+      return data;
+    });
+  }
+
+  function renderReply(data) {
+    if (data.state !== undefined && !data.stale) render(data.state);
+  }
+
   function act(method, url, body, what) {
     say("");
-    return request(method, url, body).then(function (data) {
-      if (data.state !== undefined) render(data.state);
+    return requestState(method, url, body).then(function (data) {
+      renderReply(data);
       if (what) say(what);
       return data;
     }).catch(function (err) {
-      if (err.status === 401) return showLogin();
+      if (err.status === 401) return showLogin(LOGGED_OUT);
       say(err.message, true);
     });
   }
@@ -128,7 +146,7 @@
       renderIngroupChoices();
       renderStatuses();
       if (app.state) render(app.state);
-    }).catch(function (err) { if (err.status === 401) showLogin(); });
+    }).catch(function (err) { if (err.status === 401) showLogin(LOGGED_OUT); });
   }
 
   function fillSelect(select, options) {
@@ -147,7 +165,7 @@
   // --- state ---------------------------------------------------------------------------------------------------
 
   function render(state) {
-    if (!state) { showLogin("You are logged out."); return; }
+    if (!state) { showLogin(LOGGED_OUT); return; }
     var before = app.state;
     app.state = state;
     var phase = state.phase;
@@ -174,8 +192,7 @@
       b.disabled = !onCall;
     });
     $("ingroups-current").textContent = state.ingroups.length ? state.ingroups.join(", ") : "none";
-    $("ingroups-blended").checked = !!state.blended;
-    syncIngroupChoices(state.ingroups);
+    syncIngroupChoices(state.ingroups, state.blended);
 
     var leadId = state.lead_id || state.preview_lead_id || 0;
     var prevLead = before ? (before.lead_id || before.preview_lead_id || 0) : -1;
@@ -289,13 +306,20 @@
       box.appendChild(label);
     });
     $("btn-ingroups").disabled = !groups.length || !(app.context && app.context.campaign.inbound);
-    if (app.state) syncIngroupChoices(app.state.ingroups);
+    app.ingroupsShown = null;
+    if (app.state) syncIngroupChoices(app.state.ingroups, app.state.blended);
   }
 
-  function syncIngroupChoices(active) {
+  // The ticks show the agent's current in-groups until the agent edits them; from then on pushes leave them alone
+  // until the edit is applied (the "Now:" line always shows what is in effect).
+  function syncIngroupChoices(active, blended) {
+    var shown = active.join(" ") + (blended ? " +blended" : "");
+    if (app.ingroupsEdited || shown === app.ingroupsShown) return;
+    app.ingroupsShown = shown;
     Array.prototype.forEach.call($("ingroup-choices").querySelectorAll("input"), function (i) {
       i.checked = active.indexOf(i.value) >= 0;
     });
+    $("ingroups-blended").checked = !!blended;
   }
 
   // --- disposition -----------------------------------------------------------------------------------------
@@ -349,12 +373,12 @@
     var pauseFirst = $("dispo-pause").checked && !(app.state && app.state.pending === "PAUSE")
       ? request("POST", "/agent/pause", {}).catch(function () {}) : Promise.resolve();
     pauseFirst.then(function () {
-      return request("POST", "/agent/dispo", body);
+      return requestState("POST", "/agent/dispo", body);
     }).then(function (data) {
-      render(data.state);
+      renderReply(data);
       log("Dispositioned " + body.status);
     }).catch(function (err) {
-      if (err.status === 401) return showLogin();
+      if (err.status === 401) return showLogin(LOGGED_OUT);
       $("dispo-error").textContent = err.message;
     });
   }
@@ -409,8 +433,8 @@
       app.retry = 0;
       setConn("live");
       // whatever happened while the stream was down: read the true state
-      request("GET", "/agent/state").then(function (d) { render(d.state); })
-        .catch(function (err) { if (err.status === 401) showLogin("You are logged out."); });
+      requestState("GET", "/agent/state").then(renderReply)
+        .catch(function (err) { if (err.status === 401) showLogin(LOGGED_OUT); });
     };
     es.onerror = function () {
       if (app.source !== es) return;
@@ -433,7 +457,7 @@
     clearTimeout(app.retryTimer);
     app.retryTimer = setTimeout(function () {
       request("GET", "/agent/state").then(function () { connect(); }).catch(function (err) {
-        if (err.status === 401) showLogin("You are logged out.");
+        if (err.status === 401) showLogin(LOGGED_OUT);
         else scheduleReconnect();
       });
     }, delay);
@@ -441,8 +465,8 @@
 
   function handle(name, ev) {
     switch (name) {
-      case "state": render(ev.state); break;
-      case "logged_out": log("Logged out"); showLogin("You are logged out."); break;
+      case "state": app.pushes++; render(ev.state); break;
+      case "logged_out": log("Logged out"); showLogin(LOGGED_OUT); break;
       case "call": log((ev.direction === "inbound" ? "Inbound call" : "Call") + " — lead " + ev.lead_id +
         (ev.group ? " from " + ev.group : "")); break;
       case "answered": log("Answered — lead " + ev.lead_id); break;
@@ -503,6 +527,7 @@
         $("login-error").textContent = "";
         $("activity-log").textContent = "";
         app.state = null;
+        app.ingroupsEdited = false;
         showApp();
         render(data.state);
         loadContext();
@@ -515,10 +540,10 @@
       }).then(function () { $("btn-login").disabled = false; });
     });
     $("btn-logout").addEventListener("click", function () {
-      request("POST", "/agent/logout", {}).then(function (d) {
-        if (d.logged_out) showLogin("You are logged out.");
-        else { render(d.state); say("Logout after this call."); }
-      }).catch(function (err) { if (err.status === 401) showLogin(); else say(err.message, true); });
+      requestState("POST", "/agent/logout", {}).then(function (d) {
+        if (d.logged_out) showLogin(LOGGED_OUT);
+        else { renderReply(d); say("Logout after this call."); }
+      }).catch(function (err) { if (err.status === 401) showLogin(LOGGED_OUT); else say(err.message, true); });
     });
     $("btn-ready").addEventListener("click", function () { act("POST", "/agent/ready", {}); });
     $("btn-pause").addEventListener("click", function () {
@@ -563,8 +588,13 @@
     $("btn-ingroups").addEventListener("click", function () {
       var chosen = Array.prototype.map.call($("ingroup-choices").querySelectorAll("input:checked"),
         function (i) { return i.value; });
+      app.ingroupsEdited = false;
+      app.ingroupsShown = null;
       act("POST", "/console/api/ingroups", { ingroups: chosen, blended: $("ingroups-blended").checked },
         "In-groups sent");
+    });
+    [$("ingroup-choices"), $("ingroups-blended")].forEach(function (el) {
+      el.addEventListener("change", function () { app.ingroupsEdited = true; });
     });
     $("btn-callbacks").addEventListener("click", loadCallbacks);
     $("btn-call-phone").addEventListener("click", function () {
