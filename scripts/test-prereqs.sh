@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure what the test suite needs is here: MariaDB and Redis (installed and running) and Chromium.
+# Make sure what the test suite needs is here: MariaDB and Redis (installed and running), Chromium and axe-core.
 # Installs Debian packages when missing and running as root; starts MariaDB and Redis when they are stopped.
 # MariaDB's root account is not changed: the tests use their own account, openagc_test (password openagc_test),
 # allowed only on databases named openagc_* (plus PROCESS, to read InnoDB's transaction list in one test).
@@ -54,5 +54,18 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing Chromium (Debian package chromium)"
   apt_install chromium
+fi
+# axe-core for the console's accessibility test (tests/console/test_accessibility.py): the npm registry's package,
+# pinned, unpacked into var/cache/ (git-ignored; never committed). npm itself from Debian when missing.
+AXE_VERSION=4.10.3
+AXE_DIR="$(cd "$(dirname "$0")/.." && pwd)/var/cache/axe-core-$AXE_VERSION"
+if [ ! -s "$AXE_DIR/axe.min.js" ]; then
+  command -v npm >/dev/null 2>&1 || { echo "installing npm (Debian package npm)"; apt_install npm; }
+  echo "fetching axe-core $AXE_VERSION (npm pack)"
+  axe_tmp=$(mktemp -d)
+  (cd "$axe_tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null)
+  mkdir -p "$AXE_DIR"
+  tar -xzf "$axe_tmp/axe-core-$AXE_VERSION.tgz" -C "$AXE_DIR" --strip-components=1 package/axe.min.js package/LICENSE
+  rm -rf "$axe_tmp"
 fi
 echo "test prerequisites ready: $(mariadb --version | cut -d, -f1); $(/usr/bin/chromium --version 2>/dev/null || echo 'no chromium')"
