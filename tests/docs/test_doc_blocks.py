@@ -181,6 +181,29 @@ def test_markers_are_used_as_documented() -> None:
                 assert n > 0 and found[n - 1].marker == "run", f"{block.where}: output of no run block"
             if block.marker == "not run":
                 assert block.reason, f"{block.where}: say why it is not run"
-        text = path.read_text(encoding="utf-8")
+        text = re.sub(r"`[^`\n]*`", "", path.read_text(encoding="utf-8"))  # a marker named in prose is no marker
         markers = re.findall(r"<!--\s*(?:run|server|output|not run)\b[^>]*-->", text)
         assert len(markers) == sum(1 for b in found if b.marker), f"{path.name}: a marker not right before a fence"
+
+
+def test_the_walkthroughs_are_among_the_documents_that_run() -> None:
+    names = {str(p.relative_to(ROOT)) for p in RUNNABLE}
+    assert {"README.md", "docs/agent-api.md", "docs/troubleshooting.md"} <= names
+
+
+def test_shown_output_is_compared_exactly_but_for_the_placeholders() -> None:
+    assert mismatch(["SUCCESS: x - PAUSE|<n>|1000"], "SUCCESS: x - PAUSE|1795856172|1000\n") is None
+    assert mismatch(["DATE: <date> <time>|<token>"], "DATE: 2026-11-28 08:56:12|Y12.8_0-a") is None
+    assert mismatch(['{"a":1,…}'], '{"a":1,"b":[2,3]}') is None
+    assert mismatch(["SUCCESS: x - PAUSE|<n>|1000"], "SUCCESS: x - PAUSE|17958x|1000") is not None
+    assert mismatch(["ERROR: x"], "ERROR: x.") is not None  # no trailing text slips through
+    assert mismatch(["a", "b"], "a\n") is not None  # a missing line
+    assert mismatch(["(a)"], "a") is not None  # regex characters are literal
+
+
+def test_a_block_is_cut_after_each_shown_output() -> None:
+    block = Block(ROOT / "README.md", 1, "sh", "run", "", [
+        "X=1", "echo $X  # => 1", "printf 'a\\nb\\n'", "# => a", "# => b", "echo tail"])
+    cut = segments(block)
+    assert [(s.script, s.expected) for s in cut] == [
+        (["X=1", "echo $X  # => 1"], ["1"]), (["printf 'a\\nb\\n'"], ["a", "b"]), (["echo tail"], None)]
