@@ -3,21 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-runtime
 
 .PHONY: run test test-asterisk lint bench clean
 
+# make test: the package with its test extras
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# make run: the runtime only
+$(RUN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	$(VENV)/bin/openagc serve
 
+# check-wheel.sh: the built wheel installed with no extras into a clean venv inits, seeds and serves
 test: $(STAMP)
 	bash scripts/test-prereqs.sh
 	$(VENV)/bin/ruff check src tests bench
+	PYTHON=$(PYTHON) bash scripts/check-wheel.sh
 	$(VENV)/bin/pytest
 
 # The Asterisk tier alone (tests/asterisk and the Asterisk variant of the scenario list in tests/scenarios),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from openagc.config import DEFAULT_SQLITE, Settings
+from openagc.config import DEFAULT_SQLITE, ConfigError, Settings, read_config_file
 from openagc.store.database import is_sqlite, make_sync_engine, sync_url
 
 app = typer.Typer(
@@ -19,11 +20,115 @@ app = typer.Typer(
 console = Console()
 
 DATABASE_HELP = "SQLite file path, or a URL such as mysql+asyncmy://user:pass@host:3306/asterisk."
+CONFIG_HELP = ("TOML file of settings (keys: the OPENAGC_* variables' names in lower case). Precedence: command "
+               "line > OPENAGC_* environment variable > this file > default.")
 
 
 class OnOff(StrEnum):
     on = "on"
     off = "off"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"openagc {version('openagc')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            from openagc import __version__
+
+            typer.echo(f"openagc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print openagc's version and exit."),
+) -> None:
+    pass
+
+
+def _fail(message: str) -> NoReturn:
+    """One line on stderr, exit status 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _settings(ctx: typer.Context, config: str, names: tuple[str, ...]) -> Settings:
+    """Settings from the options of `names` given on the command line, OPENAGC_* variables and the config file."""
+    try:
+        file_values = read_config_file(config) if config else {}
+    except ConfigError as exc:
+        _fail(str(exc))
+    given: dict[str, Any] = {}
+    for name in names:
+        source = ctx.get_parameter_source(name)  # an enum of click's, or of the click Typer carries
+        if source is not None and source.name == "COMMANDLINE":
+            value = ctx.params[name]
+            given[name] = value is OnOff.on if isinstance(value, OnOff) else value
+    return Settings.resolve(file_values, given)
+
+
+def _reason(exc: BaseException) -> str:
+    """A driver's error as one line: `Can't connect to MySQL server on '127.0.0.1' (…)`, not the SQL and trace."""
+    orig = getattr(exc, "orig", None) or exc
+    args = getattr(orig, "args", ())
+    text = args[1] if len(args) == 2 and isinstance(args[0], int) else str(orig)
+    return " ".join(str(text).split()) or type(orig).__name__
+
+
+def _shown(database: str) -> str:
+    """The database as given, with a URL's password as ***."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.make_url(database).render_as_string() if "://" in database else database
+    except sa.exc.ArgumentError:
+        return database
+
+
+def _open_database(database: str, *, must_exist: bool = False) -> bool:
+    """Exit with `error: cannot open database …: <reason>` unless `database` is a database openagc can open.
+
+    Only SQLite and MariaDB/MySQL are supported; an SQLite file's directory must exist (only the default `var/` is
+    created), so a mistyped path is an error instead of a new database; with `must_exist` the file must exist too.
+    A failed check creates nothing. True when it is an SQLite file that did not exist (the check created it).
+    """
+    import sqlalchemy as sa
+
+    try:
+        url = sa.make_url(database) if "://" in database else None
+    except sa.exc.ArgumentError as exc:
+        _fail(f"cannot open database {database}: {exc}")
+    shown = _shown(database)
+    kind = url.get_backend_name() if url is not None else "sqlite"
+    if kind not in ("sqlite", "mysql", "mariadb"):
+        _fail(f"cannot open database {shown}: unsupported database '{kind}' (use an SQLite file path or a "
+              "mysql+asyncmy:// URL)")
+    path = sync_url(database).database
+    new_file = False
+    if kind == "sqlite" and path not in (None, "", ":memory:"):
+        file = Path(path).expanduser()
+        if not file.parent.is_dir():
+            if file != DEFAULT_SQLITE:
+                _fail(f"cannot open database {shown}: the directory {file.parent} does not exist")
+            file.parent.mkdir(parents=True)
+        new_file = not file.exists()
+        if new_file and must_exist:
+            _fail(f"cannot open database {shown}: no such file (create it with openagc init-db)")
+    engine = None
+    try:
+        engine = make_sync_engine(database, poolclass=sa.pool.NullPool)  # imports the driver
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except (sa.exc.SQLAlchemyError, OSError, ImportError) as exc:
+        _fail(f"cannot open database {shown}: {_reason(exc)}")
+    finally:
+        if engine is not None:
+            engine.dispose()
+    return new_file
 
 
 def _init_db(database: str) -> None:
@@ -45,27 +150,51 @@ def _seed(database: str) -> bool:
 
 @app.command("init-db")
 def init_db(
+    ctx: typer.Context,
     database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
+    config: str = typer.Option("", "--config", "-c", envvar="OPENAGC_CONFIG", help=CONFIG_HELP),
 ) -> None:
-    """Create the schema (tables that already exist are left untouched)."""
-    _init_db(database)
+    """Create the schema, or bring it up to date (Alembic migrations; tables that already exist are left alone)."""
+    import sqlalchemy as sa
+
+    database = _settings(ctx, config, ("database",)).database
+    _open_database(database)
+    try:
+        _init_db(database)
+    except sa.exc.SQLAlchemyError as exc:
+        _fail(f"cannot create the schema in {_shown(database)}: {_reason(exc)}")
     console.print(f"[green]schema ready[/green] on {sync_url(database).render_as_string()}")
 
 
 @app.command()
 def seed(
+    ctx: typer.Context,
     demo: bool = typer.Option(False, "--demo", help="Load the demo centre (API user 6666/1234, agents 1000/1001…)."),
     database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
+    config: str = typer.Option("", "--config", "-c", envvar="OPENAGC_CONFIG", help=CONFIG_HELP),
 ) -> None:
-    """Load data into an existing schema."""
+    """Load data into an existing schema (made by `openagc init-db`)."""
+    import sqlalchemy as sa
+
     if not demo:
         raise typer.BadParameter("nothing to seed: pass --demo")
-    _seed(database)
+    database = _settings(ctx, config, ("database",)).database
+    _open_database(database, must_exist=True)
+    try:
+        _seed(database)
+    except sa.exc.SQLAlchemyError as exc:
+        _fail(f"cannot seed database {_shown(database)}: {_reason(exc)} "
+              "(is its schema made? openagc init-db)")
     console.print("[green]demo data loaded[/green] (skipped if the database already had settings)")
+
+
+SERVE_OPTIONS = ("host", "port", "database", "engine", "workers", "switch", "ami_url", "redis_url", "ssl_certfile",
+                 "ssl_keyfile", "forwarded_allow_ips")
 
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8080, help="TCP port."),
     database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
@@ -83,62 +212,42 @@ def serve(
     forwarded_allow_ips: str = typer.Option(
         "127.0.0.1", "--forwarded-allow-ips",
         help="Proxies whose X-Forwarded-For/-Proto are trusted (client address, https); see docs/security.md."),
-    demo_callers: bool | None = typer.Option(
-        None, "--demo-callers/--no-demo-callers", show_default=False,
-        help="Simulated callers ring the demo in-groups (default: on for the embedded demo database on the simulated "
-        "switch; OPENAGC_DEMO_CALLERS=<calls a minute>, 0 = off)."),
+    config: str = typer.Option("", "--config", "-c", envvar="OPENAGC_CONFIG", help=CONFIG_HELP),
 ) -> None:
     """Serve the Agent API on a real ASGI server (uvicorn).
 
-    Limits (body size, timeouts, connections, event streams, lockout) come from OPENAGC_* environment
-    variables; docs/security.md lists each with its default.
+    Every option, and every limit (body size, timeouts, connections, event streams, lockout; docs/security.md),
+    can also come from an OPENAGC_* environment variable or the --config file (docs/deployment.md).
     """
     from openagc.server import serve as run_server
 
-    if is_sqlite(database) and not Path(sync_url(database).database or "").exists():
+    settings = _settings(ctx, config, SERVE_OPTIONS)
+    if settings.workers > 1 and settings.engine:
+        _fail("--workers > 1 needs --engine off (one engine process serves the API processes through Redis)")
+    database = settings.database
+    if _open_database(database):  # a new SQLite file: the embedded database of `make run`
         console.print(f"creating the embedded database [bold]{database}[/bold] with demo data …")
         _init_db(database)
         _seed(database)
-    import os
-
-    from openagc.engine.callers import demo_rate
-
-    try:
-        demo = demo_rate(demo_callers, os.environ.get("OPENAGC_DEMO_CALLERS"), simulated=switch == "simulated",
-                         engine=engine is OnOff.on,
-                         embedded=is_sqlite(database) and Path(database).resolve() == DEFAULT_SQLITE.resolve())
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    settings = Settings(
-        database=database,
-        host=host,
-        port=port,
-        engine=engine is OnOff.on,
-        redis_url=redis_url,
-        switch=switch,
-        ami_url=ami_url,
-        demo_callers=demo,
-    )
-    scheme = "https" if ssl_certfile else "http"
+    host, port = settings.host, settings.port
+    scheme = "https" if settings.ssl_certfile else "http"
     console.print(
         f"openagc serving the Agent API on [bold]{scheme}://{host}:{port}/agc/api.php[/bold] "
-        f"(engine {engine.value}, database {database})"
+        f"(engine {'on' if settings.engine else 'off'}, database {database})"
     )
     if settings.engine:
         console.print(
             f"agent console: [bold]{scheme}://{host}:{port}/console/[/bold] (demo: phone 1000/test, agent 1000/1234)"
         )
-    if demo:
-        console.print(f"demo callers on: a simulated caller about every {60 / demo:.0f} s into TEST_IN/SALESLINE "
-                      "(off: --no-demo-callers or OPENAGC_DEMO_CALLERS=0)")
     uvicorn_options = dict(host=host, port=port, log_level="warning", access_log=False,
-                           forwarded_allow_ips=forwarded_allow_ips, ssl_certfile=ssl_certfile or None,
-                           ssl_keyfile=ssl_keyfile or None)
-    if workers > 1:
-        if settings.engine:
-            raise typer.BadParameter("--workers > 1 needs --engine off")
-        os.environ.update(OPENAGC_DATABASE=database, OPENAGC_ENGINE="off", OPENAGC_REDIS_URL=redis_url)
-        run_server("openagc.service:app_from_env", settings, factory=True, workers=workers, **uvicorn_options)
+                           forwarded_allow_ips=settings.forwarded_allow_ips,
+                           ssl_certfile=settings.ssl_certfile or None, ssl_keyfile=settings.ssl_keyfile or None)
+    if settings.workers > 1:
+        import os
+
+        os.environ.update(settings.as_env())  # each worker builds the same Settings from the environment
+        run_server("openagc.service:app_from_env", settings, factory=True, workers=settings.workers,
+                   **uvicorn_options)
         return
     from openagc.service import create_app
 

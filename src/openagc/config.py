@@ -1,11 +1,14 @@
-"""One Settings object for the whole service, from arguments and `OPENAGC_*` environment variables."""
+"""One Settings object for the whole service, from arguments, `OPENAGC_*` environment variables and a TOML file."""
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 DEFAULT_SQLITE = Path("var") / "openagc.db"
 
@@ -30,6 +33,11 @@ class Settings:
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(_env("PORT", "8080")))
     engine: bool = field(default_factory=lambda: _env("ENGINE", "on") == "on")
+    # How the server runs (`openagc serve`): worker processes, TLS, the proxies whose X-Forwarded-* are trusted.
+    workers: int = field(default_factory=lambda: _int("WORKERS", 1))
+    ssl_certfile: str = field(default_factory=lambda: _env("SSL_CERTFILE", ""))
+    ssl_keyfile: str = field(default_factory=lambda: _env("SSL_KEYFILE", ""))
+    forwarded_allow_ips: str = field(default_factory=lambda: _env("FORWARDED_ALLOW_IPS", "127.0.0.1"))
     # Facts the api log records about this web server (upstream: SERVER_NAME and the host name).
     server_name: str = field(default_factory=lambda: _env("SERVER_NAME", ""))
     hostname: str = field(default_factory=lambda: _env("HOSTNAME", socket.gethostname()))
@@ -87,3 +95,57 @@ class Settings:
     # Origins besides the service's own allowed to send state-changing requests to /agent/ and /console/
     # (comma-separated, e.g. https://agents.example.com).
     allowed_origins: str = field(default_factory=lambda: _env("ALLOWED_ORIGINS", ""))
+
+    @classmethod
+    def resolve(cls, file_values: Mapping[str, Any] | None = None, given: Mapping[str, Any] | None = None) -> Settings:
+        """Settings by precedence: `given` (the command line) > `OPENAGC_*` variable > `file_values` > default."""
+        values = {k: v for k, v in (file_values or {}).items() if env_name(k) not in os.environ}
+        return cls(**(values | dict(given or {})))
+
+    def as_env(self) -> dict[str, str]:
+        """Every field as the `OPENAGC_*` variable that gives it (worker processes rebuild Settings from them)."""
+        return {env_name(f.name): _env_text(getattr(self, f.name)) for f in fields(self)}
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used (the message is one line naming the file)."""
+
+
+def env_name(name: str) -> str:
+    """The environment variable of a Settings field: `OPENAGC_` and the name in capitals."""
+    return f"OPENAGC_{name.upper()}"
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):  # the only bool field is `engine`, whose variable says on / off
+        return "on" if value else "off"
+    return str(value)
+
+
+_KINDS: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings of a TOML file whose top-level keys are Settings field names (`engine` may be on / off)."""
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the configuration file {path}: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    known = {f.name: str(f.type) for f in fields(Settings)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                          "(keys are the names of the OPENAGC_* variables in lower case, e.g. database, port)")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        kind = known[key]
+        if kind == "bool" and value in ("on", "off"):
+            value = value == "on"
+        if isinstance(value, bool) and kind != "bool" or not isinstance(value, _KINDS[kind]):
+            wanted = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true, false, on or off"}
+            raise ConfigError(f"{path}: {key} must be {wanted[kind]}, not {value!r}")
+        values[key] = float(value) if kind == "float" else value
+    return values

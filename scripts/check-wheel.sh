@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The wheel as a user gets it: build it, install it with NO extras into a clean venv, then `openagc --version`,
+# `init-db` + `seed --demo` into an SQLite file, `serve` on a free port answering `version` and `external_pause`
+# over HTTP, and `init-db` on MariaDB (OPENAGC_TEST_MARIADB, default root@127.0.0.1:3306) when it answers.
+# Everything happens in a temporary directory, removed at the end; one line on success, the log on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+MARIADB=${OPENAGC_TEST_MARIADB:-mysql+pymysql://root@127.0.0.1:3306}
+unset PYTHONPATH OPENAGC_CONFIG OPENAGC_DATABASE
+started=$SECONDS
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/openagc-wheel.XXXXXX")
+log="$tmp/check.log"
+server=""
+
+cleanup() {
+    if [ -n "$server" ]; then
+        kill "$server" 2>/dev/null || true
+        wait "$server" 2>/dev/null || true
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "check-wheel: FAILED: $1" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+}
+
+step() {  # step "what" command…: run it with its output in the log
+    local what=$1
+    shift
+    echo "\$ $*" >>"$log"
+    "$@" >>"$log" 2>&1 || fail "$what"
+}
+
+# Build from a copy of the sources, so the build leaves nothing (build/, *.egg-info) in the checkout.
+mkdir "$tmp/src"
+cp pyproject.toml README.md "$tmp/src/"
+cp -r src "$tmp/src/src"
+find "$tmp/src" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
+step "building the wheel" "$PYTHON" -m pip wheel -v --no-deps -w "$tmp/dist" "$tmp/src"
+if grep -q "DeprecationWarning" "$log"; then
+    fail "the build printed a deprecation warning"
+fi
+wheel=$(cd "$tmp/dist" && ls openagc-*.whl)
+
+step "creating a clean venv" "$PYTHON" -m venv "$tmp/venv"
+bin="$tmp/venv/bin"
+step "installing the wheel without extras" "$bin/python" -m pip install -q "$tmp/dist/$wheel"
+
+cd "$tmp"  # the installed package, not the checkout; the default var/ would land here
+version=$("$bin/openagc" --version 2>>"$log") || fail "openagc --version"
+[[ $version == "openagc "* ]] || fail "openagc --version printed '$version'"
+step "openagc init-db (SQLite)" "$bin/openagc" init-db --database "$tmp/openagc.db"
+step "openagc seed --demo (SQLite)" "$bin/openagc" seed --demo --database "$tmp/openagc.db"
+
+port=$("$bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin/openagc" serve --port "$port" --database "$tmp/openagc.db" >>"$log" 2>&1 &
+server=$!
+step "openagc serve answering version and external_pause" "$bin/python" - "$port" "$server" <<'EOF'
+import os, sys, time, urllib.error, urllib.request
+
+port, pid = sys.argv[1], int(sys.argv[2])
+base = f"http://127.0.0.1:{port}/agc/api.php?"
+deadline = time.monotonic() + 30
+while True:  # until the server answers (or has died, or 30 s have passed)
+    try:
+        text = urllib.request.urlopen(base + "function=version", timeout=5).read().decode()
+        break
+    except (urllib.error.URLError, ConnectionError):
+        os.kill(pid, 0)  # raises when the server is gone
+        if time.monotonic() > deadline:
+            sys.exit("the server did not answer within 30 s")
+        time.sleep(0.2)
+print(text, end="")
+assert text.startswith("VERSION: "), text
+query = "source=test&user=6666&pass=1234&agent_user=1000&function=external_pause&value=PAUSE"
+text = urllib.request.urlopen(base + query, timeout=5).read().decode()
+print(text, end="")
+assert text == "ERROR: agent_user is not logged in - 1000\n", text
+EOF
+kill "$server"
+wait "$server" 2>/dev/null || true
+server=""
+
+# MariaDB: a throwaway database, init-db with the async URL the README shows, its tables counted, dropped.
+mariadb="MariaDB not reachable at ${MARIADB%%@*}@…, its init-db not checked"
+if "$bin/python" -c "import sqlalchemy as sa, sys; sa.create_engine(sys.argv[1]).connect().close()" "$MARIADB" \
+        >/dev/null 2>&1; then
+    name="openagc_wheel_$$"
+    admin() { "$bin/python" -c "import sqlalchemy as sa, sys
+with sa.create_engine(sys.argv[1], isolation_level='AUTOCOMMIT').connect() as c:
+    result = c.exec_driver_sql(sys.argv[2])
+    print(result.scalar() if result.returns_rows else '')" "$MARIADB" "$1"; }
+    step "creating a MariaDB database" admin "CREATE DATABASE $name CHARACTER SET utf8mb4"
+    url=$("$bin/python" -c "import sqlalchemy as sa, sys
+print(sa.make_url(sys.argv[1]).set(drivername='mysql+asyncmy', database=sys.argv[2]).render_as_string(False))" \
+        "$MARIADB" "$name")
+    if ! "$bin/openagc" init-db --database "$url" >>"$log" 2>&1; then
+        admin "DROP DATABASE $name" >/dev/null 2>&1
+        fail "openagc init-db (MariaDB)"
+    fi
+    tables=$(admin "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$name'")
+    admin "DROP DATABASE $name" >/dev/null
+    [ "$tables" -gt 0 ] || fail "openagc init-db (MariaDB) created no table"
+    mariadb="init-db on MariaDB ($tables tables)"
+fi
+
+echo "check-wheel: $wheel installs with no extras; ${version}: init-db, seed --demo and serve on SQLite" \
+    "(version, external_pause answered), $mariadb; $((SECONDS - started)) s"
