@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -38,7 +39,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serving(*args: str, cwd: Path, url: str, env: dict[str, str] | None = None,
-            verify: bool | str = True) -> Iterator[httpx.Response]:
+            verify: bool | ssl.SSLContext = True) -> Iterator[httpx.Response]:
     """`openagc serve *args` until `url` answers (its first answer is yielded); stopped afterwards."""
     log = (cwd / "serve.log").open("w")
     proc = subprocess.Popen([*COMMAND, "serve", *args], cwd=cwd, env=env or clean_env(), stdout=log,
