@@ -6,8 +6,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 from openagc.config import DEFAULT_SQLITE, ConfigError, Settings, read_config_file
 from openagc.store.database import is_sqlite, make_sync_engine, sync_url
@@ -188,6 +190,24 @@ def seed(
     console.print("[green]demo data loaded[/green] (skipped if the database already had settings)")
 
 
+def _demo_callers(flag: bool | None, config: str, settings: Settings) -> float:
+    """Demo callers a minute for serve: the flag, else OPENAGC_DEMO_CALLERS or the config file, else on only for the
+    embedded demo database on the simulated switch (engine/callers.py `demo_rate`)."""
+    import os
+
+    from openagc.engine.callers import demo_rate
+
+    given = os.environ.get("OPENAGC_DEMO_CALLERS")
+    if given is None and config and "demo_callers" in read_config_file(config):
+        given = str(settings.demo_callers)
+    database = settings.database
+    try:
+        return demo_rate(flag, given, simulated=settings.switch == "simulated", engine=settings.engine,
+                         embedded=is_sqlite(database) and Path(database).resolve() == DEFAULT_SQLITE.resolve())
+    except ValueError as exc:
+        _fail(str(exc))
+
+
 SERVE_OPTIONS = ("host", "port", "database", "engine", "workers", "switch", "ami_url", "redis_url", "ssl_certfile",
                  "ssl_keyfile", "forwarded_allow_ips")
 
@@ -213,6 +233,10 @@ def serve(
         "127.0.0.1", "--forwarded-allow-ips",
         help="Proxies whose X-Forwarded-For/-Proto are trusted (client address, https); see docs/security.md."),
     config: str = typer.Option("", "--config", "-c", envvar="OPENAGC_CONFIG", help=CONFIG_HELP),
+    demo_callers: bool | None = typer.Option(
+        None, "--demo-callers/--no-demo-callers", show_default=False, metavar="",
+        help="Simulated callers ring the demo in-groups (default: on for the embedded demo database on the simulated "
+        "switch; OPENAGC_DEMO_CALLERS=<calls a minute>, 0 = off)."),
 ) -> None:
     """Serve the Agent API on a real ASGI server (uvicorn).
 
@@ -225,6 +249,7 @@ def serve(
     if settings.workers > 1 and settings.engine:
         _fail("--workers > 1 needs --engine off (one engine process serves the API processes through Redis)")
     database = settings.database
+    settings.demo_callers = _demo_callers(demo_callers, config, settings)
     if _open_database(database):  # a new SQLite file: the embedded database of `make run`
         console.print(f"creating the embedded database [bold]{database}[/bold] with demo data …")
         _init_db(database)
@@ -239,6 +264,9 @@ def serve(
         console.print(
             f"agent console: [bold]{scheme}://{host}:{port}/console/[/bold] (demo: phone 1000/test, agent 1000/1234)"
         )
+    if settings.demo_callers:
+        console.print(f"demo callers on: a simulated caller about every {60 / settings.demo_callers:.0f} s into "
+                      "TEST_IN/SALESLINE (off: --no-demo-callers or OPENAGC_DEMO_CALLERS=0)")
     uvicorn_options = dict(host=host, port=port, log_level="warning", access_log=False,
                            forwarded_allow_ips=settings.forwarded_allow_ips,
                            ssl_certfile=settings.ssl_certfile or None, ssl_keyfile=settings.ssl_keyfile or None)
@@ -254,61 +282,115 @@ def serve(
     run_server(create_app(settings), settings, **uvicorn_options)
 
 
-@app.command()
+class _PlainFlags(TyperCommand):
+    """A command whose help shows no `<bool>` type beside `--help` (its options name their values with metavars)."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+@app.command(cls=_PlainFlags)
 def simulate(
-    agents: int = typer.Option(5, "--agents", min=1, help="Agents to log in (1000, 1001, then 2000…)."),
-    calls_per_minute: float = typer.Option(6.0, "--calls-per-minute", min=0.1, help="Inbound calls a minute."),
-    minutes: float = typer.Option(10.0, "--minutes", help="Simulated minutes to run."),
-    speed: float = typer.Option(20.0, "--speed", min=0.1, help="Simulated seconds per real second."),
-    seed: int = typer.Option(1, "--seed", help="Seed of the callers' and agents' random choices."),
-    database: str = typer.Option("var/simulate.db", "--database", "-d", help=DATABASE_HELP),
+    agents: int = typer.Option(5, "--agents", min=1, metavar="N", help="Agents to log in (1000, 1001, then 2000…)."),
+    calls_per_minute: float = typer.Option(6.0, "--calls-per-minute", min=0.1, metavar="RATE",
+                                           help="Inbound calls a minute (Poisson arrivals)."),
+    minutes: float = typer.Option(10.0, "--minutes", min=0.1, metavar="MINUTES", help="Simulated minutes to run."),
+    speed: float = typer.Option(20.0, "--speed", min=0.1, metavar="X", help="Simulated seconds per real second."),
+    seed: int = typer.Option(1, "--seed", metavar="SEED", help="Seed of the callers' and agents' random choices."),
+    database: str = typer.Option("", "--database", "-d", metavar="PATH|URL", show_default=False,
+                                 help=f"{DATABASE_HELP} Default: a fresh SQLite file in the run's directory."),
 ) -> None:
-    """Drive a whole demo centre (engine + simulated switch + agent bots) and show its progress."""
+    """Drive a whole demo centre (engine + simulated switch + callers + agent bots) and show its progress.
+
+    Each run gets a directory under the system's temporary directory (printed) holding its fresh database, the
+    engine's log (refused switch operations are counted in the table and written there) and its recordings.
+    """
     import asyncio
+    import tempfile
 
     from rich.live import Live
     from rich.table import Table
 
-    from openagc.engine.simulate import Centre
+    from openagc.engine.simulate import Centre, log_to_file
 
+    run_dir = Path(tempfile.mkdtemp(prefix="openagc-simulate-"))
+    database = database or str(run_dir / "simulate.db")
+    log_path = run_dir / "simulate.log"
     if is_sqlite(database) and not Path(sync_url(database).database or "").exists():
         _init_db(database)
         _seed(database)
+    console.print(f"run directory [bold]{run_dir}[/bold] (database {database}, log {log_path.name})")
 
     def table(stats, elapsed: float) -> Table:
-        t = Table(title=f"openagc simulation — {elapsed / 60:.1f} of {minutes:g} simulated minutes")
-        for name in ("offered", "handled", "waiting", "READY/CLOSER", "INCALL", "DISPO", "PAUSED"):
+        t = Table(title=f"openagc simulation — {elapsed / 60:.1f} of {minutes:g} simulated minutes",
+                  caption="offered = waiting + talking + handled + abandoned")
+        for name in ("offered", "waiting", "talking", "handled", "abandoned", "READY/CLOSER", "INCALL", "DISPO",
+                     "PAUSED", "switch errors"):
             t.add_column(name, justify="right")
-        p = stats.phases
-        t.add_row(
-            str(stats.calls_offered),
-            str(stats.calls_handled),
-            str(stats.waiting),
-            str(p["READY"] + p["CLOSER"]),
-            str(p["INCALL"]),
-            str(p["DISPO"]),
-            str(p["PAUSED"]),
-        )
+        c, p = stats.calls, stats.phases
+        t.add_row(*map(str, (c.offered, c.waiting, c.talking, c.handled, c.abandoned, p["READY"] + p["CLOSER"],
+                             p["INCALL"], p["DISPO"], p["PAUSED"], stats.switch_errors)))
         return t
 
     async def run() -> None:
-        centre = Centre(database, agents=agents, calls_per_minute=calls_per_minute, speed=speed, seed=seed)
-        await centre.start()
-        try:
-            with Live(table(await centre.snapshot(), 0), console=console, refresh_per_second=4) as live:
-                elapsed = 0.0
-                while elapsed < minutes * 60:
-                    await asyncio.sleep(0.5)
-                    elapsed += 0.5 * speed
-                    live.update(table(await centre.snapshot(), elapsed))
-            totals = await centre.totals()
-            console.print(f"dispositions: {dict(centre.stats.dispositions)}")
-            console.print(f"agent time (s): {totals}")
-        finally:
-            await centre.stop()
+        with log_to_file(log_path) as errors:
+            centre = Centre(database, agents=agents, calls_per_minute=calls_per_minute, speed=speed, seed=seed,
+                            recordings_dir=run_dir / "recordings", errors=errors)
+            await centre.start()
+            try:
+                with Live(table(await centre.snapshot(), 0), console=console, refresh_per_second=4) as live:
+                    while centre.elapsed() < minutes * 60:
+                        await asyncio.sleep(0.25)
+                        live.update(table(await centre.snapshot(), min(centre.elapsed(), minutes * 60)))
+                totals = await centre.totals()
+                stats = await centre.snapshot()
+            finally:
+                await centre.stop()
+        console.print(f"dispositions: {dict(stats.dispositions)}")
+        console.print("agent time, simulated seconds summed over all agents (vicidial_agent_log): "
+                      + ", ".join(f"{k} {v}" for k, v in totals.items()))
+        console.print(f"log: {log_path} ({stats.switch_errors} switch operations refused, "
+                      f"{stats.other_errors} other errors)", soft_wrap=True)
 
     asyncio.run(run())
 
+
+call_app = typer.Typer(help="Put a simulated call into a running server (simulated switch only).",
+                       no_args_is_help=True, add_completion=False)
+app.add_typer(call_app, name="call")
+
+
+@call_app.command("inbound", cls=_PlainFlags)
+def call_inbound(
+    ingroup: str = typer.Option(..., "--ingroup", metavar="GROUP", help="In-group the caller rings, e.g. TEST_IN."),
+    phone: str = typer.Option("3125551234", "--phone", metavar="NUMBER", help="The caller's number."),
+    url: str = typer.Option("http://127.0.0.1:8080", "--url", metavar="URL", help="The running openagc serve."),
+    user: str = typer.Option("6666", "--user", metavar="USER", help="API user (user_level 8 or more)."),
+    password: str = typer.Option("1234", "--pass", metavar="PASS", help="Its password."),
+) -> None:
+    """A caller rings an in-group of a running server (POST /simulate/inbound); says who took the call."""
+    import httpx
+
+    try:
+        response = httpx.post(f"{url.rstrip('/')}/simulate/inbound", timeout=30,
+                              data={"user": user, "pass": password, "ingroup": ingroup, "phone_number": phone})
+    except httpx.HTTPError as exc:
+        typer.echo(f"error: cannot reach {url}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"error": response.text[:200]}
+    if response.status_code != 200:
+        typer.echo(f"error: refused ({response.status_code}): {body.get('error', body)}", err=True)
+        raise typer.Exit(1)
+    fate = (f"taken by agent {body['agent_user']}" if body["status"] == "taken"
+            else "waiting for an agent" if body["status"] == "waiting" else "already ended")
+    console.print(f"call {body['call_id']} (uniqueid {body['uniqueid']}) from {body['phone_number']} "
+                  f"into {body['ingroup']}: {fate}", markup=False, soft_wrap=True)
 
 
 def _pairs(values: list[str], what: str) -> list[tuple[str, str]]:

@@ -2,42 +2,89 @@
 
 Agents are logged in through the engine and then driven the way an integrator drives them: through the
 command columns (`external_hangup`, `external_status`), after a talk time drawn from a seeded RNG. Callers
-arrive in the demo in-groups at the requested rate. Time runs `speed` times faster than the wall clock.
+(`engine/callers.py`, the same model as the demo centre of `openagc serve`) arrive in the demo in-groups at the
+requested rate. Time runs `speed` times faster than the wall clock, for the switch and for the rows alike
+(`ScaledClock`), so the agent-log seconds are simulated seconds. What the engine logs goes to a file
+(`log_to_file`), which also counts the switch operations the switch refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from openagc.bus import AGENT_COMMAND
+from openagc.clock import ScaledClock
 from openagc.config import Settings
 from openagc.engine import runtime, session
+from openagc.engine.callers import DEMO_INGROUPS, Callers, Tally
 from openagc.store.database import Database
 from openagc.store.schema import (
     phones,
     vicidial_agent_log,
-    vicidial_auto_calls,
     vicidial_inbound_group_agents,
     vicidial_live_agents,
     vicidial_users,
 )
+from openagc.switch.simulated import SwitchError
 
 DISPOSITIONS = ("SALE", "NI", "NP", "CALLBK", "DNC")
 
 
 @dataclass
 class Stats:
-    calls_offered: int = 0
-    calls_handled: int = 0
+    """The live table's numbers: the callers' tally, the agents' phases, dispositions, refused switch operations."""
+
+    calls: Tally = field(default_factory=Tally)
     dispositions: Counter[str] = field(default_factory=Counter)
     phases: Counter[str] = field(default_factory=Counter)
-    waiting: int = 0
+    switch_errors: int = 0
+    other_errors: int = 0
+
+
+class ErrorCount(logging.Handler):
+    """Counts ERROR records: switch operations the switch refused (a `SwitchError` such as `ChannelNotFound`,
+    e.g. a caller who hung up while being handed to an agent) and anything else."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.switch = 0
+        self.other = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, SwitchError):
+            self.switch += 1
+        else:
+            self.other += 1
+
+
+@contextlib.contextmanager
+def log_to_file(path: Path) -> Iterator[ErrorCount]:
+    """For the run: every log record goes to `path` (none to the terminal, where the live table is), and ERRORs
+    are counted. The root logger is as it was afterwards."""
+    root = logging.getLogger()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    counter = ErrorCount()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    root.handlers = [file_handler, counter]
+    root.setLevel(logging.INFO)
+    try:
+        yield counter
+    finally:
+        root.handlers, root.level = saved_handlers, saved_level
+        file_handler.close()
 
 
 async def ensure_agents(db: Database, count: int) -> list[str]:
@@ -100,7 +147,11 @@ async def ensure_agents(db: Database, count: int) -> list[str]:
 
 
 class Centre:
-    """The running simulation: engine, switch, caller generator and agent bots."""
+    """The running simulation: engine, switch, callers and agent bots.
+
+    Agents talk `talk` and wrap up `wrap` simulated seconds (uniform ranges); callers wait `patience` seconds in
+    queue before they abandon and never hang up on an agent (the agent ends each call).
+    """
 
     def __init__(
         self,
@@ -112,25 +163,31 @@ class Centre:
         seed: int,
         talk: tuple[float, float] = (20.0, 90.0),
         wrap: tuple[float, float] = (2.0, 10.0),
+        patience: float = 180.0,
+        recordings_dir: Path | None = None,
+        errors: ErrorCount | None = None,
     ) -> None:
         from openagc.api.app import Services  # composition: the same services object the server uses
         from openagc.switch.simulated import CustomerScript, SimulatedSwitch
 
         self.services = Services(
-            settings=Settings(database=database, sweep_seconds=0.2), db=Database(database)
+            settings=Settings(database=database, sweep_seconds=0.2), db=Database(database), clock=ScaledClock(speed)
         )
         self.switch = SimulatedSwitch(
             server_ip="10.10.10.15",
             clock=self.services.clock,
             speed=speed,
             seed=seed,
-            default_script=CustomerScript.answers(ring=1.0, talk=None, patience=180),
+            default_script=CustomerScript.answers(ring=1.0, talk=None, patience=patience),
+            recordings_dir=recordings_dir,
         )
         self.services.extra["switch"] = self.switch
-        self.agents, self.rate, self.speed = agents, calls_per_minute, speed
+        self.agents, self.speed = agents, speed
+        self.callers = Callers(self.switch, calls_per_minute=calls_per_minute, seed=seed, ingroups=DEMO_INGROUPS)
         self.rng = random.Random(seed)
         self.talk, self.wrap = talk, wrap
-        self.stats = Stats()
+        self.errors = errors
+        self.stats = Stats(calls=self.callers.tally)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._busy: set[str] = set()
 
@@ -145,18 +202,19 @@ class Centre:
                 phone_login=user,
                 phone_pass="test",
                 campaign_id="TESTCAMP",
-                ingroups=["TEST_IN", "SALESLINE"],
+                ingroups=list(DEMO_INGROUPS),
                 blended=False,
             )
             try:
                 await self.engine.login(req)
             except session.LoginError:
-                pass  # already logged in from an earlier run: the session is rebuilt from the database
+                pass  # already logged in (a --database of an earlier run): the session is rebuilt from the database
             await self.write(user, external_pause=f"RESUME!{self.engine.moment().epoch}")
         self.services.bus.subscribe(runtime.STATE_EVENT, self._on_event)
-        self._spawn(self._callers())
+        self.callers.start()
 
     async def stop(self) -> None:
+        self.callers.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -180,13 +238,6 @@ class Centre:
     async def sleep(self, simulated_seconds: float) -> None:
         await asyncio.sleep(simulated_seconds / self.speed)
 
-    async def _callers(self) -> None:
-        while True:
-            await self.sleep(self.rng.expovariate(self.rate / 60.0))
-            number = f"312555{self.rng.randrange(10000):04d}"
-            self.switch.inject_inbound(number, self.rng.choice(("TEST_IN", "SALESLINE")))
-            self.stats.calls_offered += 1
-
     def _on_event(self, _topic: str, message: Any) -> None:
         user, event = message
         if event.get("event") == "call" and user not in self._busy:
@@ -200,10 +251,13 @@ class Centre:
             await self.sleep(self.rng.uniform(*self.wrap))
             status = self.rng.choice(DISPOSITIONS)
             await self.write(user, external_status=status)
-            self.stats.calls_handled += 1
             self.stats.dispositions[status] += 1
         finally:
             self._busy.discard(user)
+
+    def elapsed(self) -> float:
+        """Simulated seconds since the switch started."""
+        return self.switch.now()
 
     async def snapshot(self) -> Stats:
         async with self.services.db.connect() as conn:
@@ -211,17 +265,12 @@ class Centre:
                 sa.select(vicidial_live_agents.c.status, vicidial_live_agents.c.lead_id)
             )
             self.stats.phases = Counter(session.phase_of({"status": s, "lead_id": lead}) for s, lead in rows)
-            self.stats.waiting = (
-                await conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(vicidial_auto_calls)
-                    .where(vicidial_auto_calls.c.status == "LIVE")
-                )
-            ).scalar() or 0
+        if self.errors is not None:
+            self.stats.switch_errors, self.stats.other_errors = self.errors.switch, self.errors.other
         return self.stats
 
     async def totals(self) -> dict[str, int]:
-        """Agent-log seconds summed over the run (what a report would show)."""
+        """Agent-log seconds summed over the run (what a report would show), in simulated seconds."""
         A = vicidial_agent_log.c
         async with self.services.db.connect() as conn:
             row = (
