@@ -251,14 +251,14 @@ def serve(
     database = settings.database
     settings.demo_callers = _demo_callers(demo_callers, config, settings)
     if _open_database(database):  # a new SQLite file: the embedded database of `make run`
-        console.print(f"creating the embedded database [bold]{database}[/bold] with demo data …")
+        console.print(f"creating the embedded database [bold]{_shown(database)}[/bold] with demo data …")
         _init_db(database)
         _seed(database)
     host, port = settings.host, settings.port
     scheme = "https" if settings.ssl_certfile else "http"
     console.print(
         f"openagc serving the Agent API on [bold]{scheme}://{host}:{port}/agc/api.php[/bold] "
-        f"(engine {'on' if settings.engine else 'off'}, database {database})"
+        f"(engine {'on' if settings.engine else 'off'}, database {_shown(database)})"
     )
     if settings.engine:
         console.print(
