@@ -46,9 +46,11 @@ if grep -q "DeprecationWarning" "$log"; then
 fi
 wheel=$(cd "$tmp/dist" && ls openagc-*.whl)
 
-step "creating a clean venv" "$PYTHON" -m venv "$tmp/venv"
+# A venv without pip of its own (this pip installs into it), bytecode compiled on first import: quicker.
+step "creating a clean venv" "$PYTHON" -m venv --without-pip "$tmp/venv"
 bin="$tmp/venv/bin"
-step "installing the wheel without extras" "$bin/python" -m pip install -q "$tmp/dist/$wheel"
+step "installing the wheel without extras" \
+    "$PYTHON" -m pip --python "$bin/python" install -q --no-compile "$tmp/dist/$wheel"
 
 cd "$tmp"  # the installed package, not the checkout; the default var/ would land here
 version=$("$bin/openagc" --version 2>>"$log") || fail "openagc --version"
@@ -84,26 +86,36 @@ EOF
 kill "$server"
 wait "$server" 2>/dev/null || true
 server=""
+# The Asterisk adapter is the `asterisk` extra: without it, serve says so in one line.
+refusal=$("$bin/openagc" serve --switch asterisk --database "$tmp/openagc.db" 2>&1 >/dev/null) && fail "serve --switch asterisk without panoramisk started"
+[[ $refusal == "error: --switch asterisk needs the asterisk extra: pip install 'openagc[asterisk]'" ]] \
+    || fail "serve --switch asterisk without panoramisk printed: $refusal"
 
 # MariaDB: a throwaway database, init-db with the async URL the README shows, its tables counted, dropped.
-mariadb="MariaDB not reachable at ${MARIADB%%@*}@…, its init-db not checked"
-if "$bin/python" -c "import sqlalchemy as sa, sys; sa.create_engine(sys.argv[1]).connect().close()" "$MARIADB" \
-        >/dev/null 2>&1; then
-    name="openagc_wheel_$$"
-    admin() { "$bin/python" -c "import sqlalchemy as sa, sys
-with sa.create_engine(sys.argv[1], isolation_level='AUTOCOMMIT').connect() as c:
-    result = c.exec_driver_sql(sys.argv[2])
-    print(result.scalar() if result.returns_rows else '')" "$MARIADB" "$1"; }
-    step "creating a MariaDB database" admin "CREATE DATABASE $name CHARACTER SET utf8mb4"
-    url=$("$bin/python" -c "import sqlalchemy as sa, sys
-print(sa.make_url(sys.argv[1]).set(drivername='mysql+asyncmy', database=sys.argv[2]).render_as_string(False))" \
-        "$MARIADB" "$name")
+name="openagc_wheel_$$"
+admin() {  # admin create|drop: the database $name, through the installed SQLAlchemy and PyMySQL
+    "$bin/python" - "$MARIADB" "$name" "$1" <<'EOF'
+import sys
+import sqlalchemy as sa
+
+root, name, action = sys.argv[1:]
+with sa.create_engine(root, isolation_level="AUTOCOMMIT").connect() as c:
+    if action == "create":
+        c.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+        print(sa.make_url(root).set(drivername="mysql+asyncmy", database=name).render_as_string(False))
+    else:
+        print(c.exec_driver_sql(f"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{name}'")
+              .scalar())
+        c.exec_driver_sql(f"DROP DATABASE {name}")
+EOF
+}
+mariadb="MariaDB not reachable at ${MARIADB##*@}, its init-db not checked"
+if url=$(admin create 2>>"$log"); then
     if ! "$bin/openagc" init-db --database "$url" >>"$log" 2>&1; then
-        admin "DROP DATABASE $name" >/dev/null 2>&1
+        admin drop >/dev/null 2>&1
         fail "openagc init-db (MariaDB)"
     fi
-    tables=$(admin "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$name'")
-    admin "DROP DATABASE $name" >/dev/null
+    tables=$(admin drop 2>>"$log") || fail "dropping the MariaDB database $name"
     [ "$tables" -gt 0 ] || fail "openagc init-db (MariaDB) created no table"
     mariadb="init-db on MariaDB ($tables tables)"
 fi

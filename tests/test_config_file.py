@@ -108,3 +108,10 @@ def test_serve_with_an_unknown_key_is_one_error_line_and_creates_nothing(tmp_pat
     assert done.stderr.splitlines() == [f"error: {config}: unknown setting prot (keys are the names of the "
                                         "OPENAGC_* variables in lower case, e.g. database, port)"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["openagc.toml"]
+
+
+def test_serve_with_an_unknown_switch_is_one_error_line(tmp_path):
+    config = write(tmp_path, f'database = "{tmp_path / "never.db"}"\nswitch = "asterix"\n')
+    done = openagc("serve", "--config", str(config), cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (1, "error: unknown switch 'asterix' (simulated or asterisk)\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["openagc.toml"]

@@ -248,6 +248,13 @@ def serve(
     settings = _settings(ctx, config, SERVE_OPTIONS)
     if settings.workers > 1 and settings.engine:
         _fail("--workers > 1 needs --engine off (one engine process serves the API processes through Redis)")
+    if settings.switch not in ("simulated", "asterisk"):
+        _fail(f"unknown switch {settings.switch!r} (simulated or asterisk)")
+    if settings.engine and settings.switch == "asterisk":
+        import importlib.util
+
+        if importlib.util.find_spec("panoramisk") is None:
+            _fail("--switch asterisk needs the asterisk extra: pip install 'openagc[asterisk]'")
     database = settings.database
     settings.demo_callers = _demo_callers(demo_callers, config, settings)
     if _open_database(database):  # a new SQLite file: the embedded database of `make run`
