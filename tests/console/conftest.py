@@ -1,8 +1,7 @@
-"""Browser fixtures: the engine server (as in tests/engine) and headless Chromium through Playwright.
+"""Browser fixtures: headless Chromium through Playwright, over the engine server of each database.
 
-The console tests run on SQLite only: the page talks to the same `/agent/` and `/console/api/` code on
-both databases, and the database-specific paths are covered by the API and engine suites on both. Each
-test gets a fresh database, engine and virtual-time switch (`eng`) and a fresh browser context (`page`).
+The console tests run on SQLite and on MariaDB, like every engine test: `eng` (tests/conftest.py) gives each test a
+fresh database, engine and virtual-time switch of the session's backend, and `page` a fresh browser context.
 
 Set `OPENAGC_SCREENSHOTS=<dir>` to have `test_main_screens` write the documentation screenshots there.
 """
@@ -18,37 +17,12 @@ from typing import Any
 import pytest
 
 from tests.engine.conftest import EngineEnv
-from tests.support import Backend, Db
 
 CHROMIUM = os.environ.get("OPENAGC_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DESKTOP = {"width": 1280, "height": 800}
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    """SQLite only (overrides the two-database fixture of tests/conftest.py for this directory)."""
-    b = Backend("sqlite", str(tmp_path_factory.mktemp("db-console") / "openagc.db"))
-    try:
-        yield b
-    finally:
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def engine_env(backend: Backend) -> Iterator[EngineEnv]:
-    env = EngineEnv(backend)
-    try:
-        yield env
-    finally:
-        env.client.close()
-
-
-@pytest.fixture
-def eng(engine_env: EngineEnv, db: Db) -> EngineEnv:
-    engine_env.fresh()
-    return engine_env
+NARROW = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +42,18 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, eng: EngineEnv) -> Iterator[Any]:
     context = browser.new_context(viewport=DESKTOP, base_url=eng.server.base_url)
+    context.set_default_timeout(10_000)
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def phone_page(browser: Any, eng: EngineEnv) -> Iterator[Any]:
+    """A phone-sized page (390×844, touch)."""
+    context = browser.new_context(viewport=NARROW, base_url=eng.server.base_url, is_mobile=True, has_touch=True)
     context.set_default_timeout(10_000)
     pg = context.new_page()
     try:

@@ -14,11 +14,9 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from openagc.engine.http import LOGIN_REFUSED
+from tests.console.conftest import NARROW
 from tests.engine.conftest import EngineEnv, wait_for
 from tests.support import Db
-
-NARROW = {"width": 390, "height": 844}
-
 
 # --- helpers ------------------------------------------------------------------------------------------------
 
@@ -47,7 +45,7 @@ def go_ready(page: Page, eng: EngineEnv) -> None:
 def take_inbound_call(page: Page, eng: EngineEnv, number: str = "3125551001") -> None:
     eng.inbound(number, "TEST_IN")
     eng.settle()
-    expect(page.locator("#agent-phase")).to_have_text("In call")
+    expect(page.locator("#agent-phase")).to_have_text("Connected")
 
 
 def api_ok(eng: EngineEnv, function: str, **params: Any) -> str:
@@ -102,13 +100,14 @@ def test_agent_api_calls_appear_on_the_page(page: Page, eng: EngineEnv, db: Db) 
     go_ready(page, eng)
     take_inbound_call(page, eng)
     expect(page.locator("#lead-id")).to_have_text("#12345")
-    expect(page.locator("#lead-first_name")).to_have_text("Jane")
-    expect(page.locator("#lead-phone_number")).to_have_text("3125551001")
+    expect(page.locator("#lead-first_name")).to_have_value("Jane")
+    expect(page.locator("#lead-phone_number")).to_have_value("3125551001")
     expect(page.locator("#script-text")).to_contain_text("Hello Jane")
 
     api_ok(eng, "update_fields", agent_user="1000", first_name="Janet", city="Orlando")
-    expect(page.locator("#lead-first_name")).to_have_text("Janet")
-    expect(page.locator("#lead-city")).to_have_text("Orlando")
+    expect(page.locator("#lead-first_name")).to_have_value("Janet")
+    expect(page.locator("#lead-city")).to_have_value("Orlando")
+    expect(page.locator("#script-text")).to_contain_text("Hello Janet")  # the script follows the lead
 
     api_ok(eng, "send_notification", recipient="1000", recipient_type="USER", notification_text="Great job!",
            text_size="24", text_font="Georgia", text_weight="bold", text_color="FF0000", show_confetti="Y",
@@ -131,10 +130,10 @@ def test_agent_api_calls_appear_on_the_page(page: Page, eng: EngineEnv, db: Db) 
     expect(confetti).to_have_attribute("data-running", "0")
 
     api_ok(eng, "external_pause", agent_user="1000", value="PAUSE")
-    expect(page.locator("#agent-pending")).to_have_text("pause after this call")
+    expect(page.locator("#ind-pending")).to_have_text("pause after this call")
 
     api_ok(eng, "external_hangup", agent_user="1000", value="1")
-    expect(page.locator("#agent-phase")).to_have_text("Disposition")
+    expect(page.locator("#agent-phase")).to_have_text("After-call work")
     dialog = page.locator("#dispo-dialog")
     expect(dialog).to_be_visible()
     expect(page.get_by_label("SALE — Sale Made")).to_be_visible()
@@ -145,6 +144,7 @@ def test_agent_api_calls_appear_on_the_page(page: Page, eng: EngineEnv, db: Db) 
     expect(page.locator("#agent-phase")).to_have_text("Paused")
     expect(page.locator("#lead-empty")).to_be_visible()
     expect(page.locator("#activity-log")).to_contain_text("Dispositioned SALE")
+    expect(page.locator("#activity-log li", has_text="Dispositioned SALE")).to_have_count(1)
     assert db.row("vicidial_list", lead_id=12345)["status"] == "SALE"
 
 
@@ -161,7 +161,7 @@ def test_external_pause_while_idle_and_resume(page: Page, eng: EngineEnv) -> Non
 def test_pause_code_hangup_button_and_callback_dispo(page: Page, eng: EngineEnv, db: Db) -> None:
     log_in(page)
     page.get_by_label("Pause code").select_option("BREAK")
-    expect(page.locator("#agent-detail")).to_have_text("code BREAK")
+    expect(page.locator("#call-state")).to_have_text("Paused — BREAK (Break)")
     go_ready(page, eng)
     take_inbound_call(page, eng)
     page.get_by_role("button", name="Hang up", exact=True).click()
@@ -204,8 +204,15 @@ def test_manual_dial_from_the_console(page: Page, eng: EngineEnv) -> None:
     eng.advance(1)
     page.get_by_label("Number to dial").fill("3125551002")
     page.get_by_role("button", name="Dial", exact=True).click()
-    expect(page.locator("#agent-phase")).to_have_text("In call")
-    expect(page.locator("#lead-first_name")).to_have_text("John")
+    expect(page.locator("#agent-phase")).to_have_text("Dialing")
+    expect(page.locator("#call-state")).to_have_text("Dialing 3125551002 — ringing")
+    expect(page.locator("#call-direction")).to_have_text("Outbound to")
+    expect(page.locator("#call-group")).to_have_text("· campaign TESTCAMP")
+    expect(page.locator("#talk-box")).to_be_hidden()  # no talk time before the customer answers
+    expect(page.locator("#lead-first_name")).to_have_value("John")
+    eng.advance(3)  # the customer answers
+    expect(page.locator("#agent-phase")).to_have_text("Connected")
+    expect(page.locator("#talk-box")).to_be_visible()
 
 
 def _sent(page: Page, click: Any) -> dict[str, Any]:
@@ -219,12 +226,13 @@ def _sent(page: Page, click: Any) -> dict[str, Any]:
 def test_call_controls_write_the_agent_api_commands(page: Page, eng: EngineEnv, db: Db) -> None:
     """Transfer, park, recording and DTMF write the same command columns, in the same format, as api.php.
 
-    The engine carries each command out, so the controls that end the agent's call (the transfers) come
-    last on a call, each on a call of its own.
+    Each control is enabled only when it can act, so the test waits for the state a control needs before it
+    clicks it; the controls that end the agent's call (the transfers) come last, each on a call of its own.
     """
     log_in(page)
     go_ready(page, eng)
     take_inbound_call(page, eng)
+    page.get_by_role("button", name="Keypad").click()
     assert _sent(page, lambda: page.get_by_role("button", name="Send DTMF #").click()) == {
         "external_dtmf": "P"}
     assert _sent(page, lambda: page.get_by_role("button", name="Send DTMF 7").click()) == {
@@ -232,13 +240,20 @@ def test_call_controls_write_the_agent_api_commands(page: Page, eng: EngineEnv, 
     expect(page.locator("#action-message")).to_have_text("DTMF 7 sent")
     assert _sent(page, lambda: page.get_by_role("button", name="Park customer", exact=True).click()) == {
         "external_park": "PARK_CUSTOMER"}
+    expect(page.locator("#ind-park")).to_be_visible()
     assert _sent(page, lambda: page.get_by_role("button", name="Grab customer").click()) == {
         "external_park": "GRAB_CUSTOMER"}
+    expect(page.locator("#ind-park")).to_be_hidden()
     assert _sent(page, lambda: page.get_by_role("button", name="Start recording").click()) == {
         "external_recording": "START"}
+    expect(page.locator("#ind-rec")).to_be_visible()
     # what the API writes for the same request is the same value
     api_ok(eng, "park_call", agent_user="1000", value="PARK_CUSTOMER")
-    api_ok(eng, "send_dtmf", agent_user="1000", value="P")
+    expect(page.locator("#ind-park")).to_be_visible()
+    api_ok(eng, "park_call", agent_user="1000", value="GRAB_CUSTOMER")
+    expect(page.locator("#ind-park")).to_be_hidden()
+    page.get_by_role("button", name="Transfer…").click()
+    expect(page.locator("#xfer-panel")).to_be_visible()
     page.get_by_label("Transfer number").fill("3125550000")
     sent = _sent(page, lambda: page.get_by_role("button", name="Blind transfer").click())
     fields = sent["external_transferconf"].split("---")
@@ -247,6 +262,8 @@ def test_call_controls_write_the_agent_api_commands(page: Page, eng: EngineEnv, 
     # the call left with the transfer: disposition it, take the next one, and send it to an in-group
     api_ok(eng, "external_status", agent_user="1000", value="A")
     take_inbound_call(page, eng)
+    page.get_by_role("button", name="Transfer…").click()
+    expect(page.locator("#xfer-panel")).to_be_visible()
     page.get_by_label("Transfer in-group").select_option("TEST_IN2")
     sent = _sent(page, lambda: page.get_by_role("button", name="Local closer").click())
     assert sent["external_transferconf"].split("---")[:4] == ["LOCAL_CLOSER", "TEST_IN2", "3125550000", ""]
@@ -255,6 +272,7 @@ def test_call_controls_write_the_agent_api_commands(page: Page, eng: EngineEnv, 
 def test_ingroup_selection_goes_through_the_engine(page: Page, eng: EngineEnv, db: Db) -> None:
     log_in(page)
     expect(page.locator("#ingroups-current")).to_have_text("TEST_IN, SALESLINE")
+    page.locator("#ingroups-card summary").click()  # the panel opens on demand
     page.get_by_role("checkbox", name="SALESLINE — Sales Line").uncheck()
     page.get_by_role("checkbox", name="TEST_IN2 — Test Inbound 2").check()
     # a state pushed while the agent is still choosing leaves the unsaved ticks alone
@@ -339,7 +357,7 @@ def test_narrow_screen(browser: Any, eng: EngineEnv) -> None:
         log_in(page)
         go_ready(page, eng)
         take_inbound_call(page, eng)
-        expect(page.locator("#lead-first_name")).to_have_text("Jane")
+        expect(page.locator("#lead-first_name")).to_have_value("Jane")
         overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
         sticking_out = page.evaluate("""() => Array.from(document.querySelectorAll('.card *'))
@@ -368,13 +386,13 @@ def test_main_screens(page: Page, eng: EngineEnv, screenshots: Path | None) -> N
     shot(page, screenshots, "ready")
     take_inbound_call(page, eng)
     api_ok(eng, "update_fields", agent_user="1000", email="jane.doe@example.com", city="Orlando")
-    expect(page.locator("#lead-email")).to_have_text("jane.doe@example.com")
+    expect(page.locator("#lead-email")).to_have_value("jane.doe@example.com")
     api_ok(eng, "set_timer_action", agent_user="1000", value="MESSAGE_ONLY", notes="Offer the upgrade",
            rank="1")
     expect(page.locator("#activity-log")).to_contain_text("Timer set: MESSAGE_ONLY at 1 s")
     eng.services.clock.advance(2)  # one call second later the engine's sweep fires it
     expect(page.locator("#timer-message")).to_be_visible()
-    page.evaluate("document.querySelectorAll('.fields dd.changed')"
+    page.evaluate("document.querySelectorAll('.fields .changed')"
                   ".forEach(e => e.classList.remove('changed'))")
     shot(page, screenshots, "in-call")
     api_ok(eng, "send_notification", recipient="1000", recipient_type="USER",

@@ -1,7 +1,8 @@
 """The console's own JSON endpoints under `/console/api/`: what the agent screen reads, and the call
 actions the agent-side API (`/agent/`) does not offer yet.
 
-Reads (`context`, `lead`, `script`, `callbacks`) come straight from the store. Every action writes the
+Reads (`context`, `lead`, `script`, `callbacks`) come straight from the store; the lead form saves through
+`lead_form.py` (the Agent API's update_fields). Every action writes the
 same `vicidial_live_agents` command column, with the same value and format, as the `api.php` function of
 the same purpose (`transfer_conference`, `park_call`, `recording`, `send_dtmf`, `change_ingroups`), commits,
 and then publishes the wake-up on the bus — so a click, an API call and a plain SQL write reach the engine
@@ -166,13 +167,13 @@ async def _write(agent: Agent, gate: Callable[[Row], str], build: Callable[[Row]
         if message:
             raise Refused(message)
         columns = build(row)
-        await command_records.write(conn, user=agent.user, values=columns, function="console", source="console",
-                                    at=agent.services.clock.now())
-        return columns
+        _, ids = await command_records.write(conn, user=agent.user, values=columns, function="console",
+                                             source="console", at=agent.services.clock.now())
+        return columns, ids
 
-    columns = await agent.services.db.transaction(write)
+    columns, ids = await agent.services.db.transaction(write)
     agent.services.bus.publish(AGENT_COMMAND, agent.user)
-    return {"ok": True, "sent": columns}
+    return {"ok": True, "sent": columns, "command_ids": ids}
 
 
 def _on_call(row: dict[str, Any]) -> str:
@@ -229,6 +230,7 @@ async def context(request: Request, services: Services) -> dict[str, Any]:
                      "inbound": campaign.get("campaign_allow_inbound") == "Y",
                      "pause_codes": campaign.get("agent_pause_codes_active") or "N",
                      "callbacks": campaign.get("scheduled_callbacks") == "Y",
+                     "recording": campaign.get("campaign_recording") or "ONDEMAND",
                      "default_xfer_group": campaign.get("default_xfer_group") or ""},
         "statuses": list(statuses.values()),
         "pause_codes": [{"code": c["pause_code"], "name": c["pause_code_name"] or c["pause_code"]}
@@ -254,6 +256,7 @@ async def _lead(conn: AsyncConnection, lead_id: int) -> dict[str, Any] | None:
     if found is None:
         return None
     return {"lead_id": lead_id, "status": found["status"], "list_id": _plain(found["list_id"]),
+            "called_count": _plain(found["called_count"]),
             **{k: _plain(found[k]) for k in LEAD_PANEL_FIELDS}}
 
 

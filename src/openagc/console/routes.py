@@ -18,7 +18,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from openagc.console.actions import console_api_routes
+from openagc.console.actions import _endpoint, console_api_routes
+from openagc.console.lead_form import save_lead
 from openagc.console.stream import stream_routes
 
 if TYPE_CHECKING:
@@ -46,5 +47,6 @@ def routes(services: Services) -> list[BaseRoute]:
         Route("/console/", page, methods=["GET"]),
         Mount("/console/static", app=StaticFiles(directory=str(HERE / "static")), name="console-static"),
         *console_api_routes(services),
+        Route("/console/api/lead", _endpoint(services, save_lead), methods=["POST"]),
         *stream_routes(services),
     ]

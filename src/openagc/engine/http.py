@@ -17,6 +17,7 @@ import asyncio
 import hmac
 import json
 from collections import defaultdict
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -277,7 +278,7 @@ async def hangup(request: Request, engine: Engine) -> dict[str, Any]:
 
 
 async def dispo(request: Request, engine: Engine) -> dict[str, Any]:
-    """POST /agent/dispo: status[, callback_datetime, callback_type, comments]."""
+    """POST /agent/dispo: status[, callback_datetime (not in the past), callback_type, comments]."""
     user = await _agent(request, engine)
     b = await _body(request)
     status = _str(b, "status").strip()
@@ -288,6 +289,11 @@ async def dispo(request: Request, engine: Engine) -> dict[str, Any]:
         raise Refused("status may not hold '!'", 400)
     when = "".join(ch for ch in _str(b, "callback_datetime") if ch.isdigit() or ch in "-: ")[:19]
     if len(when) > 12:
+        scheduled = _callback_time(when)
+        if scheduled is None:
+            raise Refused("callback_datetime must be a date and time (YYYY-MM-DD HH:MM:SS)", 400)
+        if scheduled < engine.services.clock.now().replace(second=0, microsecond=0):
+            raise Refused("callback_datetime is in the past", 400)
         kind = _str(b, "callback_type")
         kind = kind if kind in ("USERONLY", "ANYONE") else "ANYONE"
         comments = _str(b, "comments").replace("!", " ")[:200]
@@ -298,6 +304,15 @@ async def dispo(request: Request, engine: Engine) -> dict[str, Any]:
         lambda s: "" if s["phase"] in ("INCALL", "DISPO") else "agent has no call to disposition",
         external_status=value[:255],
     )
+
+
+def _callback_time(text: str) -> datetime | None:
+    for form in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(text.strip(), form)
+        except ValueError:
+            continue
+    return None
 
 
 async def dial(request: Request, engine: Engine) -> dict[str, Any]:

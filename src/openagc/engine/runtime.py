@@ -13,6 +13,7 @@ import copy
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -38,13 +39,16 @@ from openagc.store import command_records
 from openagc.store.schema import (
     live_channels,
     live_sip_channels,
+    parked_channels,
     phones,
     servers,
     system_settings,
     vicidial_agent_log,
     vicidial_agent_notifications,
+    vicidial_auto_calls,
     vicidial_campaigns,
     vicidial_conferences,
+    vicidial_list,
     vicidial_live_agents,
     vicidial_manual_dial_queue,
     vicidial_user_groups,
@@ -192,8 +196,11 @@ class Engine:
                     )
                 )
             ).scalar()
-        return state_of(dict(row), dict(val) if val else None, int(queue or 0), self.timers.get(user),
-                        self.phone.get(user, PhoneState.CONNECTING))
+            call = await _call_facts(conn, dict(row), self.transfers.get(user)) if row["lead_id"] else None
+        state = state_of(dict(row), dict(val) if val else None, int(queue or 0), self.timers.get(user),
+                         self.phone.get(user, PhoneState.CONNECTING))
+        state["call"] = call_view(state, dict(val) if val else None, call)
+        return state
 
     # --- transitions ------------------------------------------------------------------------------------
 
@@ -687,6 +694,58 @@ def state_of(vla: dict[str, Any], val: dict[str, Any] | None, queued: int, timer
         "timer": None if timer is None else vars(timer),
         "last_state_change": str(vla.get("last_state_change") or ""),
         "phone": "remote" if remote.is_remote(vla) else phone.value,
+        "recording_id": int(recording) if (recording := str(vla.get("external_recording") or "")).isdigit() else 0,
+    }
+
+
+async def _call_facts(conn: AsyncConnection, vla: dict[str, Any], xfer: Any) -> dict[str, Any]:
+    """What the database and the transfer machine know of the agent's call: its `vicidial_auto_calls` row, the
+    parked legs, the lead's number and the transfer in progress (for `call_view`)."""
+    VAC, PC, VL = vicidial_auto_calls.c, parked_channels.c, vicidial_list.c
+    callerid = vla.get("callerid") or ""
+    auto = None
+    if callerid:
+        auto = (await conn.execute(sa.select(VAC.campaign_id, VAC.call_type, VAC.phone_number)
+                                   .where(VAC.callerid == callerid).limit(1))).mappings().first()
+    parked = [] if not callerid else list((await conn.execute(
+        sa.select(PC.channel).where(PC.channel_group == callerid[:30]))).scalars())
+    number = (await conn.execute(sa.select(VL.phone_number).where(VL.lead_id == int(vla["lead_id"] or 0)))).scalar()
+    phase = getattr(getattr(xfer, "phase", None), "value", "IDLE")
+    return {"auto": dict(auto) if auto else None, "parked": parked, "lead_number": number or "",
+            "transfer": "" if phase == "IDLE" else phase, "transfer_number": getattr(xfer, "number", "") or ""}
+
+
+def call_view(state: dict[str, Any], val: dict[str, Any] | None, facts: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The agent's call as the console shows it, or None without one: its stage (`arriving` while it is routed to
+    the agent, `dialing` until a manual dial is answered, `connected`, `dead` once the customer left, `ended` in the
+    disposition phase), direction, number, in-group or campaign, talk start, and the park/recording/transfer flags."""
+    phase = state["phase"]
+    if facts is None or phase not in ("QUEUE", "INCALL", "DISPO"):
+        return None
+    auto = facts["auto"] or {}
+    inbound = state["comments"] in ("INBOUND", "CLOSER") or auto.get("call_type") == "IN"
+    if phase == "QUEUE":
+        stage = "arriving"
+    elif phase == "DISPO":
+        stage = "ended"
+    elif not state["uniqueid"]:
+        stage = "dialing"
+    else:
+        stage = "dead" if state["dead"] else "connected"
+    talk = val.get("talk_epoch") if val and stage in ("connected", "dead") else None
+    channel = state["channel"]
+    parked = facts["parked"]
+    return {
+        "stage": stage,
+        "direction": "inbound" if inbound else "outbound",
+        "number": auto.get("phone_number") or facts["lead_number"],
+        "group": (auto.get("campaign_id") or "") if inbound else state["campaign_id"],
+        "talk_since": "" if talk is None else str(datetime.fromtimestamp(int(talk))),
+        "parked": bool(channel) and channel in parked,
+        "xfer_parked": any(c != channel for c in parked),
+        "recording": (state.get("recording_id") or 0) > 0,
+        "transfer": facts["transfer"] if stage in ("connected", "dead") else "",
+        "transfer_number": facts["transfer_number"],
     }
 
 

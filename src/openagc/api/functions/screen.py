@@ -201,7 +201,14 @@ async def update_fields(call: Call) -> Line:
     p = call.p
     if await _api_user_flag(call, vicidial_users.c.modify_leads) not in MODIFY_LEADS_ALLOWED:
         raise call.stop(error("user is not allowed to modify lead information", p.agent_user, p.user))
-    lead_id = int(call.agent["lead_id"] or 0)
+    return await write_lead_fields(call)
+
+
+async def write_lead_fields(call: Call) -> Line:
+    """update_fields after its permission check: the sent fields into the lead on the agent's screen (typed as
+    its columns), the screen asked to show them. The console's lead form saves through this too."""
+    p = call.p
+    lead_id = int(call.agent["lead_id"] or 0) if call.agent is not None else 0
     if lead_id <= 0:
         raise call.stop(error("agent_user does not have a lead on their screen", p.agent_user))
     fields = {name: p.get(name) for name in UPDATABLE_LEAD_FIELDS if name in call.sent_names}

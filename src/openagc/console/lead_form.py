@@ -1,0 +1,123 @@
+"""POST /console/api/lead: the agent saves the lead form — through the Agent API's `update_fields`.
+
+The edit is the API function minus its API-user permission step (the agent edits the lead on its own screen,
+as VICIdial's agent screen lets every agent do): the same parameter filters (`api.params`), the same write
+(`api.functions.screen.write_lead_fields`: the fields typed as their `vicidial_list` columns, the screen flagged
+through `external_update_fields` so the engine pushes the change), and the same api log rows
+(`api.audit.write_log`, function `update_fields`, source `console`). One difference, for a person typing: a
+value the filters would change (a character the field may not hold, a date that is no date) is refused with
+the names of the fields, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+
+from openagc.api.app import load_system
+from openagc.api.audit import write_log
+from openagc.api.auth import ApiUser, load_user
+from openagc.api.functions.screen import _as_date, write_lead_fields
+from openagc.api.params import filter_params
+from openagc.api.pipeline import Call, Stop
+from openagc.bus import AGENT_COMMAND
+from openagc.console.actions import Refused, _agent, _body, _lead
+from openagc.store import command_records
+from openagc.store.leads import UPDATABLE_LEAD_FIELDS
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from openagc.api.app import Services
+
+MAX_FIELD_CHARS = 1000
+
+
+def _texts(body: dict[str, Any]) -> dict[str, str]:
+    """The posted `fields` object as text values; anything else is refused."""
+    fields = body.get("fields")
+    if not isinstance(fields, dict) or not fields:
+        raise Refused("fields (an object of lead fields) is required", 400)
+    unknown = sorted(name for name in fields if name not in UPDATABLE_LEAD_FIELDS)
+    if unknown:
+        raise Refused(f"not lead fields: {', '.join(unknown)}", 400)
+    texts: dict[str, str] = {}
+    for name, value in fields.items():
+        if isinstance(value, (dict, list, bool)):
+            raise Refused(f"{name} must be text", 400)
+        text = "" if value is None else str(value)
+        if len(text) > MAX_FIELD_CHARS:
+            raise Refused(f"{name} is too long", 400)
+        texts[name] = text
+    return texts
+
+
+def _check(texts: dict[str, str], kept: Any) -> None:
+    """Refuse values the API's filters would alter, naming the characters; and dates that are no dates."""
+    problems = []
+    for name, text in texts.items():
+        value = kept.get(name)
+        if value != text:
+            dropped = "".join(dict.fromkeys(ch for ch in text if ch not in value)) or text
+            problems.append(f"{name} may not hold {dropped!r}")
+        elif name == "date_of_birth" and text and _as_date(text) is None:
+            problems.append("date_of_birth must be a date (YYYY-MM-DD)")
+    if problems:
+        raise Refused("; ".join(problems), 400)
+
+
+async def save_lead(request: Request, services: Services) -> dict[str, Any]:
+    """POST /console/api/lead {"fields": {name: value, …}}: update_fields for the lead on the agent's screen."""
+    started = time.perf_counter()
+    agent = await _agent(request, services)
+    texts = _texts(await _body(request))
+    client_ip = request.client.host if request.client else ""
+    settings = services.settings
+    # looked up (or inserted) before the transaction, as api.php does: each is a transaction of its own
+    webserver_id = await services.ids.webserver(settings.server_name or "console", settings.hostname)
+    url_id = await services.ids.url(request.url.path)
+
+    async def write(conn: AsyncConnection) -> Call:
+        system = await load_system(conn)
+        raw = {"function": "update_fields", "user": agent.user, "agent_user": agent.user, "source": "console",
+               **texts}
+        params = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
+        _check(texts, params)
+        user_row = await load_user(conn, agent.user)
+        now = services.clock.now().replace(microsecond=0)
+        call = Call(function="update_fields", p=params, db=conn, system=system,
+                    api_user=ApiUser(agent.user, (user_row or {}).get("user_group") or "", "", ""),
+                    now=now, epoch=int(now.timestamp()), settings=settings, services=services,
+                    sent_names=frozenset(texts), client_ip=client_ip)
+        call.agent = await call.live_agent()
+        if call.agent is None:
+            raise Refused("agent is not logged in", 401)
+        try:
+            call.emit(await write_lead_fields(call))
+        except Stop:
+            pass
+        api_log_id = 0
+        for line in call.lines:
+            if line.logged:
+                api_log_id = await write_log(
+                    conn, user=agent.user, agent_user=line.log_agent_user or "", function="update_fields",
+                    value=line.log_value or "", result=line.result, reason=line.reason, source="console",
+                    data=line.data[: settings.api_log_chars], api_date=services.clock.now().replace(microsecond=0),
+                    run_time=time.perf_counter() - started, webserver=webserver_id, api_url=url_id,
+                    remote_ip=client_ip, url=request.url.path)
+        if call.commands and api_log_id:
+            await command_records.link_log(conn, call.commands, api_log_id)
+        return call
+
+    call = await services.db.transaction(write)
+    for user in call.woken:
+        services.bus.publish(AGENT_COMMAND, user)
+    line = call.lines[-1]
+    if line.result != "SUCCESS":
+        raise Refused(line.reason)
+    async with services.db.connect() as conn:
+        lead = await _lead(conn, int(call.agent["lead_id"] or 0) if call.agent is not None else 0)
+    return {"ok": True, "lead": lead, "changed": int((line.fields or ("",) * 4)[3] or 0),
+            "command_ids": call.commands}
