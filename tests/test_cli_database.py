@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.cli_support import free_port, openagc
+from tests.cli_support import clean_env, free_port, openagc
 
 COMMANDS = {
     "init-db": ("init-db",),
@@ -74,3 +74,16 @@ def test_version(tmp_path):
 
     done = openagc("--version", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, f"openagc {version('openagc')}\n")
+
+
+def test_serve_creates_the_embedded_database_only_when_it_starts(tmp_path):
+    """A new SQLite file is not opened by the check: an error after it (demo callers without the engine) leaves no
+    empty file behind that a later start would take for an initialised database."""
+    done = openagc("serve", "--database", str(tmp_path / "new.db"), "--engine", "off", "--demo-callers", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        1, "error: demo callers need the engine on the simulated switch (--switch simulated, --engine on)\n")
+    assert list(tmp_path.iterdir()) == []
+    env = clean_env(OPENAGC_DEMO_CALLERS="many")  # a bad variable is refused before anything
+    done = openagc("serve", "--database", str(tmp_path / "new.db"), cwd=tmp_path, env=env)
+    assert (done.returncode, done.stderr) == (1, "error: OPENAGC_DEMO_CALLERS='many' is not a number\n")
+    assert list(tmp_path.iterdir()) == []

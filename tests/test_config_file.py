@@ -115,3 +115,10 @@ def test_serve_with_an_unknown_switch_is_one_error_line(tmp_path):
     done = openagc("serve", "--config", str(config), cwd=tmp_path)
     assert (done.returncode, done.stderr) == (1, "error: unknown switch 'asterix' (simulated or asterisk)\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["openagc.toml"]
+
+
+def test_a_bad_environment_value_is_one_error_line(tmp_path):
+    env = clean_env(OPENAGC_CACHE_SECONDS="soon")
+    done = openagc("serve", "--database", str(tmp_path / "never.db"), cwd=tmp_path, env=env)
+    assert (done.returncode, done.stderr) == (1, "error: OPENAGC_CACHE_SECONDS='soon' is not a number\n")
+    assert list(tmp_path.iterdir()) == []

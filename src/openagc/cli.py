@@ -70,7 +70,10 @@ def _settings(ctx: typer.Context, config: str, names: tuple[str, ...]) -> Settin
         if source is not None and source.name == "COMMANDLINE":
             value = ctx.params[name]
             given[name] = value is OnOff.on if isinstance(value, OnOff) else value
-    return Settings.resolve(file_values, given)
+    try:
+        return Settings.resolve(file_values, given)
+    except ConfigError as exc:  # an OPENAGC_* variable that is not of its setting's type
+        _fail(str(exc))
 
 
 def _reason(exc: BaseException) -> str:
@@ -96,7 +99,8 @@ def _open_database(database: str, *, must_exist: bool = False) -> bool:
 
     Only SQLite and MariaDB/MySQL are supported; an SQLite file's directory must exist (only the default `var/` is
     created), so a mistyped path is an error instead of a new database; with `must_exist` the file must exist too.
-    A failed check creates nothing. True when it is an SQLite file that did not exist (the check created it).
+    The check creates nothing (but the default `var/`). True for an SQLite file that does not exist yet (it is not
+    opened: the caller creates it).
     """
     import sqlalchemy as sa
 
@@ -120,6 +124,8 @@ def _open_database(database: str, *, must_exist: bool = False) -> bool:
         new_file = not file.exists()
         if new_file and must_exist:
             _fail(f"cannot open database {shown}: no such file (create it with openagc init-db)")
+        if new_file:
+            return True
     engine = None
     try:
         engine = make_sync_engine(database, poolclass=sa.pool.NullPool)  # imports the driver
@@ -256,11 +262,17 @@ def serve(
         if importlib.util.find_spec("panoramisk") is None:
             _fail("--switch asterisk needs the asterisk extra: pip install 'openagc[asterisk]'")
     database = settings.database
+    fresh = _open_database(database)  # a new SQLite file: the embedded database of `make run`
     settings.demo_callers = _demo_callers(demo_callers, config, settings)
-    if _open_database(database):  # a new SQLite file: the embedded database of `make run`
+    if fresh:
+        import sqlalchemy as sa
+
         console.print(f"creating the embedded database [bold]{_shown(database)}[/bold] with demo data …")
-        _init_db(database)
-        _seed(database)
+        try:
+            _init_db(database)
+            _seed(database)
+        except sa.exc.SQLAlchemyError as exc:
+            _fail(f"cannot create the database {_shown(database)}: {_reason(exc)}")
     host, port = settings.host, settings.port
     scheme = "https" if settings.ssl_certfile else "http"
     console.print(

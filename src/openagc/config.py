@@ -18,11 +18,19 @@ def _env(name: str, default: str) -> str:
 
 
 def _int(name: str, default: int) -> int:
-    return int(_env(name, str(default)))
+    text = _env(name, str(default))
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"OPENAGC_{name}={text!r} is not a whole number") from None
 
 
 def _float(name: str, default: float) -> float:
-    return float(_env(name, str(default)))
+    text = _env(name, str(default))
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"OPENAGC_{name}={text!r} is not a number") from None
 
 
 @dataclass
@@ -31,7 +39,7 @@ class Settings:
 
     database: str = field(default_factory=lambda: _env("DATABASE", str(DEFAULT_SQLITE)))
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
-    port: int = field(default_factory=lambda: int(_env("PORT", "8080")))
+    port: int = field(default_factory=lambda: _int("PORT", 8080))
     engine: bool = field(default_factory=lambda: _env("ENGINE", "on") == "on")
     # How the server runs (`openagc serve`): worker processes, TLS, the proxies whose X-Forwarded-* are trusted.
     workers: int = field(default_factory=lambda: _int("WORKERS", 1))
@@ -43,11 +51,11 @@ class Settings:
     hostname: str = field(default_factory=lambda: _env("HOSTNAME", socket.gethostname()))
     # Remote cluster for force_fronter_* LOCAL_AND_CCC / CCC_REMOTE.
     remote_cluster_url: str = field(default_factory=lambda: _env("REMOTE_CLUSTER_URL", ""))
-    remote_cluster_timeout: float = field(default_factory=lambda: float(_env("REMOTE_CLUSTER_TIMEOUT", "5")))
+    remote_cluster_timeout: float = field(default_factory=lambda: _float("REMOTE_CLUSTER_TIMEOUT", 5.0))
     # Redis for cross-process wake-ups (empty: in-process only).
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
     # Engine sweep period for commands written by plain SQL.
-    sweep_seconds: float = field(default_factory=lambda: float(_env("SWEEP_SECONDS", "0.5")))
+    sweep_seconds: float = field(default_factory=lambda: _float("SWEEP_SECONDS", 0.5))
     # The switch the engine drives: "simulated" (default) or "asterisk" (AMI at `ami_url`,
     # e.g. ami://cron:1234@127.0.0.1:5038).
     switch: str = field(default_factory=lambda: _env("SWITCH", "simulated"))
@@ -56,7 +64,7 @@ class Settings:
     # `openagc serve` turns them on for the embedded demo database unless told otherwise (--no-demo-callers).
     demo_callers: float = field(default_factory=lambda: _float("DEMO_CALLERS", 0.0))
     # How long system_settings and the active-server check may be reused (0: read on every request).
-    cache_seconds: float = field(default_factory=lambda: float(_env("CACHE_SECONDS", "1")))
+    cache_seconds: float = field(default_factory=lambda: _float("CACHE_SECONDS", 1.0))
 
     # How long a command may wait before it is carried out, per family, over the defaults (dial=10, call=10,
     # pause=3600, status=3600, screen=60 seconds; store/command_records.py), e.g. "dial=5,pause=1800".
