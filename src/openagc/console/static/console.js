@@ -931,6 +931,7 @@
     });
     $("dispo-dialog").addEventListener("keydown", function (ev) {
       var t = ev.target;
+      if (ev.key === "Enter" && t && t.type === "radio") { ev.preventDefault(); $("dispo-form").requestSubmit(); return; }
       if (ev.altKey || ev.ctrlKey || ev.metaKey || !/^[0-9]$/.test(ev.key)) return;
       if (t && (t.tagName === "TEXTAREA" || t.tagName === "SELECT" || (t.tagName === "INPUT" && t.type !== "radio" &&
           t.type !== "checkbox"))) return; // typing a time or a comment
