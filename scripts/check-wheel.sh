@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The wheel as a user gets it: build it, install it with NO extras into a clean venv, then `openagc --version`,
 # `init-db` + `seed --demo` into an SQLite file, `serve` on a free port answering `version` and `external_pause`
-# over HTTP, and `init-db` on MariaDB (OPENAGC_TEST_MARIADB, default root@127.0.0.1:3306) when it answers.
+# over HTTP, and `init-db` on MariaDB (OPENAGC_TEST_MARIADB, as tests/support.py) when it answers.
 # Everything happens in a temporary directory, removed at the end; one line on success, the log on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-MARIADB=${OPENAGC_TEST_MARIADB:-mysql+pymysql://root@127.0.0.1:3306}
+MARIADB=${OPENAGC_TEST_MARIADB:-mysql+pymysql://openagc_test:openagc_test@127.0.0.1:3306}  # the tests' account
 unset PYTHONPATH OPENAGC_CONFIG OPENAGC_DATABASE
 started=$SECONDS
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/openagc-wheel.XXXXXX")
