@@ -28,7 +28,7 @@ run: $(RUN_STAMP)
 test: $(STAMP)
 	bash scripts/test-prereqs.sh
 	$(VENV)/bin/ruff check src tests bench
-	PYTHON=$(PYTHON) bash scripts/check-wheel.sh
+	PYTHON=$(PY) bash scripts/check-wheel.sh
 	$(VENV)/bin/pytest
 
 # The Asterisk tier alone (tests/asterisk and the Asterisk variant of the scenario list in tests/scenarios),
