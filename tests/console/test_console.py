@@ -392,9 +392,21 @@ def test_main_screens(page: Page, eng: EngineEnv, screenshots: Path | None) -> N
     expect(page.locator("#activity-log")).to_contain_text("Timer set: MESSAGE_ONLY at 1 s")
     eng.services.clock.advance(2)  # one call second later the engine's sweep fires it
     expect(page.locator("#timer-message")).to_be_visible()
+    page.get_by_role("button", name="Start recording").click()
+    expect(page.locator("#ind-rec")).to_be_visible()
+    page.get_by_label("Comments", exact=True).fill("Wants the yearly plan")  # typed, not saved yet
     page.evaluate("document.querySelectorAll('.fields .changed')"
                   ".forEach(e => e.classList.remove('changed'))")
     shot(page, screenshots, "in-call")
+    page.get_by_role("button", name="Transfer…").click()
+    page.get_by_label("Transfer number").fill("3125550000")
+    page.get_by_role("button", name="Dial with customer (3-way)").click()
+    expect(page.locator("#ind-xfer")).to_have_text("Transfer line 3125550000: dialing")
+    eng.advance(3)  # the third party answers
+    expect(page.locator("#agent-phase")).to_have_text("3-way")
+    shot(page, screenshots, "transfer")
+    page.get_by_role("button", name="Hang up transfer line").click()
+    expect(page.locator("#agent-phase")).to_have_text("Connected")
     api_ok(eng, "send_notification", recipient="1000", recipient_type="USER",
            notification_text="Team goal reached - thank you!", text_size="22", text_color="1F5FBF",
            show_confetti="Y", duration="4", maxParticleCount="600", particleSpeed="40")
@@ -406,11 +418,12 @@ def test_main_screens(page: Page, eng: EngineEnv, screenshots: Path | None) -> N
     page.get_by_role("radio", name="CALLBK — Call Back").check()
     page.get_by_label("Callback time").fill("2026-01-20T14:30")
     shot(page, screenshots, "disposition")
-    if screenshots is not None:
-        page.set_viewport_size(NARROW)
-        page.get_by_role("button", name="Submit disposition").click()
-        expect(page.locator("#agent-phase")).to_have_text("Ready (inbound)")
-        shot(page, screenshots, "narrow")
+    page.get_by_role("button", name="Submit disposition").click()
+    expect(page.locator("#agent-phase")).to_have_text("Ready (inbound)")
+    page.set_viewport_size(NARROW)
+    take_inbound_call(page, eng, "3125551003")
+    expect(page.locator("#callbacks-count")).to_have_text("(1)")
+    shot(page, screenshots, "narrow")
 
 
 def test_a_lost_phone_is_shown_and_called_back_from_the_page(page: Page, eng: EngineEnv, db: Db) -> None:

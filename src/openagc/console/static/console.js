@@ -242,6 +242,7 @@
     renderCallbar(state, call, words);
     tickTimer();
     if (phase === "PAUSED") showPauseCode(state.pause_code);
+    else if (before && before.phase === "PAUSED") showPauseCode(""); // the select is the next pause's code again
     renderControls(state, call);
     $("ingroups-current").textContent = state.ingroups.length ? state.ingroups.join(", ") : "none";
     syncIngroupChoices(state.ingroups, state.blended);
@@ -382,6 +383,7 @@
     $("lead-empty").hidden = !!lead;
     box.hidden = !lead;
     $("btn-lead-all").hidden = !lead;
+    $("btn-lead-save").hidden = !lead;
     $("lead-id").textContent = lead ? "#" + lead.lead_id : "";
     $("dispo-lead").textContent = lead ? "— " + [lead.first_name, lead.last_name].join(" ").trim() : "";
     $("lead-error").textContent = "";
