@@ -330,6 +330,7 @@ def simulate(
     import asyncio
     import tempfile
 
+    from rich.console import Group
     from rich.live import Live
     from rich.table import Table
 
@@ -343,16 +344,19 @@ def simulate(
         _seed(database)
     console.print(f"run directory [bold]{run_dir}[/bold] (database {database}, log {log_path.name})")
 
-    def table(stats, elapsed: float) -> Table:
-        t = Table(title=f"openagc simulation — {elapsed / 60:.1f} of {minutes:g} simulated minutes",
-                  caption="offered = waiting + talking + handled + abandoned")
-        for name in ("offered", "waiting", "talking", "handled", "abandoned", "READY/CLOSER", "INCALL", "DISPO",
-                     "PAUSED", "switch errors"):
-            t.add_column(name, justify="right")
+    def table(stats, elapsed: float) -> Group:
+        """Two narrow tables (calls, then agents) so each fits an 80-column terminal."""
+        title = f"openagc simulation — {elapsed / 60:.1f} of {minutes:g} simulated minutes"
+        calls = Table(title=title, caption="offered = waiting + talking + handled + abandoned")
+        for name in ("offered", "waiting", "talking", "handled", "abandoned", "switch errors"):
+            calls.add_column(name, justify="right")
         c, p = stats.calls, stats.phases
-        t.add_row(*map(str, (c.offered, c.waiting, c.talking, c.handled, c.abandoned, p["READY"] + p["CLOSER"],
-                             p["INCALL"], p["DISPO"], p["PAUSED"], stats.switch_errors)))
-        return t
+        calls.add_row(*map(str, (c.offered, c.waiting, c.talking, c.handled, c.abandoned, stats.switch_errors)))
+        agents = Table(title="agents by state")
+        for name in ("ready", "in call", "disposition", "paused"):
+            agents.add_column(name, justify="right")
+        agents.add_row(*map(str, (p["READY"] + p["CLOSER"], p["INCALL"], p["DISPO"], p["PAUSED"])))
+        return Group(calls, agents)
 
     async def run() -> None:
         with log_to_file(log_path) as errors:
@@ -368,6 +372,8 @@ def simulate(
                 stats = await centre.snapshot()
             finally:
                 await centre.stop()
+        if not console.is_terminal:
+            console.line()  # Rich's Live leaves its last frame unterminated when the output is not a terminal
         console.print(f"dispositions: {dict(stats.dispositions)}")
         console.print("agent time, simulated seconds summed over all agents (vicidial_agent_log): "
                       + ", ".join(f"{k} {v}" for k, v in totals.items()))
