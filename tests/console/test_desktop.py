@@ -186,3 +186,62 @@ def test_lead_edits_are_refused_clearly(page: Page, eng: EngineEnv, db: Db) -> N
             'application/json', 'X-CSRF-Token': window.openagc.csrf}, body: JSON.stringify(body)})
             .then(r => r.json().then(b => [r.status, b]))""", body)
         assert got == [400, {"error": error}], json.dumps(body)
+
+
+def test_a_shift_worked_from_the_console_alone(page: Page, eng: EngineEnv, db: Db) -> None:
+    """Log in, take an inbound call (park, record, a 3-way), disposition it with a callback, pause with a code,
+    make an outbound call, disposition it, log out — every step a click or a key, no Agent API call."""
+    log_in(page)
+    go_ready(page, eng)
+    take_inbound_call(page, eng)  # a caller rings the in-group (the switch, not the API)
+    page.get_by_role("button", name="Park customer", exact=True).click()
+    expect(page.locator("#agent-phase")).to_have_text("On hold")
+    page.get_by_role("button", name="Grab customer").click()
+    expect(page.locator("#agent-phase")).to_have_text("Connected")
+    page.get_by_role("button", name="Start recording").click()
+    expect(page.locator("#ind-rec")).to_be_visible()
+    page.get_by_role("button", name="Transfer…").click()
+    page.get_by_label("Transfer number").fill("3125550000")
+    page.get_by_role("button", name="Dial with customer (3-way)").click()
+    expect(page.locator("#ind-xfer")).to_have_text("Transfer line 3125550000: dialing")
+    eng.advance(3)
+    expect(page.locator("#agent-phase")).to_have_text("3-way")
+    page.get_by_role("button", name="Hang up transfer line").click()
+    expect(page.locator("#agent-phase")).to_have_text("Connected")
+    page.get_by_role("button", name="Stop recording").click()
+    expect(page.locator("#ind-rec")).to_be_hidden()
+    page.get_by_role("button", name="Hang up", exact=True).click()
+    expect(page.locator("#dispo-dialog")).to_be_visible()
+    page.keyboard.press(page.locator("#status-CALLBK").get_attribute("data-key") or "")
+    page.get_by_label("Callback time").fill("2026-01-16T09:00")
+    page.get_by_role("button", name="Submit disposition").click()
+    expect(page.locator("#agent-phase")).to_have_text("Ready (inbound)")
+    expect(page.locator("#callbacks-count")).to_have_text("(1)")
+
+    page.get_by_label("Pause code").select_option("BREAK")
+    page.get_by_role("button", name="Pause", exact=True).click()
+    expect(page.locator("#call-state")).to_have_text("Paused — BREAK (Break)")
+    page.get_by_label("Number to dial").fill("3125551002")
+    page.get_by_role("button", name="Dial", exact=True).click()
+    expect(page.locator("#agent-phase")).to_have_text("Dialing")
+    eng.advance(3)
+    expect(page.locator("#agent-phase")).to_have_text("Connected")
+    expect(page.locator("#call-direction")).to_have_text("Outbound to")
+    page.get_by_role("button", name="Hang up", exact=True).click()
+    expect(page.locator("#dispo-dialog")).to_be_visible()
+    page.keyboard.press(page.locator("#status-SALE").get_attribute("data-key") or "")
+    page.keyboard.press("Enter")
+    expect(page.locator("#dispo-dialog")).to_be_hidden()
+    expect(page.locator("#agent-phase")).to_have_text("Paused")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.locator("#login-error")).to_have_text("You are logged out.")
+
+    assert db.count("vicidial_live_agents", user="1000") == 0
+    assert db.row("vicidial_list", lead_id=12345)["status"] == "CBHOLD"  # held for its scheduled callback
+    assert db.row("vicidial_callbacks", lead_id=12345)["lead_status"] == "CALLBK"
+    assert db.row("vicidial_list", lead_id=12346)["status"] == "SALE"
+    assert db.count("vicidial_callbacks", lead_id=12345) == 1
+    assert db.count("park_log", lead_id=12345) == 1
+    assert db.count("recording_log", lead_id=12345) == 1
+    assert db.count("vicidial_agent_log", user="1000", sub_status="BREAK") >= 1
+    assert db.count("vicidial_api_log") == 0  # the Agent API was not used
