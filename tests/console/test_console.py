@@ -260,7 +260,10 @@ def test_call_controls_write_the_agent_api_commands(page: Page, eng: EngineEnv, 
     assert fields[:7] == ["BLIND_TRANSFER", "", "3125550000", "NO", "", "", ""] and len(fields) == 9
     assert re.fullmatch(r"\d{10}\.\d{3}\d+", fields[7])
     # the call left with the transfer: disposition it, take the next one, and send it to an in-group
+    expect(page.locator("#agent-phase")).to_have_text("After-call work")
+    expect(page.locator("#xfer-panel")).to_be_hidden()  # no call, no transfer panel
     api_ok(eng, "external_status", agent_user="1000", value="A")
+    expect(page.locator("#agent-phase")).to_have_text("Ready (inbound)")
     take_inbound_call(page, eng)
     page.get_by_role("button", name="Transfer…").click()
     expect(page.locator("#xfer-panel")).to_be_visible()
