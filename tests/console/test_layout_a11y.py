@@ -118,7 +118,7 @@ def test_a_phone_gets_a_one_row_header_and_a_short_page(phone_page: Page, eng: E
     assert max(t[1] for t in tops) < min(t[2] for t in tops), f"the header wraps: {tops}"
     assert page.locator(".topbar").bounding_box()["height"] <= 56
     height = page.evaluate("() => document.documentElement.scrollHeight")
-    assert height <= 1900, f"the phone page is {height}px tall"
+    assert height <= 1700, f"the phone page is {height}px tall"  # 1,558 px at the time of writing (was 2,462)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     # the call comes first: the call strip and its controls are on the first screen
     box = page.get_by_role("button", name="Hang up", exact=True).bounding_box()
