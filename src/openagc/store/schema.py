@@ -394,6 +394,8 @@ vicidial_campaigns = _table(
     col("auto_pause_precall", enum(*YN), dflt="N"),
     col("auto_pause_precall_code", VARCHAR(6), dflt="PRECAL"),
     col("callback_hours_block", TINYINT(2), dflt="0"),
+    col("disable_alter_custdata", enum(*YN), dflt="N"),
+    col("disable_alter_custphone", enum("Y", "N", "HIDE"), dflt="Y"),
 )
 
 vicidial_campaign_agents = _table(
