@@ -245,3 +245,86 @@ def test_a_shift_worked_from_the_console_alone(page: Page, eng: EngineEnv, db: D
     assert db.count("recording_log", lead_id=12345) == 1
     assert db.count("vicidial_agent_log", user="1000", sub_status="BREAK") >= 1
     assert db.count("vicidial_api_log") == 0  # the Agent API was not used
+
+
+POST_LEAD = """(fields) => fetch('/console/api/lead', {method: 'POST', headers: {'Content-Type': 'application/json',
+    'X-CSRF-Token': window.openagc.csrf}, body: JSON.stringify({fields: fields})})
+    .then(r => r.json().then(b => [r.status, b]))"""
+WRITTEN_BY_A_SAVE = ("vicidial_api_log", "vicidial_webservers", "vicidial_urls", "openagc_commands")
+
+
+def _campaign_policy(db: Db, custdata: str, custphone: str) -> None:
+    assert db.update("vicidial_campaigns", {"campaign_id": "TESTCAMP"}, disable_alter_custdata=custdata,
+                     disable_alter_custphone=custphone) == 1
+
+
+def test_the_campaigns_lead_edit_policy_refuses_a_save_and_writes_nothing(page: Page, eng: EngineEnv,
+                                                                          db: Db) -> None:
+    """disable_alter_custdata Y refuses every field, disable_alter_custphone Y or HIDE the phone number (a real
+    request with the agent's session); the lead, the agent's row and every table a save writes stay as they were."""
+    assert db.row("vicidial_campaigns", campaign_id="TESTCAMP")["disable_alter_custphone"] == "Y"  # upstream's default
+    log_in(page)
+    go_ready(page, eng)
+    take_inbound_call(page, eng)
+    refusals = [
+        ("Y", "N", {"first_name": "Jana"},
+         "campaign TESTCAMP does not let the agent change the lead (disable_alter_custdata=Y)"),
+        ("Y", "Y", {"comments": "x"},
+         "campaign TESTCAMP does not let the agent change the lead (disable_alter_custdata=Y)"),
+        ("N", "Y", {"first_name": "Jana", "phone_number": "3125559999"},
+         "campaign TESTCAMP does not let the agent change phone_number (disable_alter_custphone=Y)"),
+        ("N", "HIDE", {"phone_number": "3125559999"},
+         "campaign TESTCAMP does not let the agent change phone_number (disable_alter_custphone=HIDE)"),
+    ]
+    for custdata, custphone, fields, error in refusals:
+        _campaign_policy(db, custdata, custphone)
+        lead, agent = db.row("vicidial_list", lead_id=12345), db.row("vicidial_live_agents", user="1000")
+        counts = {table: db.count(table) for table in WRITTEN_BY_A_SAVE}
+        assert page.evaluate(POST_LEAD, fields) == [403, {"error": error}], (custdata, custphone)
+        assert db.row("vicidial_list", lead_id=12345) == lead
+        assert db.row("vicidial_live_agents", user="1000") == agent
+        assert {table: db.count(table) for table in WRITTEN_BY_A_SAVE} == counts
+    assert db.count("vicidial_api_log") == 0
+
+    _campaign_policy(db, "N", "HIDE")  # the other fields may still be changed
+    status, answer = page.evaluate(POST_LEAD, {"first_name": "Jana"})
+    assert (status, answer["ok"]) == (200, True)
+    _campaign_policy(db, "N", "N")  # and the phone number once the campaign allows it
+    status, answer = page.evaluate(POST_LEAD, {"phone_number": "3125559999"})
+    assert (status, answer["ok"]) == (200, True)
+    lead = db.row("vicidial_list", lead_id=12345)
+    assert (lead["first_name"], lead["phone_number"]) == ("Jana", "3125559999")
+    assert db.count("vicidial_api_log", function="update_fields", result="SUCCESS") == 2
+
+
+def test_fields_the_campaign_locks_are_read_only_and_a_hidden_number_is_not_shown(page: Page, eng: EngineEnv,
+                                                                                  db: Db) -> None:
+    _campaign_policy(db, "N", "HIDE")
+    log_in(page)
+    page.wait_for_function("() => window.openagc.context !== null")
+    assert page.evaluate("window.openagc.context.campaign.disable_alter_custphone") == "HIDE"
+    go_ready(page, eng)
+    take_inbound_call(page, eng)
+    expect(page.locator("#call-number")).to_have_text("XXXXXXXXXX")  # as upstream's status line shows it
+    expect(page.get_by_label("First name")).to_have_value("Jane")
+    expect(page.get_by_label("Phone", exact=True)).to_be_hidden()
+    expect(page.locator("#script-text")).to_contain_text("at XXXXXXXXXX")
+    expect(page.locator("#script-text")).not_to_contain_text("3125551001")
+    expect(page.get_by_label("First name")).to_be_editable()
+    expect(page.get_by_role("button", name="Save lead")).to_be_visible()
+
+    _campaign_policy(db, "Y", "Y")
+    page.reload()
+    expect(page.locator("#agent-phase")).to_have_text("Connected")
+    expect(page.locator("#call-number")).to_have_text("3125551001")
+    expect(page.locator("#lead-locked")).to_have_text("This campaign does not let agents change the lead.")
+    expect(page.get_by_role("button", name="Save lead")).to_be_hidden()
+    phone = page.get_by_label("Phone", exact=True)
+    expect(phone).to_be_visible()
+    expect(phone).to_have_value("3125551001")
+    expect(phone).not_to_be_editable()
+    for label in ("First name", "Last name", "Email", "City", "Comments"):
+        expect(page.get_by_label(label, exact=True)).not_to_be_editable()
+    page.get_by_role("button", name="All fields").click()
+    expect(page.get_by_label("Gender")).to_be_disabled()
+    expect(page.get_by_label("Dial code")).not_to_be_editable()

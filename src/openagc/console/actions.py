@@ -72,6 +72,16 @@ HANGUPS = ("LEAVE_3WAY_CALL", "HANGUP_XFER", "HANGUP_BOTH")
 DTMF_KEYS = {"#": "P", "*": "S", ",": "Q"}  # how the Agent API spells the keys it cannot carry in a URL
 
 
+def edit_policy(campaign: Any) -> dict[str, str]:
+    """The campaign's lead-edit policy as upstream's columns say it (a NULL reads as the column's default):
+    `disable_alter_custdata` Y = no lead field may be changed on the agent screen; `disable_alter_custphone`
+    Y = the phone number may not be changed, HIDE = nor shown."""
+    custdata = (campaign.get("disable_alter_custdata") or "N").upper()
+    custphone = (campaign.get("disable_alter_custphone") or "Y").upper()
+    return {"disable_alter_custdata": "Y" if custdata == "Y" else "N",
+            "disable_alter_custphone": custphone if custphone in ("Y", "N", "HIDE") else "Y"}
+
+
 class Refused(Exception):
     def __init__(self, message: str, status: int = 409) -> None:
         super().__init__(message)
@@ -231,7 +241,8 @@ async def context(request: Request, services: Services) -> dict[str, Any]:
                      "pause_codes": campaign.get("agent_pause_codes_active") or "N",
                      "callbacks": campaign.get("scheduled_callbacks") == "Y",
                      "recording": campaign.get("campaign_recording") or "ONDEMAND",
-                     "default_xfer_group": campaign.get("default_xfer_group") or ""},
+                     "default_xfer_group": campaign.get("default_xfer_group") or "",
+                     **edit_policy(campaign)},
         "statuses": list(statuses.values()),
         "pause_codes": [{"code": c["pause_code"], "name": c["pause_code_name"] or c["pause_code"]}
                         for c in codes],
@@ -268,6 +279,7 @@ async def lead(request: Request, services: Services) -> dict[str, Any]:
         return {"lead": await _lead(conn, _lead_id(row))}
 
 
+HIDDEN_NUMBER = "XXXXXXXXXX"
 SCRIPT = ("Hello {first_name}, this is {agent} calling for {campaign}. "
           "Am I speaking with {first_name} {last_name} at {phone_number}?")
 
@@ -279,7 +291,7 @@ async def script(request: Request, services: Services) -> dict[str, Any]:
         row = await agent.row(conn)
         found = await _lead(conn, _lead_id(row))
         K = vicidial_campaigns.c
-        campaign = (await conn.execute(sa.select(K.campaign_name, K.campaign_script)
+        campaign = (await conn.execute(sa.select(K.campaign_name, K.campaign_script, K.disable_alter_custphone)
                                        .where(K.campaign_id == row["campaign_id"]))).mappings().first() or {}
         full_name = (await conn.execute(sa.select(vicidial_users.c.full_name)
                                         .where(vicidial_users.c.user == agent.user))).scalar() or agent.user
@@ -287,6 +299,8 @@ async def script(request: Request, services: Services) -> dict[str, Any]:
         return {"script_id": campaign.get("campaign_script") or "", "text": ""}
     values = {k: str(found.get(k) or "") for k in LEAD_PANEL_FIELDS} | {
         "agent": full_name, "campaign": campaign.get("campaign_name") or row["campaign_id"]}
+    if edit_policy(campaign)["disable_alter_custphone"] == "HIDE":
+        values["phone_number"] = HIDDEN_NUMBER  # as upstream's screen shows a hidden number
     return {"script_id": campaign.get("campaign_script") or "", "text": SCRIPT.format(**values)}
 
 

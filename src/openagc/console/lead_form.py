@@ -1,12 +1,16 @@
 """POST /console/api/lead: the agent saves the lead form — through the Agent API's `update_fields`.
 
 The edit is the API function minus its API-user permission step (the agent edits the lead on its own screen,
-as VICIdial's agent screen lets every agent do): the same parameter filters (`api.params`), the same write
+as VICIdial's agent screen does): the same parameter filters (`api.params`), the same write
 (`api.functions.screen.write_lead_fields`: the fields typed as their `vicidial_list` columns, the screen flagged
 through `external_update_fields` so the engine pushes the change), and the same api log rows
 (`api.audit.write_log`, function `update_fields`, source `console`). One difference, for a person typing: a
 value the filters would change (a character the field may not hold, a date that is no date) is refused with
 the names of the fields, and nothing is written.
+
+The campaign's lead-edit policy (upstream's `vicidial_campaigns` columns, `actions.edit_policy`) is checked first:
+with `disable_alter_custdata` Y no field may be saved, with `disable_alter_custphone` Y or HIDE not
+`phone_number`. Such a save is refused (403) before anything is written, the api log included.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from starlette.requests import Request
 
 from openagc.api.app import load_system
@@ -23,9 +28,10 @@ from openagc.api.functions.screen import _as_date, write_lead_fields
 from openagc.api.params import filter_params
 from openagc.api.pipeline import Call, Stop
 from openagc.bus import AGENT_COMMAND
-from openagc.console.actions import Refused, _agent, _body, _lead
+from openagc.console.actions import Agent, Refused, _agent, _body, _lead, edit_policy
 from openagc.store import command_records
 from openagc.store.leads import UPDATABLE_LEAD_FIELDS
+from openagc.store.schema import vicidial_campaigns
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,11 +74,28 @@ def _check(texts: dict[str, str], kept: Any) -> None:
         raise Refused("; ".join(problems), 400)
 
 
+async def _check_policy(agent: Agent, services: Services, names: set[str]) -> None:
+    """Refuse fields the agent's campaign does not let the agent change on screen."""
+    K = vicidial_campaigns.c
+    async with services.db.connect() as conn:
+        campaign_id = (await agent.row(conn))["campaign_id"] or ""
+        campaign = (await conn.execute(sa.select(K.disable_alter_custdata, K.disable_alter_custphone)
+                                       .where(K.campaign_id == campaign_id))).mappings().first() or {}
+    policy = edit_policy(campaign)
+    if policy["disable_alter_custdata"] == "Y":
+        raise Refused(f"campaign {campaign_id} does not let the agent change the lead (disable_alter_custdata=Y)",
+                      403)
+    if "phone_number" in names and policy["disable_alter_custphone"] != "N":
+        raise Refused(f"campaign {campaign_id} does not let the agent change phone_number "
+                      f"(disable_alter_custphone={policy['disable_alter_custphone']})", 403)
+
+
 async def save_lead(request: Request, services: Services) -> dict[str, Any]:
     """POST /console/api/lead {"fields": {name: value, …}}: update_fields for the lead on the agent's screen."""
     started = time.perf_counter()
     agent = await _agent(request, services)
     texts = _texts(await _body(request))
+    await _check_policy(agent, services, set(texts))
     client_ip = request.client.host if request.client else ""
     settings = services.settings
     # looked up (or inserted) before the transaction, as api.php does: each is a transaction of its own

@@ -140,8 +140,7 @@
     return request("GET", "/agent/state").then(function (data) {
       showApp();
       render(data.state);
-      loadContext();
-      loadCallbacks();
+      loadContext().then(loadCallbacks); // the list shows numbers as the campaign's policy says
       connect();
     }).catch(function (err) {
       if (err.status === 401 || err.status === 503) showLogin(err.status === 503 ? err.message : "");
@@ -165,6 +164,7 @@
       if (ctx.campaign.default_xfer_group && !$("xfer-group").value) $("xfer-group").value = ctx.campaign.default_xfer_group;
       renderIngroupChoices();
       renderStatuses();
+      applyLeadPolicy();
       if (app.state) render(app.state);
     }).catch(function (err) { if (err.status === 401) showLogin(LOGGED_OUT); });
   }
@@ -261,7 +261,7 @@
     $("call-state").textContent = words.line;
     var known = call && call.stage !== "ended"; // after the call only its number is certain
     $("call-direction").textContent = known ? (call.direction === "inbound" ? "Inbound from" : "Outbound to") : "";
-    $("call-number").textContent = call ? call.number : "";
+    $("call-number").textContent = call ? shownNumber(call.number) : "";
     $("call-group").textContent = known && call.group ? (call.direction === "inbound" ? "· in-group " : "· campaign ")
       + call.group : "";
     $("talk-box").hidden = !app.talkSince;
@@ -361,6 +361,43 @@
   // Values that say nothing (upstream's defaults): a field holding one stays out of view with the empty ones.
   var NOISE = { gender: ["U", ""], rank: ["0", ""], gmt_offset_now: null, phone_code: ["1", ""] };
 
+  // The campaign's lead-edit policy (upstream's disable_alter_custdata / disable_alter_custphone, carried by the
+  // context): Y locks every field, custphone Y or HIDE the phone number; HIDE also keeps the number out of view (the
+  // lead form, the call strip, the activity log, callbacks), shown as upstream shows it. Until the context is read
+  // the number is not shown; the server refuses a locked field whatever the page does.
+  function leadPolicy() {
+    var c = app.context ? app.context.campaign : null;
+    return { known: !!c, locked: !!c && c.disable_alter_custdata === "Y",
+      phone: c ? c.disable_alter_custphone : "HIDE" };
+  }
+
+  function shownNumber(number) {
+    var policy = leadPolicy();
+    if (!number) return "";
+    return !policy.known ? "" : policy.phone === "HIDE" ? "XXXXXXXXXX" : number;
+  }
+
+  function fieldLocked(name, policy) {
+    return policy.locked || (name === "phone_number" && policy.phone !== "N");
+  }
+
+  function applyLeadPolicy() {
+    var policy = leadPolicy();
+    PRIMARY.concat(SECONDARY).forEach(function (name) {
+      var input = $("lead-" + name);
+      if (!input) return;
+      var locked = fieldLocked(name, policy);
+      if (input.tagName === "SELECT") input.disabled = locked; else input.readOnly = locked;
+      input.title = locked ? "This campaign does not let agents change this field" : "";
+      if (locked && app.leadDirty[name]) { delete app.leadDirty[name]; input.classList.remove("dirty"); }
+    });
+    var phone = $("lead-field-phone_number");
+    if (phone) phone.hidden = policy.phone === "HIDE";
+    $("lead-locked").hidden = !(app.lead && policy.locked);
+    $("btn-lead-save").hidden = !app.lead || policy.locked;
+    updateSave();
+  }
+
   function loadLead(fresh) {
     return request("GET", "/console/api/lead").then(function (d) { showLead(d.lead, fresh); })
       .catch(function () {});
@@ -387,11 +424,11 @@
     $("lead-id").textContent = lead ? "#" + lead.lead_id : "";
     $("dispo-lead").textContent = lead ? "— " + [lead.first_name, lead.last_name].join(" ").trim() : "";
     $("lead-error").textContent = "";
-    if (!lead) { box.textContent = ""; updateSave(); return; }
+    if (!lead) { box.textContent = ""; applyLeadPolicy(); return; }
     if (!sameLead || !box.children.length) buildLeadForm();
     PRIMARY.concat(SECONDARY).forEach(function (name) { setField(name, text(lead[name]), false); });
     showSecondary();
-    updateSave();
+    applyLeadPolicy();
   }
 
   function buildLeadForm() {
@@ -536,7 +573,7 @@
       d.callbacks.forEach(function (cb) {
         var li = document.createElement("li");
         li.textContent = cb.callback_time + " — " + [cb.first_name, cb.last_name].join(" ").trim() + " " +
-          (cb.phone_number || "") + (cb.comments ? " · " + cb.comments : "") +
+          shownNumber(cb.phone_number) + (cb.comments ? " · " + cb.comments : "") +
           (cb.recipient === "USERONLY" ? " (me only)" : " (anyone)");
         list.appendChild(li);
       });
@@ -769,7 +806,7 @@
       case "call": log((ev.direction === "inbound" ? "Inbound call" : "Call") + " — lead " + ev.lead_id +
         (ev.group ? " from " + ev.group : "")); break;
       case "answered": log("Answered — lead " + ev.lead_id); break;
-      case "dialing": log("Dialing " + ev.phone_number); break;
+      case "dialing": log("Dialing " + shownNumber(ev.phone_number)); break;
       case "dial_failed": log("Dial failed: " + ev.reason); say("Dial failed: " + ev.reason, true); break;
       case "customer_hangup": log("Customer hung up"); break;
       case "call_ended": log("Call ended (" + ev.term_reason + ")"); showTimerMessage(""); break;
@@ -793,8 +830,8 @@
       case "lead_switched": log("Lead switched to " + ev.lead_id); loadLead(true); loadScript(); break;
       case "pause_code_required": log("Choose a pause code"); say("Choose a pause code.", true);
         $("pause-code").focus(); break;
-      case "manual_dial_queue": log("Queued dial " + ev.phone_number); break;
-      case "preview": log("Preview lead " + ev.lead_id + " " + ev.phone_number); break;
+      case "manual_dial_queue": log("Queued dial " + shownNumber(ev.phone_number)); break;
+      case "preview": log("Preview lead " + ev.lead_id + " " + shownNumber(ev.phone_number)); break;
       case "command": onCommand(ev); break;
       case "command_ignored": break; // its record's `command` event says it (once)
       case "parked": log(ev.leg === "xfer" ? "Transfer line parked" : "Customer parked"); break;
@@ -846,8 +883,8 @@
         render(data.state);
         loadContext().then(function () {  // the server's clock is known: the entry carries its time
           log("Logged in to " + body.campaign + " (session " + data.conf_exten + ")");
+          loadCallbacks(); // the list shows numbers as the campaign's policy says
         });
-        loadCallbacks();
         connect();
         $("btn-ready").focus();
       }).catch(function (err) {
