@@ -69,6 +69,7 @@ def test_the_lead_policy_columns_are_added_only_where_missing(backend: Backend, 
         upgrade(sync_url)
         assert _policy(engine) == ("Y", "HIDE")
         with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT version_num FROM openagc_alembic_version").scalar() == "0004_alter_custdata"
+            version = conn.exec_driver_sql("SELECT version_num FROM openagc_alembic_version").scalar()
+        assert version == "0004_alter_custdata"
     finally:
         engine.dispose()
