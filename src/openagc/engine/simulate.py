@@ -207,8 +207,10 @@ class Centre:
             )
             try:
                 await self.engine.login(req)
-            except session.LoginError:
-                pass  # already logged in (a --database of an earlier run): the session is rebuilt from the database
+            except session.LoginError as exc:
+                if exc.status != 409:
+                    raise
+                # already logged in (a --database of an earlier run): the session is rebuilt from the database
             await self.write(user, external_pause=f"RESUME!{self.engine.moment().epoch}")
         self.services.bus.subscribe(runtime.STATE_EVENT, self._on_event)
         self.callers.start()
