@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from openagc.engine.runtime import Engine
 
 log = logging.getLogger(__name__)
+#: How long stopping waits for units of work in flight before it cancels them.
+STOP_GRACE_SECONDS = 10.0
 
 
 class Watcher:
@@ -68,8 +70,14 @@ class Watcher:
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if self._work:  # let transactions in flight finish (they commit or roll back, never hang)
-            await asyncio.gather(*list(self._work), return_exceptions=True)
+        if self._work:  # let units of work in flight finish: their transactions commit or roll back
+            _done, late = await asyncio.wait(list(self._work), timeout=STOP_GRACE_SECONDS)
+            for task in late:  # still waiting (on the switch) after the grace: cancelled, its transaction rolls back
+                log.warning("engine stopping: cancelling work still running after %s s: %r", STOP_GRACE_SECONDS,
+                            task.get_coro())
+                task.cancel()
+            if late:
+                await asyncio.gather(*late, return_exceptions=True)
 
     # --- wake-ups -------------------------------------------------------------------------------------
 
