@@ -121,4 +121,6 @@ def eng(engine_env: EngineEnv, db: Db) -> Iterator[EngineEnv]:
     yield engine_env
     stop = engine_env.services.extra.pop("engine_stop", None)
     if stop is not None:
-        engine_env.run(stop())
+        # Stopping may wait on an SQLite statement queued behind another connection's write lock (busy_timeout
+        # 30 s, seen twice in CI after console tests) plus the engine's stop grace: the bound is above both.
+        engine_env.run(stop(), timeout=60)
