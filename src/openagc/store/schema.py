@@ -1503,3 +1503,23 @@ openagc_commands = _table(
     sa.Index("openagc_commands_pending", "user", "command", "state"),
     sa.Index("openagc_commands_state", "state", "created_ms"),
 )
+
+# The durable event log (store/event_log.py): what happened in the centre, for integrators' streams and webhooks.
+# `event_id` is taken from `openagc_event_sequence` in the writing transaction, so ids become visible in order.
+openagc_events = _table(
+    "openagc_events",
+    _pk("event_id", BIGINT(20, unsigned=True)),
+    col("created_ms", BIGINT(20, unsigned=True), nullable=False),
+    col("kind", VARCHAR(40), nullable=False),
+    col("user", VARCHAR(20), nullable=False, dflt=""),
+    col("campaign_id", VARCHAR(8), nullable=False, dflt=""),
+    col("user_group", VARCHAR(20), nullable=False, dflt=""),
+    col("data", TEXT(), nullable=False),  # JSON object
+    sa.Index("openagc_events_created", "created_ms"),
+)
+
+openagc_event_sequence = _table(
+    "openagc_event_sequence",
+    _pk("name", VARCHAR(20)),
+    col("last_id", BIGINT(20, unsigned=True), nullable=False, dflt="0"),
+)
