@@ -188,7 +188,8 @@ DEMO_ROWS: dict[str, list[dict[str, Any]]] = {
     ],
     "vicidial_users": [
         _user(API_USER, "API User", 8, "ADMIN", custom_three="876543", change_agent_campaign="1",
-              modify_leads="1", modify_campaigns="1", agent_choose_ingroups="1"),
+              modify_leads="1", modify_campaigns="1", agent_choose_ingroups="1", view_reports="1",
+              modify_users="1"),
         _user("1000", "Agent 1000", 1, "AGENTS", custom_three="71000"),
         _user("1001", "Agent 1001", 1, "AGENTS", custom_three="71001"),
         _user(FRONTER_USER, "Fronter 6667", 1, "AGENTS", custom_three="76667"),
