@@ -75,7 +75,7 @@ async def load_system(conn: AsyncConnection) -> dict[str, Any]:
     return dict(row) if row else {}
 
 
-async def _form_pairs(request: Request, max_fields: int) -> list[tuple[str, str]]:
+async def read_form(request: Request, max_fields: int) -> list[tuple[str, str]]:
     """The POSTed pairs (at most `max_fields`; later ones are ignored, as PHP's max_input_vars does)."""
     if request.method != "POST":
         return []
@@ -90,8 +90,8 @@ async def _form_pairs(request: Request, max_fields: int) -> list[tuple[str, str]
     return parse_qsl(text, keep_blank_values=True)
 
 
-def _api_page(request: Request, settings: Settings) -> tuple[str, str]:
-    """(scheme://SERVER_NAME[:port]/agc/api.php, SERVER_NAME) as upstream logs them.
+def api_page(request: Request, settings: Settings) -> tuple[str, str]:
+    """(scheme://SERVER_NAME[:port]{path}, SERVER_NAME) as upstream logs them (api.php, non_agent_api.php).
 
     SERVER_NAME is the configured `server_name`, else the address the request arrived on — never the
     client's `Host` header, which would let anyone add `vicidial_webservers`/`vicidial_urls` rows at will.
@@ -233,11 +233,11 @@ async def api_php(request: Request) -> Response:
     services: Services = request.app.state.services
     started = time.perf_counter()
     settings, clock = services.settings, services.clock
-    form_pairs = await _form_pairs(request, settings.max_form_fields)
+    form_pairs = await read_form(request, settings.max_form_fields)
     raw = pick(request.query_params, dict(form_pairs))
     client_ip = request.client.host if request.client else ""
     url_text = logging_query_string(request.url.query, form_pairs, settings.api_log_chars)
-    page, server_name = _api_page(request, settings)
+    page, server_name = api_page(request, settings)
     webserver_id = await services.ids.webserver(server_name, settings.hostname)
     url_id = await services.ids.url(page)
     now = clock.now().replace(microsecond=0)

@@ -75,8 +75,11 @@ async def write_log(
     api_url: int,
     remote_ip: str,
     url: str,
+    script: str = "agent",
 ) -> int:
     """Insert one log row and its URL row (one clock for both: ours, never the database's).
+
+    `script` is `vicidial_api_log.api_script`: `agent` for api.php, `non-agent` for non_agent_api.php (upstream's).
 
     Values are cut to their columns so strict SQL accepts them (upstream relied on silent truncation).
     """
@@ -92,7 +95,7 @@ async def write_log(
             "source": source[:20],
             "data": data.replace('"', "'"),
             "api_date": api_date,
-            "api_script": "agent",
+            "api_script": script,
             "run_time": f"{run_time:.6f}"[:20],
             "webserver": webserver,
             "api_url": api_url,

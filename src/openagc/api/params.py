@@ -7,7 +7,7 @@ means ASCII letters in latin mode and any Unicode letter when `system_settings.u
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import parse_qsl
@@ -178,10 +178,10 @@ class Params:
         return {k: v for k, v in self.__dict__.items() if v}
 
 
-def pick(query: Mapping[str, str], form: Mapping[str, str]) -> dict[str, str]:
+def pick(query: Mapping[str, str], form: Mapping[str, str], names: Iterable[str] = PARAMETERS) -> dict[str, str]:
     """Upstream's intake: each name from the query string if present there (even empty), else POST."""
     raw: dict[str, str] = {}
-    for name in PARAMETERS:
+    for name in names:
         if name in query:
             raw[name] = query[name]
         elif name in form:
