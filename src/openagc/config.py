@@ -75,6 +75,8 @@ class Settings:
     command_watch: str = field(default_factory=lambda: _env("COMMAND_WATCH", "auto"))
     # The longest `wait` (milliseconds) an api.php call may ask for its command's outcome.
     command_wait_max_ms: int = field(default_factory=lambda: _int("COMMAND_WAIT_MAX_MS", 30_000))
+    # How long integrators' events are kept (`/api/v1/events`, webhooks); older ones are pruned (docs/events.md).
+    event_retention_hours: float = field(default_factory=lambda: _float("EVENT_RETENTION_HOURS", 72.0))
 
     # --- limits and the browser origin (docs/security.md lists each with its default) ---------------------------
     # Largest request body read; a larger one is answered 413 before it is read.
