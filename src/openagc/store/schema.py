@@ -1525,3 +1525,18 @@ openagc_event_sequence = _table(
     _pk("name", VARCHAR(20)),
     col("last_id", BIGINT(20, unsigned=True), nullable=False, dflt="0"),
 )
+
+# API keys (integrations/keys.py): `oagc_<public_id>_<secret>` acts as `user`; only the secret's SHA-256 is kept.
+openagc_api_keys = _table(
+    "openagc_api_keys",
+    auto_pk("key_id", mysql.INTEGER(10, unsigned=True)),
+    col("public_id", VARCHAR(24), nullable=False),
+    col("secret_sha256", VARCHAR(64), nullable=False),
+    col("user", VARCHAR(20), nullable=False),
+    col("name", VARCHAR(100), nullable=False, dflt=""),
+    col("rate", INT(10, unsigned=True)),  # requests a minute; NULL: the `api_key_rate` setting; 0: no limit
+    col("created", DATETIME(), nullable=False),
+    col("last_used", DATETIME()),
+    col("revoked", DATETIME()),
+    sa.Index("openagc_api_keys_public_id", "public_id", unique=True),
+)
