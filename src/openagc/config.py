@@ -105,6 +105,16 @@ class Settings:
     # Origins besides the service's own allowed to send state-changing requests to /agent/ and /console/
     # (comma-separated, e.g. https://agents.example.com).
     allowed_origins: str = field(default_factory=lambda: _env("ALLOWED_ORIGINS", ""))
+    # API keys: requests a minute per key unless the key has its own rate (0: no limit; integrations/ratelimit.py).
+    api_key_rate: int = field(default_factory=lambda: _int("API_KEY_RATE", 600))
+
+    # --- observability (docs/metrics.md) ----------------------------------------------------------------------------
+    # /metrics answers these client networks without a token (comma-separated; empty: none) …
+    metrics_allowed_ips: str = field(default_factory=lambda: _env("METRICS_ALLOWED_IPS", "127.0.0.0/8,::1"))
+    # … and anyone sending `Authorization: Bearer <metrics_token>` (empty: no token accepted).
+    metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN", ""))
+    # Log lines as text (default) or one JSON object a line (`json`).
+    log_format: str = field(default_factory=lambda: _env("LOG_FORMAT", "text"))
 
     @classmethod
     def resolve(cls, file_values: Mapping[str, Any] | None = None, given: Mapping[str, Any] | None = None) -> Settings:
