@@ -1540,3 +1540,46 @@ openagc_api_keys = _table(
     col("revoked", DATETIME()),
     sa.Index("openagc_api_keys_public_id", "public_id", unique=True),
 )
+
+# Webhook subscriptions (integrations/webhooks/): where events are POSTed, which ones (space-separated lists, empty:
+# any), for whose view (`owner`), how far delivery came (`last_event_id`, advanced after a 2xx), the failures in a
+# row and the next retry, and the lease of the one dispatcher delivering it. `secret` is the HMAC key, kept as given.
+openagc_webhooks = _table(
+    "openagc_webhooks",
+    auto_pk("webhook_id", mysql.INTEGER(10, unsigned=True)),
+    col("url", VARCHAR(1000), nullable=False),
+    col("kinds", VARCHAR(2100), nullable=False, dflt=""),
+    col("campaigns", VARCHAR(500), nullable=False, dflt=""),
+    col("user_groups", VARCHAR(1100), nullable=False, dflt=""),
+    col("agents", VARCHAR(1100), nullable=False, dflt=""),
+    col("secret", VARCHAR(100), nullable=False),
+    col("owner", VARCHAR(20), nullable=False),
+    col("active", enum(*YN), nullable=False, dflt="Y"),
+    col("failures", INT(10, unsigned=True), nullable=False, dflt="0"),
+    col("last_event_id", BIGINT(20, unsigned=True), nullable=False, dflt="0"),
+    col("next_attempt_ms", BIGINT(20, unsigned=True), nullable=False, dflt="0"),
+    col("delivered", BIGINT(20, unsigned=True), nullable=False, dflt="0"),
+    col("failed", BIGINT(20, unsigned=True), nullable=False, dflt="0"),
+    col("created_ms", BIGINT(20, unsigned=True), nullable=False),
+    col("disabled_ms", BIGINT(20, unsigned=True)),
+    col("disabled_reason", VARCHAR(255), nullable=False, dflt=""),
+    col("lease_owner", VARCHAR(64), nullable=False, dflt=""),
+    col("lease_until_ms", BIGINT(20, unsigned=True), nullable=False, dflt="0"),
+    sa.Index("openagc_webhooks_due", "active", "next_attempt_ms"),
+)
+
+# Every webhook delivery attempt: which event (0: `openagc webhooks test`), its number for that event, when, the
+# HTTP status (NULL without an answer) or the error, how long, and which dispatcher made it.
+openagc_webhook_attempts = _table(
+    "openagc_webhook_attempts",
+    auto_pk("attempt_id", mysql.BIGINT(20, unsigned=True)),
+    col("webhook_id", INT(10, unsigned=True), nullable=False),
+    col("event_id", BIGINT(20, unsigned=True), nullable=False),
+    col("attempt", INT(10, unsigned=True), nullable=False),
+    col("attempted_ms", BIGINT(20, unsigned=True), nullable=False),
+    col("status", SMALLINT(5, unsigned=True)),
+    col("error", VARCHAR(255), nullable=False, dflt=""),
+    col("duration_ms", INT(10, unsigned=True), nullable=False),
+    col("dispatcher", VARCHAR(64), nullable=False, dflt=""),
+    sa.Index("openagc_webhook_attempts_event", "webhook_id", "event_id"),
+)
