@@ -77,6 +77,15 @@ class Settings:
     command_wait_max_ms: int = field(default_factory=lambda: _int("COMMAND_WAIT_MAX_MS", 30_000))
     # How long integrators' events are kept (`/api/v1/events`, webhooks); older ones are pruned (docs/events.md).
     event_retention_hours: float = field(default_factory=lambda: _float("EVENT_RETENTION_HOURS", 72.0))
+    # Webhooks (docs/webhooks.md): this process runs a dispatcher (on / off; several may share a database); one
+    # attempt's timeout (s); retries after `webhook_backoff_min` doubling up to `webhook_backoff_max` seconds (with
+    # jitter); failures in a row that disable a subscription; subscriptions one dispatcher delivers at once.
+    webhooks: bool = field(default_factory=lambda: _env("WEBHOOKS", "on") == "on")
+    webhook_timeout: float = field(default_factory=lambda: _float("WEBHOOK_TIMEOUT", 10.0))
+    webhook_backoff_min: float = field(default_factory=lambda: _float("WEBHOOK_BACKOFF_MIN", 1.0))
+    webhook_backoff_max: float = field(default_factory=lambda: _float("WEBHOOK_BACKOFF_MAX", 600.0))
+    webhook_max_failures: int = field(default_factory=lambda: _int("WEBHOOK_MAX_FAILURES", 20))
+    webhook_concurrency: int = field(default_factory=lambda: _int("WEBHOOK_CONCURRENCY", 8))
 
     # --- limits and the browser origin (docs/security.md lists each with its default) ---------------------------
     # Largest request body read; a larger one is answered 413 before it is read.
@@ -137,7 +146,7 @@ def env_name(name: str) -> str:
 
 
 def _env_text(value: Any) -> str:
-    if isinstance(value, bool):  # the only bool field is `engine`, whose variable says on / off
+    if isinstance(value, bool):  # bool fields (`engine`, `webhooks`): their variables say on / off
         return "on" if value else "off"
     return str(value)
 
