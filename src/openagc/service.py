@@ -10,16 +10,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from openagc import health
+from openagc import health, metrics
 from openagc.api import delivery
 from openagc.api.app import Services, api_php, command_status
 from openagc.bus import AGENT_COMMAND, RedisBridge
 from openagc.config import Settings
+from openagc.integrations import keys, ratelimit
 from openagc.store.command_records import OUTCOME_TOPIC
 from openagc.store.database import Database
 from openagc.web.csrf import CsrfGuard
 from openagc.web.headers import SecurityHeaders
 from openagc.web.limits import BodyLimits
+from openagc.web.metrics import HttpMetrics
+from openagc.web.metrics import routes as metrics_routes
 from openagc.web.paths import MergeSlashes
 
 # Optional parts of the service, each a module exposing `routes(services)` and/or `start(services)`.
@@ -43,7 +46,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         Route("/agc/api.php", api_php, methods=["GET", "POST"]),
         Route("/agc/commands/{command_id:int}", command_status, methods=["GET"]),
         *health.routes(),
+        *metrics_routes(),
     ]
+    keys.register()  # integrator endpoints (`integrations.caller`) accept API keys
     parts = [m for m in (_part(n) for n in PARTS) if m is not None]
     for module in parts:
         if hasattr(module, "routes"):
@@ -52,6 +57,13 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         stoppers = []
+        stop_counting = metrics.watch_outcomes(services.bus, OUTCOME_TOPIC)
+
+        async def stop_metrics() -> None:
+            stop_counting()
+            await ratelimit.limiter(services).close()
+
+        stoppers.append(stop_metrics)
         if settings.redis_url:
             bridge = RedisBridge(services.bus, settings.redis_url, topics=(AGENT_COMMAND, OUTCOME_TOPIC))
             await bridge.start()
@@ -72,6 +84,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
     middleware = [
         Middleware(MergeSlashes),  # first: every other layer and route sees the merged path (Apache's default)
+        Middleware(HttpMetrics),  # requests by route template and status, timed to their headers
         Middleware(SecurityHeaders),
         Middleware(BodyLimits, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout),
         Middleware(CsrfGuard, allowed_origins=settings.allowed_origins.split(",")),

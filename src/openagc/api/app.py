@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from openagc import API_BUILD, API_VERSION
+from openagc import API_BUILD, API_VERSION, metrics
 from openagc.api import functions  # noqa: F401  (registers every function)
 from openagc.api.audit import Ids, write_log
 from openagc.api.auth import ApiUser, Lockout, authenticate, load_user, servers_active
@@ -28,6 +28,8 @@ from openagc.api.reply import Line, Reply, bare, verbatim
 from openagc.bus import AGENT_COMMAND, Bus
 from openagc.clock import Clock
 from openagc.config import Settings
+from openagc.integrations import keys as api_keys
+from openagc.integrations.ratelimit import Decision, limiter, refused_line
 from openagc.store import command_records
 from openagc.store.cache import TtlCache
 from openagc.store.database import Conflict, Database
@@ -37,6 +39,7 @@ from openagc.web.streams import StreamSlots
 COFFEE = {"coffee", "start_coffee", "make_coffee", "brew_coffee"}
 HEADERS = {"Cache-Control": "no-cache, must-revalidate", "Pragma": "no-cache"}
 BUSY = "ERROR: database busy, try again\n"  # 503 once a request's transaction exhausted its conflict retries
+KNOWN_FUNCTIONS = frozenset(REGISTRY) | COFFEE | {"version"}  # metric labels: anything else is "unknown"
 CLOSE_WINDOW = {
     "en": "Close This Window",
     "es": "Cerrar esta ventana",
@@ -155,8 +158,52 @@ async def _inert_list_restriction(call: Call, user_row: sa.RowMapping) -> bool:
     return True
 
 
-async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, client_ip: str) -> None:
-    """Steps 13–17 of the common layer: version, coffee, validation, then the function."""
+class RateLimited(Exception):
+    """Raised in a request's transaction when its key's bucket is empty: nothing is written, the answer is 429."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__("rate limit exceeded")
+        self.decision = decision
+
+
+@dataclass
+class _Keyed:
+    """How a request presented an API key (`Authorization: Bearer`): the live key, or None (unknown, revoked)."""
+
+    key: api_keys.ApiKey | None
+    decision: Decision | None = None  # its bucket's answer (None: the key has no limit), taken once per request
+
+
+async def _admit_key(conn: AsyncConnection, keyed: _Keyed, token: str, services: Services, now: Any) -> None:
+    """Find the key and take its turn at the bucket (once, even when a conflict runs the transaction again)."""
+    if keyed.key is None:
+        keyed.key = await api_keys.lookup(conn, token)
+        if keyed.key is None:
+            return
+        keyed.decision = await limiter(services).take(keyed.key.public_id, keyed.key.rate)
+    if keyed.decision is not None and not keyed.decision.allowed:
+        raise RateLimited(keyed.decision)
+    await api_keys.touch(conn, keyed.key, now)
+
+
+def _rate_limited(decision: Decision, json_format: bool) -> Response:
+    """429: upstream's ERROR line (text) or the JSON answer's shape, with the rate headers and Retry-After."""
+    metrics.RATE_LIMITED.labels("api.php").inc()
+    headers = HEADERS | decision.headers()
+    if json_format:
+        details = [f"retry in {decision.retry_after} seconds"]
+        body = {"result": "ERROR", "reason": "rate limit exceeded", "details": details, "notices": []}
+        return JSONResponse(body, status_code=429, headers=headers)
+    return Response(refused_line(decision), status_code=429, headers=headers, media_type="text/html; charset=utf-8")
+
+
+async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, client_ip: str,
+                    keyed: _Keyed | None = None) -> None:
+    """Steps 13–17 of the common layer: version, coffee, validation, then the function.
+
+    With an API key (`keyed`) the key stands for the password: an unknown or revoked key answers as bad
+    credentials do (code BADKEY in the log's data, no lockout counted); a live one goes through every later check.
+    """
     p = call.p
     if call.function == "version":
         call.emit(_version_line(call).ends())
@@ -167,6 +214,9 @@ async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, cl
         return
     if len(p.source.encode()) < 2:
         call.emit(Line("ERROR", "Invalid Source", (p.source,)).ends())
+        return
+    if keyed is not None and keyed.key is None:
+        call.emit(_bad_credentials(p.user, "BADKEY"))
         return
     servers = call.services.cache
     auth = await authenticate(
@@ -179,6 +229,7 @@ async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, cl
         row=user_row,
         servers_ok=lambda: servers.get("servers_ok", lambda: servers_active(call.db)),
         rule=call.services.lockout,
+        by_key=keyed is not None,
     )
     if not auth.ok or auth.user is None:
         call.emit(_bad_credentials(p.user, auth.code))
@@ -228,13 +279,33 @@ def _trailer(call: Call, started: float) -> str:
     return text
 
 
+@dataclass
+class _Seen:
+    """What the metrics record of one api.php request."""
+
+    function: str = "unknown"
+    result: str = "NONE"
+
+
 async def api_php(request: Request) -> Response:
-    """The Agent API endpoint."""
-    services: Services = request.app.state.services
+    """The Agent API endpoint (each request counted and timed by function and result)."""
     started = time.perf_counter()
+    seen = _Seen()
+    try:
+        return await _api_php(request, started, seen)
+    finally:
+        metrics.observe_api(seen.function, seen.result, time.perf_counter() - started)
+
+
+async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
+    services: Services = request.app.state.services
     settings, clock = services.settings, services.clock
     form_pairs = await read_form(request, settings.max_form_fields)
     raw = pick(request.query_params, dict(form_pairs))
+    seen.function = raw["function"] if raw.get("function") in KNOWN_FUNCTIONS else "unknown"
+    authorization = request.headers.get("authorization")
+    token = api_keys.bearer(authorization) if authorization else None
+    keyed = _Keyed(None) if token is not None else None
     client_ip = request.client.host if request.client else ""
     url_text = logging_query_string(request.url.query, form_pairs, settings.api_log_chars)
     page, server_name = api_page(request, settings)
@@ -245,8 +316,12 @@ async def api_php(request: Request) -> Response:
     async def transaction(conn: AsyncConnection) -> tuple[Call, Any, Reply]:
         """The request's one transaction: on a retryable conflict it runs again as a whole (never half)."""
         reply = Reply()
+        if keyed is not None:  # before anything is written: a refused request changes nothing
+            await _admit_key(conn, keyed, token or "", services, now)
         system = await services.cache.get("system_settings", lambda: load_system(conn))
         p = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
+        if keyed is not None:  # the key's user, whatever `user` says (`pass` is not looked at)
+            p.user = keyed.key.user if keyed.key is not None else ""
         user_row = await load_user(conn, p.user) if p.user else None
         call = Call(
             function=p.function,
@@ -261,7 +336,7 @@ async def api_php(request: Request) -> Response:
             sent_names=frozenset(request.query_params.keys()) | frozenset(k for k, _ in form_pairs),
             client_ip=client_ip,
         )
-        await _dispatch(call, user_row, reply, client_ip)
+        await _dispatch(call, user_row, reply, client_ip, keyed)
         language = (user_row or {}).get("selected_language") or ""
         t = await translator(
             conn,
@@ -295,24 +370,35 @@ async def api_php(request: Request) -> Response:
 
     wait_ms = wanted_wait_ms(raw, settings.command_wait_max_ms)
     waiter = OutcomeWaiter(services.bus) if wait_ms else None  # listening before the command exists
+    headers = HEADERS
     try:
         try:
             call, t, reply = await services.db.transaction(transaction)
+        except RateLimited as refused:
+            seen.result = "ERROR"
+            return _rate_limited(refused.decision, raw.get("format") == "json")
         except Conflict:  # the database kept refusing (deadlocks, lock waits): nothing was written
-            return Response(BUSY, status_code=503, headers=HEADERS | {"Retry-After": "1"}, media_type="text/plain")
+            seen.result = "ERROR"
+            rates = keyed.decision.headers() if keyed is not None and keyed.decision is not None else {}
+            return Response(BUSY, status_code=503, headers=HEADERS | {"Retry-After": "1"} | rates,
+                            media_type="text/plain")
         p = call.p
+        seen.function = call.function if call.function in KNOWN_FUNCTIONS else "unknown"
+        seen.result = call.lines[-1].result if call.lines else "NONE"
+        if keyed is not None and keyed.decision is not None:
+            headers = HEADERS | keyed.decision.headers()
         for user in call.woken:
             services.bus.publish(AGENT_COMMAND, user)
         reply.lines = call.lines
         reply.trailer = _trailer(call, started)
         if p.format == "json":
             return Response(await _json(services, reply, call.commands, waiter, wait_ms),
-                            status_code=reply.status, media_type="application/json", headers=HEADERS)
+                            status_code=reply.status, media_type="application/json", headers=headers)
     finally:
         if waiter is not None:
             waiter.close()
     response = Response(
-        reply.text(t), status_code=reply.status, headers=HEADERS, media_type="text/html; charset=utf-8"
+        reply.text(t), status_code=reply.status, headers=headers, media_type="text/html; charset=utf-8"
     )
     return response
 

@@ -223,6 +223,11 @@ async def _clear_source(conn: AsyncConnection, row: sa.RowMapping, source: str, 
     return fresh is None or not _user_locked(fresh, now, rule)
 
 
+def usable(row: sa.RowMapping) -> bool:
+    """An account that may log in at all: active, with a user level above 0."""
+    return (row["user_level"] or 0) > 0 and row["active"] == "Y"
+
+
 async def check_password(
     conn: AsyncConnection,
     user: str,
@@ -249,8 +254,7 @@ async def check_password(
         _user_locked(row, now, rule) or await _source_locked(conn, row["user"], source, now, rule)
     ):
         return await record_failure(conn, row, now, client_ip, LOCK, rule)
-    usable = (row["user_level"] or 0) > 0 and row["active"] == "Y"
-    if not (_password_matches(row, password, system) and usable) or (also is not None and not await also()):
+    if not (_password_matches(row, password, system) and usable(row)) or (also is not None and not await also()):
         return await record_failure(conn, row, now, client_ip, BAD, rule)
     if not await _clear_source(conn, row, source, now, rule):
         return await record_failure(conn, row, now, client_ip, LOCK, rule)
@@ -306,10 +310,21 @@ async def authenticate(
     row: sa.RowMapping | None,
     servers_ok: Callable[[], Awaitable[bool]] | None = None,
     rule: Lockout = Lockout(),
+    by_key: bool = False,
 ) -> AuthResult:
-    """Check the API caller; counts failures (see `Lockout`)."""
-    code = await check_password(conn, user, password, client_ip=client_ip, now=now, system=system, row=row,
-                                rule=rule)
+    """Check the API caller; counts failures (see `Lockout`).
+
+    `by_key`: the caller proved itself with a live API key of `user` (integrations/keys.py) instead of a password,
+    so the password and the lockout are skipped (a key is refused without counting towards it); every later check
+    is the same.
+    """
+    if by_key:
+        code = GOOD if row is not None and usable(row) else BAD
+        if code != GOOD:
+            return AuthResult(code, False, None)
+    else:
+        code = await check_password(conn, user, password, client_ip=client_ip, now=now, system=system, row=row,
+                                    rule=rule)
     if row is None:
         return AuthResult(BAD, False, None)
     api_access = row["vdc_agent_api_access"] == "1"
