@@ -12,6 +12,7 @@ from rich.console import Console
 from typer.core import TyperCommand
 
 from openagc.config import DEFAULT_SQLITE, ConfigError, Settings, read_config_file
+from openagc.integrations.webhooks.cli import webhooks_app
 from openagc.store.database import is_sqlite, make_sync_engine, sync_url
 
 app = typer.Typer(
@@ -386,6 +387,7 @@ def simulate(
 call_app = typer.Typer(help="Put a simulated call into a running server (simulated switch only).",
                        no_args_is_help=True, add_completion=False)
 app.add_typer(call_app, name="call")
+app.add_typer(webhooks_app, name="webhooks")  # docs/webhooks.md
 
 
 @call_app.command("inbound", cls=_PlainFlags)
