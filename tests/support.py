@@ -82,8 +82,10 @@ class Backend:
         self.client = httpx.Client(base_url=self.server.base_url, timeout=30)
 
     def new_services(self, *, engine: bool) -> Services:
+        # No webhook dispatcher in the shared servers: the webhook tests run their own (tests/integrations/).
         settings = Settings(
-            database=self.url, engine=engine, server_name="testserver", hostname="testhost", cache_seconds=0
+            database=self.url, engine=engine, server_name="testserver", hostname="testhost", cache_seconds=0,
+            webhooks=False,
         )
         services = Services(settings=settings, db=Database(self.url))
         services.clock.freeze(FROZEN_AT)
