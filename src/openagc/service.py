@@ -14,8 +14,11 @@ from openagc import health, metrics
 from openagc.api import delivery
 from openagc.api.app import Services, api_php, command_status
 from openagc.bus import AGENT_COMMAND, RedisBridge
+from openagc.companion import app as companion
 from openagc.config import Settings
 from openagc.integrations import keys, ratelimit
+from openagc.integrations.webhooks import dispatch as webhooks
+from openagc.integrations.webhooks import http as webhooks_http
 from openagc.store.command_records import OUTCOME_TOPIC
 from openagc.store.database import Database
 from openagc.web.csrf import CsrfGuard
@@ -45,8 +48,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     routes = [
         Route("/agc/api.php", api_php, methods=["GET", "POST"]),
         Route("/agc/commands/{command_id:int}", command_status, methods=["GET"]),
+        *companion.routes(),
         *health.routes(),
         *metrics_routes(),
+        *webhooks_http.routes(services),
     ]
     keys.register()  # integrator endpoints (`integrations.caller`) accept API keys
     parts = [m for m in (_part(n) for n in PARTS) if m is not None]
@@ -69,6 +74,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             await bridge.start()
             services.extra[health.BRIDGE] = bridge
             stoppers.append(bridge.stop)
+        if settings.webhooks:  # delivery runs whether the engine is on or off (docs/webhooks.md)
+            stoppers.append(await webhooks.start(services))
         if settings.engine:
             for module in parts:
                 if hasattr(module, "start"):
