@@ -1,9 +1,9 @@
 """The browser origin's response headers.
 
-`/agc/api.php` keeps upstream's bytes and `text/html` type, but a browser may not run or frame them:
-`Content-Security-Policy: sandbox; default-src 'none'` (a unique opaque origin, no script, nothing loaded)
-and `nosniff`. Everything else (the console, `/agent/`) gets a strict policy: only this origin's scripts,
-styles and connections, never framed.
+`/agc/api.php` and `/vicidial/non_agent_api.php` keep upstream's bytes and `text/html` type, but a browser may
+not run or frame them: `Content-Security-Policy: sandbox; default-src 'none'` (a unique opaque origin, no
+script, nothing loaded) and `nosniff`. Everything else (the console, `/agent/`) gets a strict policy: only this
+origin's scripts, styles and connections, never framed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-API_PATH = "/agc/api.php"
+API_PATHS = frozenset({"/agc/api.php", "/vicidial/non_agent_api.php"})  # upstream's text answers
 API_HEADERS = {
     "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -38,7 +38,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = API_HEADERS if scope.get("path") == API_PATH else APP_HEADERS
+        extra = API_HEADERS if scope.get("path") in API_PATHS else APP_HEADERS
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

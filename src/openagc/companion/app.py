@@ -1,0 +1,107 @@
+"""`GET|POST /vicidial/non_agent_api.php`: intake, login, upstream's shared steps, the function, its log row.
+
+One transaction per request, as api.php: the answer's `vicidial_api_log` row (`api_script` `non-agent`) and the
+login's failure counters commit together. `version` and the coffee requests are answered before any login;
+a refused login prints one line and writes no log row (upstream logs none).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from openagc.api.app import BUSY, HEADERS, Services, api_page, load_system, read_form
+from openagc.api.audit import write_log
+from openagc.api.params import Params, logging_query_string, pick
+from openagc.companion import agents, calls, campaigns, groups, ingroup_info  # noqa: F401  (register functions)
+from openagc.companion.access import login
+from openagc.companion.answer import Answer, denied, failure
+from openagc.companion.params import PARAMETERS, filter_params
+from openagc.companion.registry import REGISTRY, Context
+from openagc.companion.system import COFFEE, coffee, version
+from openagc.store.database import Conflict
+
+PATH = "/vicidial/non_agent_api.php"
+LOGIN_INCORRECT = "Login incorrect, please try again"
+NO_FUNCTION = "NO FUNCTION SPECIFIED"
+NOT_ALLOWED = "auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION"
+
+
+async def answer(conn: AsyncConnection, p: Params, *, system: dict[str, Any], now: datetime, epoch: int,
+                 services: Services, client_ip: str) -> Answer:
+    """Upstream's order: version and coffee, the login, the function's name, source, allowed functions,
+    the function's permission, then the function itself."""
+    if p.function == "version":
+        return await version(conn, now, epoch)
+    if p.function in COFFEE:
+        return coffee(p.function)
+    caller = await login(conn, p.user, p.get("pass"), client_ip=client_ip, now=now, system=system,
+                         rule=services.lockout)
+    if caller is None:  # one answer for every refusal: no password, code or address echoed
+        return failure(LOGIN_INCORRECT, f"ERROR: {LOGIN_INCORRECT}: |{p.user}|\n", p.user, logged=False)
+    spec = REGISTRY.get(p.function)
+    if spec is None:
+        return failure(NO_FUNCTION, f"ERROR: {NO_FUNCTION}\n", p.function)
+    if len(p.source.encode()) < 2:
+        return failure("Invalid Source", f"ERROR: Invalid Source - {p.source}\nERROR: Invalid Source: |{p.source}|\n",
+                       p.source)
+    if not caller.may_use(spec.name):
+        return failure(NOT_ALLOWED, f"ERROR: {NOT_ALLOWED}: |{caller.user}|{spec.name}|\n", caller.user, spec.name)
+    if not caller.has(spec.permission):
+        return denied(spec.denied, caller.user)
+    return await spec.handler(Context(conn=conn, p=p, caller=caller, system=system, now=now, epoch=epoch))
+
+
+def _debug_footer(p: Params, result: Answer, started: float) -> str:
+    """Upstream's `format=debug` footer, printed only where its script runs to the end (no function matched)."""
+    if p.format != "debug" or result.reason != NO_FUNCTION:
+        return ""
+    return f"\n<!-- script runtime: {int(time.perf_counter() - started)} seconds -->\n</body>\n</html>\n"
+
+
+async def non_agent_api(request: Request) -> Response:
+    """The companion status API endpoint."""
+    services: Services = request.app.state.services
+    settings, clock = services.settings, services.clock
+    started = time.perf_counter()
+    form = await read_form(request, settings.max_form_fields)
+    raw = pick(request.query_params, dict(form), PARAMETERS)
+    client_ip = request.client.host if request.client else ""
+    url_text = logging_query_string(request.url.query, form, settings.api_log_chars)
+    page, server_name = api_page(request, settings)
+    webserver_id = await services.ids.webserver(server_name, settings.hostname)
+    url_id = await services.ids.url(page)
+    now = clock.now().replace(microsecond=0)
+
+    async def transaction(conn: AsyncConnection) -> tuple[Params, Answer]:
+        system = await services.cache.get("system_settings", lambda: load_system(conn))
+        p = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
+        result = await answer(conn, p, system=system, now=now, epoch=int(now.timestamp()), services=services,
+                              client_ip=client_ip)
+        if result.logged:
+            await write_log(conn, user=p.user, agent_user=p.agent_user, function=p.function, value="",
+                            result=result.result, reason=result.reason, source=p.source,
+                            data=result.data[: settings.api_log_chars], api_date=clock.now().replace(microsecond=0),
+                            run_time=time.perf_counter() - started, webserver=webserver_id, api_url=url_id,
+                            remote_ip=client_ip, url=url_text, script="non-agent")
+        return p, result
+
+    try:
+        p, result = await services.db.transaction(transaction)
+    except Conflict:  # the database kept refusing: nothing was written
+        return Response(BUSY, status_code=503, headers=HEADERS | {"Retry-After": "1"}, media_type="text/plain")
+    if p.format == "json":
+        return Response(result.json(p.function), status_code=result.status, headers=HEADERS,
+                        media_type="application/json")
+    return Response(result.text + _debug_footer(p, result, started), status_code=result.status, headers=HEADERS,
+                    media_type="text/html; charset=utf-8")
+
+
+def routes() -> list[Route]:
+    return [Route(PATH, non_agent_api, methods=["GET", "POST"])]
