@@ -17,6 +17,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from openagc.config import Settings
+from openagc.web import shutdown as server_shutdown
 
 try:  # uvicorn[standard] brings httptools, uvicorn's faster parser ("auto" picks it when installed)
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _Fastest
@@ -77,6 +78,11 @@ class HeaderDeadline:
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)  # type: ignore[misc]
+
+    def shutdown(self) -> None:
+        """The server is shutting down: event streams on this loop end their responses (`web.shutdown`)."""
+        server_shutdown.begin(self.loop)
+        super().shutdown()  # type: ignore[misc]
 
 
 class Protocol(HeaderDeadline, _Fastest):  # type: ignore[misc, valid-type]
