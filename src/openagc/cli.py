@@ -216,7 +216,7 @@ def _demo_callers(flag: bool | None, config: str, settings: Settings) -> float:
 
 
 SERVE_OPTIONS = ("host", "port", "database", "engine", "workers", "switch", "ami_url", "redis_url", "ssl_certfile",
-                 "ssl_keyfile", "forwarded_allow_ips")
+                 "ssl_keyfile", "forwarded_allow_ips", "log_format")
 
 
 @app.command()
@@ -239,6 +239,7 @@ def serve(
     forwarded_allow_ips: str = typer.Option(
         "127.0.0.1", "--forwarded-allow-ips",
         help="Proxies whose X-Forwarded-For/-Proto are trusted (client address, https); see docs/security.md."),
+    log_format: str = typer.Option("text", "--log-format", help="Log lines as text or json (one object a line)."),
     config: str = typer.Option("", "--config", "-c", envvar="OPENAGC_CONFIG", help=CONFIG_HELP),
     demo_callers: bool | None = typer.Option(
         None, "--demo-callers/--no-demo-callers", show_default=False, metavar="",
@@ -250,9 +251,14 @@ def serve(
     Every option, and every limit (body size, timeouts, connections, event streams, lockout; docs/security.md),
     can also come from an OPENAGC_* environment variable or the --config file (docs/deployment.md).
     """
+    from openagc.jsonlog import uvicorn_log_config
     from openagc.server import serve as run_server
 
     settings = _settings(ctx, config, SERVE_OPTIONS)
+    try:
+        log_config = uvicorn_log_config(settings.log_format)
+    except ValueError as exc:
+        _fail(str(exc))
     if settings.workers > 1 and settings.engine:
         _fail("--workers > 1 needs --engine off (one engine process serves the API processes through Redis)")
     if settings.switch not in ("simulated", "asterisk"):
@@ -289,13 +295,20 @@ def serve(
                       "TEST_IN/SALESLINE (off: --no-demo-callers or OPENAGC_DEMO_CALLERS=0)")
     uvicorn_options = dict(host=host, port=port, log_level="warning", access_log=False,
                            forwarded_allow_ips=settings.forwarded_allow_ips,
-                           ssl_certfile=settings.ssl_certfile or None, ssl_keyfile=settings.ssl_keyfile or None)
+                           ssl_certfile=settings.ssl_certfile or None, ssl_keyfile=settings.ssl_keyfile or None,
+                           **({"log_config": log_config} if log_config else {}))
     if settings.workers > 1:
         import os
 
+        from openagc.web.metrics import prepare_multiprocess
+
         os.environ.update(settings.as_env())  # each worker builds the same Settings from the environment
-        run_server("openagc.service:app_from_env", settings, factory=True, workers=settings.workers,
-                   **uvicorn_options)
+        cleanup = prepare_multiprocess(settings.workers)  # /metrics sums the workers (docs/metrics.md)
+        try:
+            run_server("openagc.service:app_from_env", settings, factory=True, workers=settings.workers,
+                       **uvicorn_options)
+        finally:
+            cleanup()
         return
     from openagc.service import create_app
 
@@ -388,6 +401,80 @@ call_app = typer.Typer(help="Put a simulated call into a running server (simulat
                        no_args_is_help=True, add_completion=False)
 app.add_typer(call_app, name="call")
 app.add_typer(webhooks_app, name="webhooks")  # docs/webhooks.md
+keys_app = typer.Typer(help="API keys for integrators: Authorization: Bearer <key> (docs/api-keys.md).",
+                       no_args_is_help=True, add_completion=False)
+app.add_typer(keys_app, name="keys")
+
+
+def _keys_database(ctx: typer.Context, config: str) -> Any:
+    """A sync engine on the configured database (which must exist and have its schema)."""
+    database = _settings(ctx, config, ("database",)).database
+    _open_database(database, must_exist=True)
+    return make_sync_engine(database)
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    user: str = typer.Option(..., "--user", metavar="USER", help="The vicidial_users user the key acts as."),
+    name: str = typer.Option("", "--name", metavar="TEXT", help="What the key is for (shown by keys list)."),
+    rate: int | None = typer.Option(None, "--rate", metavar="N", show_default=False,
+                                    help="Requests a minute (default: the api_key_rate setting; 0: no limit)."),
+    database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
+    config: str = typer.Option("", "--config", "-c", envvar="OPENAGC_CONFIG", help=CONFIG_HELP),
+) -> None:
+    """Make a key and print it (on stdout, alone): it is shown this once and never stored."""
+    from openagc.integrations import keys
+
+    engine = _keys_database(ctx, config)
+    try:
+        with engine.begin() as conn:
+            key_id, token = keys.create(conn, user=user, name=name, rate=rate)
+    except keys.KeyProblem as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"key {key_id} for user {user}: store it now, it is not shown again", err=True)
+    typer.echo(token)
+
+
+@keys_app.command("list")
+def keys_list(
+    ctx: typer.Context,
+    database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
+    config: str = typer.Option("", "--config", "-c", envvar="OPENAGC_CONFIG", help=CONFIG_HELP),
+) -> None:
+    """Every key: id, user, name, prefix, created, last used, revoked, rate (never the key itself)."""
+    from openagc.integrations import keys
+
+    engine = _keys_database(ctx, config)
+    try:
+        with engine.connect() as conn:
+            rows = keys.listing(conn)
+    finally:
+        engine.dispose()
+    typer.echo(keys.table(rows))
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    ctx: typer.Context,
+    key_id: int = typer.Argument(..., metavar="ID", help="The key's id (keys list)."),
+    database: str = typer.Option(str(DEFAULT_SQLITE), "--database", "-d", help=DATABASE_HELP),
+    config: str = typer.Option("", "--config", "-c", envvar="OPENAGC_CONFIG", help=CONFIG_HELP),
+) -> None:
+    """Revoke a key: every process refuses it from its next request."""
+    from openagc.integrations import keys
+
+    engine = _keys_database(ctx, config)
+    try:
+        with engine.begin() as conn:
+            already = keys.revoke(conn, key_id)
+    except keys.KeyProblem as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"key {key_id} was already revoked on {already}" if already else f"key {key_id} revoked")
 
 
 @call_app.command("inbound", cls=_PlainFlags)

@@ -99,6 +99,23 @@ def listing(conn: sa.Connection) -> list[dict[str, Any]]:
             for r in rows]
 
 
+def table(rows: list[dict[str, Any]]) -> str:
+    """`listing` as aligned columns (`-` for never / not revoked; rate `default` follows the setting)."""
+    head = ("id", "user", "name", "prefix", "created", "last used", "revoked", "rate")
+
+    def shown(value: Any) -> str:
+        return "-" if value is None or value == "" else str(value)
+
+    def rate(value: int | None) -> str:
+        return "default" if value is None else "no limit" if value == 0 else f"{value}/min"
+
+    lines = [head] + [(str(r["id"]), r["user"], shown(r["name"]), r["prefix"], shown(r["created"]),
+                       shown(r["last_used"]), shown(r["revoked"]), rate(r["rate"])) for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+                     for line in lines)
+
+
 def revoke(conn: sa.Connection, key_id: int, now: datetime | None = None) -> datetime | None:
     """Revoke a key at once (every process refuses it from its next request). Returns when it had already been
     revoked, None when this call revoked it; `KeyProblem` for an unknown id."""

@@ -17,8 +17,11 @@ import functools
 import hmac
 import ipaddress
 import os
+import shutil
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -122,6 +125,28 @@ async def snapshot(services: Services) -> list[Metric]:
         reconnects.add_metric([], bus["reconnects"])
         families += [bridge, reconnects]
     return families
+
+
+def prepare_multiprocess(workers: int) -> Callable[[], None]:
+    """Before `--workers N` (N > 1) start: prometheus-client's multiprocess mode, so a scrape sums every worker.
+
+    The workers inherit `PROMETHEUS_MULTIPROC_DIR`: the one given (its value files of an earlier run are removed,
+    as prometheus-client requires), else a new temporary directory. Returns what to do when the server stops
+    (remove the temporary directory).
+    """
+    if workers <= 1:
+        return lambda: None
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for kind in ("counter", "gauge", "histogram", "summary"):
+            for stale in directory.glob(f"{kind}_*.db"):
+                stale.unlink(missing_ok=True)
+        return lambda: None
+    made = tempfile.mkdtemp(prefix="openagc-metrics-")
+    os.environ[MULTIPROC_ENV] = made
+    return lambda: shutil.rmtree(made, ignore_errors=True)
 
 
 def exposition(families: list[Metric]) -> bytes:
