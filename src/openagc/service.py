@@ -92,6 +92,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     middleware = [
         Middleware(MergeSlashes),  # first: every other layer and route sees the merged path (Apache's default)
         Middleware(HttpMetrics),  # requests by route template and status, timed to their headers
+        Middleware(ratelimit.RateLimitHeaders),  # a keyed /api/ request's RateLimit-* headers
         Middleware(SecurityHeaders),
         Middleware(BodyLimits, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout),
         Middleware(CsrfGuard, allowed_origins=settings.allowed_origins.split(",")),

@@ -20,6 +20,7 @@ from starlette.requests import Request
 
 from openagc.api.app import Services, load_system
 from openagc.api.auth import authenticate, load_user
+from openagc.integrations import ratelimit
 from openagc.store.schema import vicidial_user_groups
 
 ALL_CAMPAIGNS = "-ALL-CAMPAIGNS-"
@@ -92,13 +93,16 @@ async def _caller(conn: AsyncConnection, row: sa.RowMapping, key_id: int | None 
 
 async def identify(request: Request, services: Services) -> Caller:
     """The caller of `request`, or `Unauthorized`. Basic credentials count towards the lockout like api.php's
-    (a failure is committed before the 401 is answered)."""
+    (a failure is committed before the 401 is answered). A key takes its turn at its rate limit (429 when its
+    bucket is empty, nothing written; `integrations/ratelimit.py`)."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     async with services.db.begin() as conn:
         if scheme.lower() == "bearer":
             caller = await _bearer(conn, value.strip())
             refusal = "invalid API key"
+            if caller is not None and caller.key_id is not None:
+                await ratelimit.admit(request, services, conn, caller.key_id)
         else:
             caller = await _basic(conn, services, header, request.client.host if request.client else "")
             refusal = "invalid user or password" if header else "authentication required"

@@ -24,6 +24,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from openagc.metrics import RATE_LIMITED
+from openagc.store.schema import openagc_api_keys
+
 if TYPE_CHECKING:
     from openagc.api.app import Services
 
@@ -31,6 +41,7 @@ log = logging.getLogger(__name__)
 
 WINDOW = 60  # seconds in which a bucket refills completely
 LIMITER = "rate_limiter"  # services.extra key of this process's Limiter
+STATE = "openagc_rate_limit"  # request.state attribute: the Decision whose headers `RateLimitHeaders` adds
 REDIS_PREFIX = "openagc:ratelimit:"
 
 # KEYS[1] the bucket; ARGV: capacity, tokens gained per millisecond. Returns {allowed 0|1, tokens left (a string:
@@ -170,3 +181,44 @@ def limiter(services: Services) -> Limiter:
 
         found = services.extra[LIMITER] = Limiter(lambda: settings.api_key_rate, seconds, settings.redis_url)
     return found
+
+
+async def admit(request: Request, services: Services, conn: AsyncConnection, key_id: int) -> None:
+    """An integrator endpoint's turn for key `key_id` (resolved by `integrations.caller`): its headers are added to
+    the answer (`RateLimitHeaders`); an empty bucket raises 429 with `Retry-After` before the endpoint runs."""
+    K = openagc_api_keys.c
+    row = (await conn.execute(sa.select(K.public_id, K.rate).where(K.key_id == key_id))).first()
+    if row is None:
+        return
+    decision = await limiter(services).take(row.public_id, row.rate)
+    if decision is None:
+        return
+    setattr(request.state, STATE, decision)
+    if not decision.allowed:
+        RATE_LIMITED.labels("api/v1").inc()
+        raise HTTPException(429, f"rate limit exceeded - retry in {decision.retry_after} seconds",
+                            headers=decision.headers())
+
+
+class RateLimitHeaders:
+    """ASGI middleware: the rate headers of a keyed integrator request (`/api/…`) on whatever answers it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope.get("path", "").startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                decision = (scope.get("state") or {}).get(STATE)
+                if isinstance(decision, Decision):
+                    headers = MutableHeaders(scope=message)
+                    for name, value in decision.headers().items():
+                        if name not in headers:
+                            headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
