@@ -99,7 +99,7 @@ async def identify(request: Request, services: Services) -> Caller:
     scheme, _, value = header.partition(" ")
     async with services.db.begin() as conn:
         if scheme.lower() == "bearer":
-            caller = await _bearer(conn, value.strip())
+            caller = await _bearer(conn, services, value.strip(), request.client.host if request.client else "")
             refusal = "invalid API key"
             if caller is not None and caller.key_id is not None:
                 await ratelimit.admit(request, services, conn, caller.key_id)
@@ -111,14 +111,16 @@ async def identify(request: Request, services: Services) -> Caller:
     return caller
 
 
-async def _bearer(conn: AsyncConnection, token: str) -> Caller | None:
+async def _bearer(conn: AsyncConnection, services: Services, token: str, client_ip: str) -> Caller | None:
+    """A key's user, through every check api.php makes after the password (active, API access, IP lists …)."""
     for resolve in BEARER_RESOLVERS:
         found = await resolve(conn, token)
         if found:
             row = await load_user(conn, found[0])
-            if row is not None and row["active"] == "Y" and row["vdc_agent_api_access"] == "1":
-                return await _caller(conn, row, key_id=found[1])
-            return None
+            system = await services.cache.get("system_settings", lambda: load_system(conn))
+            auth = await authenticate(conn, found[0], "", client_ip=client_ip, now=services.clock.now().replace(
+                microsecond=0), system=system, row=row, rule=services.lockout, by_key=True)
+            return await _caller(conn, row, key_id=found[1]) if auth.ok and row is not None else None
     return None
 
 
