@@ -1583,3 +1583,21 @@ openagc_webhook_attempts = _table(
     col("dispatcher", VARCHAR(64), nullable=False, dflt=""),
     sa.Index("openagc_webhook_attempts_event", "webhook_id", "event_id"),
 )
+
+# The stock-VICIdial event watcher (integrations/stock_watcher.py): one row per database saying which process
+# derives events from upstream's tables (a lease) and where it is (JSON: cursors of recording_log and
+# vicidial_callbacks, open recordings), and the agents' rows as it saw them last; both written in the transaction
+# that appends the events they account for, so a restart neither repeats nor loses one.
+openagc_event_watch = _table(
+    "openagc_event_watch",
+    _pk("name", VARCHAR(20)),
+    col("holder", VARCHAR(100), nullable=False, dflt=""),
+    col("lease_until_ms", BIGINT(20, unsigned=True), nullable=False, dflt="0"),
+    col("state", TEXT(), nullable=False),  # JSON object
+)
+
+openagc_event_watch_agents = _table(
+    "openagc_event_watch_agents",
+    _pk("user", VARCHAR(20)),
+    col("seen", TEXT(), nullable=False),  # JSON object: the agent's row as the watcher last saw it
+)
