@@ -21,6 +21,7 @@ from openagc.integrations.webhooks import dispatch as webhooks
 from openagc.integrations.webhooks import http as webhooks_http
 from openagc.store.command_records import OUTCOME_TOPIC
 from openagc.store.database import Database
+from openagc.store.event_log import EVENTS_TOPIC
 from openagc.web.csrf import CsrfGuard
 from openagc.web.headers import SecurityHeaders
 from openagc.web.limits import BodyLimits
@@ -28,9 +29,10 @@ from openagc.web.metrics import HttpMetrics
 from openagc.web.metrics import routes as metrics_routes
 from openagc.web.paths import MergeSlashes
 
-# Optional parts of the service, each a module exposing `routes(services)` and/or `start(services)`.
-# A part that is not installed yet is skipped, so the API runs on its own (drop-in mode).
-PARTS = ("openagc.engine.runtime", "openagc.console.routes")
+# Optional parts of the service, each a module exposing `routes(services)`, `start(services)` (run when the engine
+# is on) and/or `always(services)` (run in every process, engine on or off); `start` and `always` return their
+# stop coroutine function. A part that is not installed yet is skipped, so the API runs on its own (drop-in mode).
+PARTS = ("openagc.engine.runtime", "openagc.console.routes", "openagc.integrations.events")
 
 
 def _part(name: str):
@@ -70,12 +72,15 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
         stoppers.append(stop_metrics)
         if settings.redis_url:
-            bridge = RedisBridge(services.bus, settings.redis_url, topics=(AGENT_COMMAND, OUTCOME_TOPIC))
+            bridge = RedisBridge(services.bus, settings.redis_url, topics=(AGENT_COMMAND, OUTCOME_TOPIC, EVENTS_TOPIC))
             await bridge.start()
             services.extra[health.BRIDGE] = bridge
             stoppers.append(bridge.stop)
         if settings.webhooks:  # delivery runs whether the engine is on or off (docs/webhooks.md)
             stoppers.append(await webhooks.start(services))
+        for module in parts:
+            if hasattr(module, "always"):
+                stoppers.append(await module.always(services))
         if settings.engine:
             for module in parts:
                 if hasattr(module, "start"):
