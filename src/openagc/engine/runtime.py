@@ -24,6 +24,7 @@ from openagc.engine import (
     agent_phone,
     command_outcomes,
     commands,
+    events,
     manager,
     reconcile,
     remote,
@@ -35,6 +36,7 @@ from openagc.engine.agent_phone import PhoneState
 from openagc.engine.logs import Moment
 from openagc.engine.session import Ctx
 from openagc.engine.watcher import Watcher
+from openagc.integrations import stock_watcher
 from openagc.store import command_records
 from openagc.store.schema import (
     live_channels,
@@ -224,8 +226,10 @@ class Engine:
                 ctx = await session.load(self, conn, user, at)
                 if ctx is None:
                     return None, None
+                await events.begin(ctx)
                 result = await action(ctx)
                 await command_outcomes.flush(ctx)  # what became of each command, in the same transaction
+                await events.append(ctx)  # integrators' events: last, the event log's sequence stays locked
                 return ctx, result
 
             try:
@@ -251,6 +255,7 @@ class Engine:
 
     async def after_commit(self, ctx: Ctx) -> None:
         command_outcomes.publish(ctx)
+        events.publish(ctx)
         for op in ctx.ops:
             try:
                 await op()
@@ -287,7 +292,13 @@ class Engine:
     async def login(self, req: session.LoginRequest) -> tuple[str, str]:
         at = self.moment()
         async with self.locks[req.user]:
-            ctx, token = await self.services.db.transaction(lambda conn: session.login(self, conn, at, req))
+            async def body(conn: AsyncConnection) -> tuple[Ctx, str]:
+                ctx, token = await session.login(self, conn, at, req)
+                events.begin_login(ctx)
+                await events.append(ctx)
+                return ctx, token
+
+            ctx, token = await self.services.db.transaction(body)
             self.set_phone(req.user, PhoneState.CONNECTING, None)
             await self.after_commit(ctx)
         return token, ctx.conf
@@ -814,6 +825,8 @@ async def start(services: Services) -> Callable[[], Awaitable[None]]:
         services.extra["switch"] = await _connect_asterisk(services)
     engine = Engine(services, _make_switch(services))
     services.extra["engine"] = engine
+    # the engine appends the events of its transactions: no stock-VICIdial watcher derives them as well
+    release_events = await stock_watcher.hold_for_engine(services)
     await engine.start()
     from openagc.engine import demo_centre
 
@@ -822,6 +835,7 @@ async def start(services: Services) -> Callable[[], Awaitable[None]]:
     async def stop() -> None:
         await stop_demo()
         await engine.stop()
+        await release_events()
         if services.extra.get("engine") is engine:
             services.extra.pop("engine", None)
 

@@ -99,6 +99,7 @@ class Ctx:
     outcomes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     finished: list[dict[str, Any]] = field(default_factory=list)
     loaded: dict[str, Any] = field(default_factory=dict)  # the command columns as the transition found them
+    journal: Any = None  # integrators' events of this transition (engine/events.py)
 
     @property
     def user(self) -> str:

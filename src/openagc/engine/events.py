@@ -1,0 +1,91 @@
+"""Integrators' events of the engine's transactions (`docs/events.md`).
+
+`begin` reads the agent's view right after `session.load` locked its row; `append`, last in the transaction,
+reads it again, derives the events (`integrations/agent_events.derive`, the same function the stock-VICIdial
+watcher uses), adds what only the engine knows (recordings it started or stopped, transfers, park, command
+outcomes) and appends them to the event log; `publish`, after the commit, wakes the streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from openagc.integrations import agent_rows
+from openagc.integrations.agent_events import AgentView, derive, park_event, transfer_event
+from openagc.integrations.command_events import outcome_events
+from openagc.store import event_log
+from openagc.store.event_log import NewEvent
+
+if TYPE_CHECKING:
+    from openagc.engine.session import Ctx
+
+
+@dataclass
+class Journal:
+    """The agent's view when the transaction began, and the ids its events got."""
+
+    before: AgentView | None
+    callbacks_after: int | None = None  # the highest callback id then (only while the agent had a lead)
+    ids: list[int] = field(default_factory=list)
+
+
+async def begin(ctx: Ctx) -> None:
+    """Remember the agent's view as the transaction found it (its row is locked by now)."""
+    before = await agent_rows.view(ctx.conn, ctx.user)
+    callbacks_after = None
+    if before is not None and before.lead_id:  # a disposition may schedule a callback
+        callbacks_after = await agent_rows.highest(ctx.conn, agent_rows.CB.callback_id)
+    ctx.journal = Journal(before, callbacks_after)
+
+
+def begin_login(ctx: Ctx) -> None:
+    """A login: there was no row before."""
+    ctx.journal = Journal(None)
+
+
+def _engine_only(events: list[dict[str, Any]], who: AgentView) -> list[NewEvent]:
+    out = []
+    for e in events:
+        kind = e["event"]
+        if kind == "transfer":
+            out.append(transfer_event(who, "requested", function=e.get("function", ""), phase=e.get("phase", "")))
+        elif kind in ("xfer_answered", "xfer_hangup"):
+            step = "answered" if kind == "xfer_answered" else "hung_up"
+            out.append(transfer_event(who, step, call_id=e.get("callerid", "")))
+        elif kind == "left_3way":
+            out.append(transfer_event(who, "left_3way", conf_exten=e.get("conf_exten", "")))
+        elif kind in ("parked", "grabbed"):
+            out.append(park_event(who, kind == "parked", leg=e.get("leg", ""), channel=e.get("channel", "")))
+    return out
+
+
+async def append(ctx: Ctx) -> None:
+    """Derive and append the transaction's events; call it last (the event log's sequence row stays locked)."""
+    journal = ctx.journal
+    if journal is None:
+        return
+    conn = ctx.conn
+    after = await agent_rows.view(conn, ctx.user)
+    facts = await agent_rows.facts_of(conn, journal.before, after)
+    if journal.callbacks_after is not None and facts.dispositions:
+        facts.callbacks = await agent_rows.new_callbacks(conn, journal.callbacks_after, user=ctx.user)
+    who = after or journal.before or AgentView(ctx.user, campaign_id=ctx.campaign_id, user_group=ctx.user_group)
+    started = [int(e["recording_id"]) for e in ctx.events if e["event"] == "recording_started"]
+    stopped = [int(e["recording_id"]) for e in ctx.events if e["event"] == "recording_stopped"]
+    if started or stopped:
+        rows = {int(r["recording_id"]): r for r in await agent_rows.recordings(conn, {*started, *stopped})}
+        facts.recordings_started = [rows[i] for i in started if i in rows]
+        facts.recordings_stopped = [rows[i] for i in stopped if i in rows]
+    facts.extra = _engine_only(ctx.events, who)
+    events = derive(journal.before, after, facts)
+    events += await outcome_events(conn, ctx.finished, who.campaign_id, who.user_group)
+    if events:
+        now_ms = int(ctx.engine.services.clock.now().timestamp() * 1000)
+        journal.ids = await event_log.append(conn, events, now_ms)
+
+
+def publish(ctx: Ctx) -> None:
+    """After the commit: wake the event streams (the events are read from the table)."""
+    if ctx.journal is not None and ctx.journal.ids:
+        ctx.engine.services.bus.publish(event_log.EVENTS_TOPIC, ctx.journal.ids[-1])
