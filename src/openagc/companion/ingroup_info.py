@@ -43,7 +43,7 @@ def _invalid(ctx: Context) -> Answer:
                    data=p.session_id)
 
 
-async def _name(ctx: Context, column: sa.Column, table: sa.Table, key: sa.Column, value: str) -> str:
+async def _name(ctx: Context, column: sa.Column, key: sa.Column, value: str) -> str:
     return (await ctx.conn.execute(sa.select(column).where(key == value).limit(1))).scalar() or ""
 
 
@@ -123,14 +123,14 @@ async def agent_ingroup_info(ctx: Context) -> Answer:
     options = []
     for index, group_id in enumerate(_groups(campaign.closer_campaigns if inbound else "")):
         if len(group_id) > 1:  # upstream marks selections from the second piece on (the first is the blank)
-            name = await _name(ctx, IG.group_name, vicidial_inbound_groups, IG.group_id, group_id)
+            name = await _name(ctx, IG.group_name, IG.group_id, group_id)
             options.append((group_id, name, index > 0 and group_id in chosen))
     blended = agent["outbound_autodial"] or ""
     change = p.stage == "change" and me.change_agent_campaign
     manager = agent["external_igb_set_user"] or ""
     manager_name = ""
     if change and agent["manager_ingroup_set"] in ("SET", "Y"):
-        manager_name = await _name(ctx, U.full_name, vicidial_users, U.user, manager)
+        manager_name = await _name(ctx, U.full_name, U.user, manager)
     record = {
         "agent_user": p.agent_user, "full_name": user.full_name or "", "campaign_id": agent["campaign_id"] or "",
         "selected_ingroups": chosen, "outbound_autodial": blended,
