@@ -3,7 +3,8 @@
 No engine sees the commands, so this watcher (one per API process, every `sweep_seconds`) ends their records:
 `delivered` once the column no longer holds the command (the screen cleared it, as it does when it acts), or
 `expired` past the family's validity (the column is then cleared, so a screen cannot act on it late). Each
-outcome is published like the engine's, for `wait` and `GET /agc/commands/{id}`.
+outcome is published like the engine's, for `wait` and `GET /agc/commands/{id}`, and appended to the event log
+(`command.outcome`, in the same transaction).
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openagc.integrations import agent_rows
+from openagc.integrations.command_events import outcome_events
 from openagc.store import command_records as records
+from openagc.store import event_log
 
 if TYPE_CHECKING:
     from openagc.api.app import Services
@@ -47,9 +52,22 @@ async def settle_once(services: Services, validity: dict[str, int]) -> list[dict
                                        command_id=int(record["command_id"]))
             if done is not None:
                 ended.append(done)
+        appended = await _append_events(conn, ended, now_ms)  # last: the event log's sequence stays locked
     for record in ended:
         services.bus.publish(records.OUTCOME_TOPIC, records.public(record))
+    if appended:
+        services.bus.publish(event_log.EVENTS_TOPIC, appended[-1])
     return ended
+
+
+async def _append_events(conn: AsyncConnection, ended: list[dict], now_ms: int) -> list[int]:
+    """`command.outcome` events of the records ended (docs/events.md), each with its agent's campaign and group."""
+    events = []
+    for user in dict.fromkeys(r["user"] for r in ended):
+        who = await agent_rows.view(conn, user)
+        mine = [r for r in ended if r["user"] == user]
+        events += await outcome_events(conn, mine, who.campaign_id if who else "", who.user_group if who else "")
+    return await event_log.append(conn, events, now_ms)
 
 
 def watching(settings: Settings) -> bool:
