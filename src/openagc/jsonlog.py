@@ -15,7 +15,8 @@ from typing import Any
 
 FORMATS = ("text", "json")
 # Attributes every LogRecord has; anything else on a record came from `extra` and is logged as a field.
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# (uvicorn's `color_message` is its message again with terminal colours: left out.)
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

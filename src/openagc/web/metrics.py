@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from openagc.api.app import Services
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes, on every client version
 UNMATCHED = "unmatched"  # the route label of requests no route answered (404s; 408/413 refused before routing)
 VLA = vicidial_live_agents.c
 
@@ -170,7 +171,7 @@ async def metrics(request: Request) -> Response:
                                      headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         return PlainTextResponse("forbidden\n", status_code=403)
     body = exposition(await snapshot(services))
-    return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+    return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 def routes() -> list[Route]:
