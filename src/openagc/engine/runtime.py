@@ -103,16 +103,22 @@ class Engine:
         self.watcher = Watcher(self)
         self.command_validity = command_records.parse_validity(services.settings.command_validity)
         self._deliver_lock = asyncio.Lock()
+        self._release_events: Callable[[], Awaitable[None]] | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        # the engine appends the events of its transactions: no stock-VICIdial watcher derives them as well
+        self._release_events = await stock_watcher.hold_for_engine(self.services)
         await self.rebuild()
         await reconcile.reconcile(self)
         await self.watcher.start()
 
     async def stop(self) -> None:
         await self.watcher.stop()
+        if self._release_events is not None:
+            await self._release_events()
+            self._release_events = None
 
     def reset(self) -> None:
         """Forget every in-memory session (tests reset the database under a running engine)."""
@@ -825,8 +831,6 @@ async def start(services: Services) -> Callable[[], Awaitable[None]]:
         services.extra["switch"] = await _connect_asterisk(services)
     engine = Engine(services, _make_switch(services))
     services.extra["engine"] = engine
-    # the engine appends the events of its transactions: no stock-VICIdial watcher derives them as well
-    release_events = await stock_watcher.hold_for_engine(services)
     await engine.start()
     from openagc.engine import demo_centre
 
@@ -835,7 +839,6 @@ async def start(services: Services) -> Callable[[], Awaitable[None]]:
     async def stop() -> None:
         await stop_demo()
         await engine.stop()
-        await release_events()
         if services.extra.get("engine") is engine:
             services.extra.pop("engine", None)
 

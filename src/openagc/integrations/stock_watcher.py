@@ -218,7 +218,6 @@ async def _save_seen(conn: AsyncConnection, current: dict[str, AgentView], users
 async def start(services: Services) -> Callable[[], Awaitable[None]]:
     """Run a watcher in this process until the returned coroutine function is awaited."""
     watcher = StockWatcher(services, max(0.05, float(services.settings.sweep_seconds)))
-    services.extra["stock_watcher"] = watcher
     task = asyncio.get_running_loop().create_task(watcher.run())
 
     async def stop() -> None:
@@ -228,6 +227,7 @@ async def start(services: Services) -> Callable[[], Awaitable[None]]:
         with contextlib.suppress(Exception):
             await watcher.release()
 
+    services.extra["stock_watcher"] = (watcher, asyncio.get_running_loop(), stop)  # what runs it, for tests
     return stop
 
 
