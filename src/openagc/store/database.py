@@ -79,8 +79,16 @@ def sync_url(url: str) -> sa.URL:
     return u.set(drivername="mysql+pymysql")
 
 
+READ_ONLY = "openagc_read_only"  # execution option of `Database.connect()`'s connections (SQLite: deferred BEGIN)
+
+
 def _sqlite_setup(engine: sa.Engine) -> None:
-    """WAL, a busy timeout, and BEGIN IMMEDIATE so concurrent writers queue instead of deadlocking."""
+    """WAL, a busy timeout, and BEGIN IMMEDIATE so concurrent writers queue instead of deadlocking.
+
+    A connection marked `READ_ONLY` begins DEFERRED instead: in WAL mode its reads take no lock at all, so a
+    read never waits for a writer, never makes one wait, and a reader that is slow to finish (or is cancelled
+    while its connection is being closed) cannot hold the write lock.
+    """
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -93,7 +101,7 @@ def _sqlite_setup(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def make_sync_engine(url: str, **kwargs) -> sa.Engine:
@@ -184,8 +192,11 @@ class Database:
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads that need no transaction of their own."""
+        """A connection for reads that need no transaction of their own (never for writes: on SQLite it does not
+        take the write lock, so a write through it could fail at once instead of queueing)."""
         async with self.engine.connect() as conn:
+            if self.sqlite:
+                await conn.execution_options(**{READ_ONLY: True})
             yield conn
 
     async def dispose(self) -> None:
