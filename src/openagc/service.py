@@ -19,6 +19,7 @@ from openagc.config import Settings
 from openagc.integrations import keys, ratelimit
 from openagc.integrations.webhooks import dispatch as webhooks
 from openagc.integrations.webhooks import http as webhooks_http
+from openagc.openapi import routes as openapi
 from openagc.store.command_records import OUTCOME_TOPIC
 from openagc.store.database import Database
 from openagc.store.event_log import EVENTS_TOPIC
@@ -53,6 +54,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         *companion.routes(),
         *health.routes(),
         *metrics_routes(),
+        *openapi.routes(),  # /openapi.json and /docs, generated from the routes (docs/openapi.md)
         *webhooks_http.routes(services),
     ]
     keys.register()  # integrator endpoints (`integrations.caller`) accept API keys

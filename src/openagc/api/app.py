@@ -7,6 +7,7 @@ then are the engine's sessions woken (a wake-up never races ahead of its data).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -30,6 +31,15 @@ from openagc.clock import Clock
 from openagc.config import Settings
 from openagc.integrations import keys as api_keys
 from openagc.integrations.ratelimit import Decision, limiter, refused_line
+from openagc.openapi.describe import (
+    OPERATIONS,
+    USER_PASSWORD,
+    generated,
+    json_answer,
+    operation,
+    query,
+    refusal,
+)
 from openagc.store import command_records
 from openagc.store.cache import TtlCache
 from openagc.store.database import Conflict, Database
@@ -287,6 +297,18 @@ class _Seen:
     result: str = "NONE"
 
 
+def _agent_api_operation(method: str) -> Callable[[], dict[str, Any]]:
+    """The operation `openapi.agent_api` derives from the function registry (imported when the document is built)."""
+    def build() -> dict[str, Any]:
+        from openagc.openapi import agent_api
+
+        return agent_api.operation(method)
+
+    return build
+
+
+@generated("GET", _agent_api_operation("GET"))
+@generated("POST", _agent_api_operation("POST"))
 async def api_php(request: Request) -> Response:
     """The Agent API endpoint (each request counted and timed by function and result)."""
     started = time.perf_counter()
@@ -403,6 +425,10 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
     return response
 
 
+@operation("GET", summary="A command's record (what became of it)", tags=[OPERATIONS], security=USER_PASSWORD,
+           parameters=[query("wait", "Milliseconds to hold the answer until the command has an outcome.")],
+           responses={200: json_answer("The record.", command_records.PUBLIC_SCHEMA),
+                      401: refusal("Bad credentials."), 404: refusal("No such command.")})
 async def command_status(request: Request) -> Response:
     """`GET /agc/commands/{id}` (ours): a command's record, for the API user that may use api.php.
 

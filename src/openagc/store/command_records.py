@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openagc.openapi.describe import INTEGER, STRING, component, nullable, obj
 from openagc.store.schema import openagc_commands, vicidial_live_agents
 
 CMD, VLA = openagc_commands.c, vicidial_live_agents.c
@@ -169,6 +170,17 @@ async def close(conn: AsyncConnection, *, user: str, command: str, value: str, s
 async def get(conn: AsyncConnection, command_id: int) -> dict[str, Any] | None:
     row = (await conn.execute(sa.select(openagc_commands).where(CMD.command_id == command_id))).mappings().first()
     return dict(row) if row else None
+
+
+STATES = (QUEUED, APPLIED, REJECTED, EXPIRED, SUPERSEDED, DELIVERED)
+#: What `public` answers, for the OpenAPI document (`/agc/commands/{id}`, api.php's `command`).
+PUBLIC_SCHEMA = component("CommandRecord", obj({
+    "command_id": INTEGER, "agent_user": STRING, "function": STRING, "command": STRING, "value": STRING,
+    "source": STRING, "api_log_id": nullable(INTEGER), "created": STRING, "state": {"enum": list(STATES)},
+    "reason": STRING, "ended": nullable(STRING), "ended_by": STRING,
+    "milliseconds": nullable(INTEGER),
+}, ["command_id", "agent_user", "function", "command", "value", "state"],
+    description="A command written into an agent's command column, and what became of it."))
 
 
 def public(record: Mapping[str, Any]) -> dict[str, Any]:
