@@ -16,7 +16,7 @@ from openagc.api.app import Services, api_php, command_status
 from openagc.bus import AGENT_COMMAND, RedisBridge
 from openagc.companion import app as companion
 from openagc.config import Settings
-from openagc.integrations import keys, ratelimit
+from openagc.integrations import discovery, keys, ratelimit
 from openagc.integrations.webhooks import dispatch as webhooks
 from openagc.integrations.webhooks import http as webhooks_http
 from openagc.openapi import routes as openapi
@@ -52,6 +52,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         Route("/agc/api.php", api_php, methods=["GET", "POST"]),
         Route("/agc/commands/{command_id:int}", command_status, methods=["GET"]),
         *companion.routes(),
+        *discovery.routes(),
         *health.routes(),
         *metrics_routes(),
         *openapi.routes(),  # /openapi.json and /docs, generated from the routes (docs/openapi.md)
