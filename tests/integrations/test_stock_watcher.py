@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from openagc.integrations import stock_watcher
 from openagc.integrations.stock_watcher import StockWatcher
-from openagc.store.database import Database
 from tests.integrations.event_support import SseReader, kinds
 from tests.support import FROZEN_AT, live_agent_row, wait_for
 
@@ -129,3 +129,89 @@ def test_a_shift_written_as_upstream_writes_it_comes_out_as_events(backend, watc
     assert [(int(m["id"]), m["event"]) for m in stream.messages if "id" in m] == [
         (e["id"], e["type"]) for e in stream.events]
     assert [e["id"] for e in stream.events] == sorted(e["id"] for e in stream.events)
+
+
+def _poll_as_another_process(backend) -> list[int]:
+    """One pass of a watcher of another process (its own connections and holder name)."""
+    async def go() -> list[int]:
+        services = backend.new_services(engine=False)
+        try:
+            return await StockWatcher(services, 1.0).poll()
+        finally:
+            await services.db.dispose()
+
+    return asyncio.run(go())
+
+
+def test_one_watcher_per_database_and_a_restart_neither_repeats_nor_loses(backend, watched):
+    db = watched
+    stream = SseReader(backend.server.base_url)
+    stopped = False
+    try:
+        login(db)
+        stream.wait(lambda ev: kinds(ev) == ["agent.logged_in", "agent.state"], "the login's events")
+        db.update("vicidial_live_agents", {"user": "1000"}, status="READY", pause_code="")
+        # a second process's watcher finds the lease taken: it derives nothing, however the rows moved
+        assert _poll_as_another_process(backend) == []
+        stream.wait(lambda ev: len(ev) == 3, "READY, once")
+        holder = db.row("openagc_event_watch", name="stock")["holder"]
+
+        # the server's watcher stops (its process ends); the rows move twice while no watcher runs
+        _, _, stop = backend.services.extra["stock_watcher"]
+        on_server_loop(backend, stop)
+        stopped = True
+        assert db.row("openagc_event_watch", name="stock")["lease_until_ms"] == 0  # given up at once
+        db.update("vicidial_live_agents", {"user": "1000"}, status="PAUSED", pause_code="BREAK")
+        inbound_call(db)
+        # another process takes over where the last commit left off: one change, nothing repeated
+        appended = _poll_as_another_process(backend)
+        assert len(appended) == 2
+        stream.wait(lambda ev: len(ev) == 5, "the change made while no watcher ran")
+        assert db.row("openagc_event_watch", name="stock")["holder"] not in ("", holder)
+        assert _poll_as_another_process(backend) == []  # nothing moved since: nothing again
+    finally:
+        if stopped:  # the server's own watcher again, for the tests after this one
+            db.update("openagc_event_watch", {"name": "stock"}, lease_until_ms=0)
+            on_server_loop(backend, lambda: stock_watcher.start(backend.services))
+        stream.close()
+    assert [(e["type"], e["data"].get("state"), e["data"].get("previous")) for e in stream.events] == [
+        ("agent.logged_in", "PAUSED", None), ("agent.state", "PAUSED", ""), ("agent.state", "READY", "PAUSED"),
+        ("call.ringing", None, None), ("agent.state", "QUEUE", "READY")]
+
+
+def test_taking_over_from_an_engine_starts_from_a_baseline(backend, watched):
+    db = watched
+    db.update("openagc_event_watch", {"name": "stock"}, holder="engine:elsewhere", lease_until_ms=0)
+    login(db)  # while an engine held the lease: its own transactions had the events
+    wait_for(lambda: db.row("openagc_event_watch", name="stock")["holder"].startswith("stock:"), timeout=20,
+             what="the watcher taking the lease back")
+    stream = SseReader(backend.server.base_url, params={"after": 0})
+    try:
+        db.update("vicidial_live_agents", {"user": "1000"}, status="READY", pause_code="")
+        stream.wait(lambda ev: len(ev) == 1, "READY")
+    finally:
+        stream.close()
+    assert [(e["type"], e["data"]["state"], e["data"]["previous"]) for e in stream.events] == [
+        ("agent.state", "READY", "PAUSED")]  # no agent.logged_in: the login happened before it watched
+
+
+def test_a_command_carried_out_by_upstreams_screen_is_delivered(backend, watched, api):
+    db = watched
+    login(db)
+    wait_for(lambda: db.count("openagc_events", kind="agent.state") == 1, what="the login seen")
+    stream = SseReader(backend.server.base_url, params={"type": "command.outcome,agent.state"})
+    try:
+        assert api("external_pause", agent_user="1000", value="RESUME").startswith("SUCCESS")
+        command_id = db.rows("openagc_commands")[-1]["command_id"]
+        # upstream's screen takes the command: it clears the column and goes READY
+        db.update("vicidial_live_agents", {"user": "1000"}, external_pause="", status="READY", pause_code="")
+        stream.wait(lambda ev: len(ev) == 2, "the state and the outcome")
+    finally:
+        stream.close()
+    state, outcome = sorted(stream.events, key=lambda e: e["type"])
+    assert (state["type"], state["data"]["state"]) == ("agent.state", "READY")
+    assert (outcome["type"], outcome["campaign"], outcome["user_group"]) == ("command.outcome", "TESTCAMP", "AGENTS")
+    assert outcome["data"] == {"command_id": command_id, "command": "external_pause",
+                               "value": db.row("openagc_commands", command_id=command_id)["value"],
+                               "state": "delivered", "reason": "the agent's screen took it", "source": "api",
+                               "function": "external_pause"}
