@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from openagc.openapi.describe import INTEGER, OPERATIONS, STRING, component, json_answer, nullable, obj, operation
+
 if TYPE_CHECKING:
     from openagc.api.app import Services
 
@@ -63,7 +65,23 @@ def report(services: Services, database: dict[str, Any]) -> dict[str, Any]:
     return {"status": status, "database": database, "bus": bus, "engine": engine, "switch": switch}
 
 
+HEALTH = component("Health", obj({
+    "status": {"enum": ["ok", "degraded", "down"]},
+    "database": obj({"status": {"enum": ["ok", "error"]}, "backend": {"enum": ["sqlite", "mariadb"]},
+                     "ms": {"type": "number"}}, ["status", "backend", "ms"]),
+    "bus": obj({"redis": {"enum": ["connected", "reconnecting", "off"]}, "since": nullable(STRING),
+                "reconnects": INTEGER}, ["redis", "since", "reconnects"]),
+    "engine": {"enum": ["running", "off"]},
+    "switch": {"enum": ["simulated", "connected", "disconnected", "off"]},
+}, ["status", "database", "bus", "engine", "switch"], description="What this process depends on."))
+
+
+@operation("GET", summary="Health of this process", tags=[OPERATIONS],
+           responses={200: json_answer("The database answers (`ok`, or `degraded`: Redis bridge or switch down).",
+                                       HEALTH),
+                      503: json_answer("The database does not answer (`down`).", HEALTH)})
 async def healthz(request: Request) -> JSONResponse:
+    """What this process depends on, in one answer; no credentials needed, it names no agent, call or host."""
     services: Services = request.app.state.services
     body = report(services, await _database(services))
     code = 503 if body["status"] == "down" else 200

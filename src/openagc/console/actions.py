@@ -25,6 +25,21 @@ from openagc.api.functions.media import fit, positive_number, stage_suffix
 from openagc.api.functions.screen import login_replay_row
 from openagc.api.functions.transfer import COMMAND_IDS, PARK_VALUES, TRANSFERCONF_WIDTH, transferconf
 from openagc.bus import AGENT_COMMAND
+from openagc.openapi.describe import (
+    AGENT,
+    BOOLEAN,
+    CONSOLE,
+    INTEGER,
+    STRING,
+    body,
+    component,
+    header,
+    json_answer,
+    nullable,
+    obj,
+    operation,
+    refusal,
+)
 from openagc.store import command_records
 from openagc.store.database import Conflict
 from openagc.store.schema import (
@@ -148,6 +163,35 @@ def _text(body: dict[str, Any], name: str) -> str:
 
 Handler = Callable[[Request, "Services"], Awaitable[Any]]
 
+# --- what the endpoints answer (OpenAPI) ------------------------------------------------------------------------
+REFUSALS = {
+    400: refusal("Bad input."),
+    401: refusal("No session (missing, invalid or expired token), or the agent is not logged in."),
+    403: refusal("Refused as a cross-site request (`Origin`, or the cookie without `X-CSRF-Token`)."),
+    409: refusal("Not possible in the agent's state."),
+    503: refusal("The database kept refusing: nothing was written."),
+}
+SENT = component("ConsoleSent", obj({"ok": {"const": True}, "sent": {"type": "object"},
+                                     "command_ids": {"type": "array", "items": INTEGER}}, ["ok", "sent"],
+                                    description="The command columns written (and their command records)."))
+LEAD = component("ConsoleLead", obj({"lead_id": INTEGER, "status": nullable(STRING)}, ["lead_id"],
+                                    description="The lead's panel fields (`LEAD_PANEL_FIELDS`)."))
+CSRF = header("X-CSRF-Token", "The session's CSRF token (from /agent/login or /agent/state); needed with the cookie.")
+
+
+def _read(summary: str, schema: dict, codes: tuple[int, ...] = (400, 401, 503)):
+    return operation("GET", summary=summary, tags=[CONSOLE], security=AGENT,
+                     responses={200: json_answer("Found.", schema), **{c: REFUSALS[c] for c in codes}})
+
+
+def _act(summary: str, fields: dict[str, dict], required: tuple[str, ...] = (), example: dict | None = None,
+         answer: dict = SENT):
+    return operation("POST", summary=summary, tags=[CONSOLE], security=AGENT, parameters=[CSRF],
+                     body=body(fields, required, example=example),
+                     responses={200: json_answer("Written; the engine carries it out.", answer),
+                                **{c: REFUSALS[c] for c in (400, 401, 403, 409, 503)}})
+
+
 
 def _endpoint(services: Services, fn: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
@@ -203,6 +247,13 @@ def _now(services: Services) -> Any:
 
 # --- reads ---------------------------------------------------------------------------------------------
 
+@_read("The campaign's statuses, pause codes, in-groups and transfer groups", obj({
+    "user": STRING, "full_name": STRING, "now": STRING, "campaign": {"type": "object"},
+    "statuses": {"type": "array", "items": obj({"status": STRING, "name": STRING, "callback": BOOLEAN})},
+    "pause_codes": {"type": "array", "items": obj({"code": STRING, "name": STRING})},
+    "ingroups": {"type": "array", "items": obj({"id": STRING, "name": STRING})},
+    "xfer_groups": {"type": "array", "items": obj({"id": STRING, "name": STRING})},
+}, ["user", "campaign", "statuses", "pause_codes", "ingroups", "xfer_groups"]))
 async def context(request: Request, services: Services) -> dict[str, Any]:
     """GET /console/api/context: the campaign's statuses, pause codes, in-groups and transfer groups."""
     agent = await _agent(request, services)
@@ -271,6 +322,7 @@ async def _lead(conn: AsyncConnection, lead_id: int) -> dict[str, Any] | None:
             **{k: _plain(found[k]) for k in LEAD_PANEL_FIELDS}}
 
 
+@_read("The lead on the agent's screen", obj({"lead": nullable(LEAD)}, ["lead"]))
 async def lead(request: Request, services: Services) -> dict[str, Any]:
     """GET /console/api/lead: the lead on the agent's screen (live call, dispo or preview), or null."""
     agent = await _agent(request, services)
@@ -284,6 +336,7 @@ SCRIPT = ("Hello {first_name}, this is {agent} calling for {campaign}. "
           "Am I speaking with {first_name} {last_name} at {phone_number}?")
 
 
+@_read("The campaign script, filled in", obj({"script_id": STRING, "text": STRING}, ["script_id", "text"]))
 async def script(request: Request, services: Services) -> dict[str, Any]:
     """GET /console/api/script: the campaign script with the lead's fields filled in (scriptreload)."""
     agent = await _agent(request, services)
@@ -304,6 +357,8 @@ async def script(request: Request, services: Services) -> dict[str, Any]:
     return {"script_id": campaign.get("campaign_script") or "", "text": SCRIPT.format(**values)}
 
 
+@_read("The agent's scheduled callbacks", obj({"callbacks": {"type": "array", "items": {"type": "object"}}},
+                                                ["callbacks"]))
 async def callbacks(request: Request, services: Services) -> dict[str, Any]:
     """GET /console/api/callbacks: the agent's own scheduled callbacks still to be called (ACTIVE/LIVE)."""
     agent = await _agent(request, services)
@@ -320,6 +375,10 @@ async def callbacks(request: Request, services: Services) -> dict[str, Any]:
 
 # --- actions (the same command columns the Agent API writes) -----------------------------------------------
 
+@_act("Transfer or conference the call", {
+    "function": {"enum": list(TRANSFERS)}, "phone_number": STRING, "ingroup": STRING,
+    "consultative": {"anyOf": [BOOLEAN, STRING]}, "dial_override": {"anyOf": [BOOLEAN, STRING]}}, ("function",),
+    example={"function": "BLIND_TRANSFER", "phone_number": "3125559999"})
 async def transfer(request: Request, services: Services) -> dict[str, Any]:
     """POST /console/api/transfer: function, phone_number, ingroup, consultative → external_transferconf."""
     agent = await _agent(request, services)
@@ -356,6 +415,8 @@ async def transfer(request: Request, services: Services) -> dict[str, Any]:
     return await _write(agent, _on_call, lambda _row: {"external_transferconf": command})
 
 
+@_act("Park or grab the customer", {"action": {"enum": sorted(PARK_VALUES)}}, ("action",),
+      example={"action": "PARK_CUSTOMER"})
 async def park(request: Request, services: Services) -> dict[str, Any]:
     """POST /console/api/park: action (PARK_CUSTOMER, GRAB_CUSTOMER, …) → external_park."""
     agent = await _agent(request, services)
@@ -365,6 +426,8 @@ async def park(request: Request, services: Services) -> dict[str, Any]:
     return await _write(agent, _has_lead, lambda _row: {"external_park": action})
 
 
+@_act("Start or stop a recording", {"action": {"enum": ["START", "STOP"]}, "stage": STRING}, ("action",),
+      example={"action": "START"})
 async def record(request: Request, services: Services) -> dict[str, Any]:
     """POST /console/api/record: action START (optional stage suffix) or STOP → external_recording."""
     agent = await _agent(request, services)
@@ -382,6 +445,7 @@ async def record(request: Request, services: Services) -> dict[str, Any]:
     return await _write(agent, gate, lambda _row: {"external_recording": fit(VLA.external_recording, value)})
 
 
+@_act("Send DTMF into the call", {"digits": STRING}, ("digits",), example={"digits": "12#"})
 async def dtmf(request: Request, services: Services) -> dict[str, Any]:
     """POST /console/api/dtmf: digits (0-9, *, #, comma = pause) → external_dtmf as send_dtmf writes it."""
     agent = await _agent(request, services)
@@ -393,6 +457,9 @@ async def dtmf(request: Request, services: Services) -> dict[str, Any]:
     return await _write(agent, lambda _row: "", lambda _row: {"external_dtmf": value})
 
 
+@_act("Choose the in-groups to take calls from", {
+    "ingroups": {"anyOf": [STRING, {"type": "array", "items": STRING}]}, "blended": {"anyOf": [BOOLEAN, STRING]}},
+    example={"ingroups": ["TEST_IN"], "blended": False})
 async def ingroups(request: Request, services: Services) -> dict[str, Any]:
     """POST /console/api/ingroups: ingroups (list) and blended → the change_ingroups command columns."""
     agent = await _agent(request, services)
@@ -451,6 +518,7 @@ async def _sync_live_inbound(conn: AsyncConnection, user: str, previous: str, ch
                                .where(LA.user == user, LA.group_id == group))
 
 
+@_act("Ring the agent's phone into the session again", {})
 async def call_phone(request: Request, services: Services) -> dict[str, Any]:
     """POST /console/api/phone: ring the agent's phone into its session again, as `call_agent` does (the
     login originate replayed through `vicidial_manager`)."""

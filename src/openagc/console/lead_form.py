@@ -28,7 +28,8 @@ from openagc.api.functions.screen import _as_date, write_lead_fields
 from openagc.api.params import filter_params
 from openagc.api.pipeline import Call, Stop
 from openagc.bus import AGENT_COMMAND
-from openagc.console.actions import Agent, Refused, _agent, _body, _lead, edit_policy
+from openagc.console.actions import LEAD, Agent, Refused, _act, _agent, _body, _lead, edit_policy
+from openagc.openapi.describe import INTEGER, component, nullable, obj
 from openagc.store import command_records
 from openagc.store.leads import UPDATABLE_LEAD_FIELDS
 from openagc.store.schema import vicidial_campaigns
@@ -90,6 +91,12 @@ async def _check_policy(agent: Agent, services: Services, names: set[str]) -> No
                       f"(disable_alter_custphone={policy['disable_alter_custphone']})", 403)
 
 
+@_act("Change fields of the lead on the agent's screen (update_fields)",
+      {"fields": {"type": "object", "description": "Lead field → new value (text)."}}, ("fields",),
+      example={"fields": {"first_name": "Ada"}},
+      answer=component("ConsoleLeadSaved", obj({"ok": {"const": True}, "lead": nullable(LEAD), "changed": INTEGER,
+                                                "command_ids": {"type": "array", "items": INTEGER}},
+                                               ["ok", "lead", "changed"])))
 async def save_lead(request: Request, services: Services) -> dict[str, Any]:
     """POST /console/api/lead {"fields": {name: value, …}}: update_fields for the lead on the agent's screen."""
     started = time.perf_counter()

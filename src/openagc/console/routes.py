@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 from openagc.console.actions import _endpoint, console_api_routes
 from openagc.console.lead_form import save_lead
 from openagc.console.stream import stream_routes
+from openagc.openapi.describe import CONSOLE, answer, operation, text_answer
 
 if TYPE_CHECKING:
     from openagc.api.app import Services
@@ -28,14 +29,21 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 DTMF_PAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
+STATIC = operation("GET", summary="The console's static files (scripts, styles, images)", tags=[CONSOLE],
+                   responses={200: answer("The file."), 404: text_answer("No such file.")},
+                   )(StaticFiles(directory=str(HERE / "static")))
 
 
+@operation("GET", summary="The agent console (a page)", tags=[CONSOLE],
+           responses={200: text_answer("The page (its login screen until a session exists).", "text/html")})
 async def page(request: Request) -> Response:
     """GET /console/: the agent console (login screen until a session exists)."""
     return TEMPLATES.TemplateResponse(request, "console.html", {"dtmf_pad": DTMF_PAD},
                                       headers={"Cache-Control": "no-store"})
 
 
+@operation("GET", summary="To the console", tags=[CONSOLE],
+           responses={307: answer("Redirect to `/console/`.", headers={"Location": {"schema": {"type": "string"}}})})
 async def home(_request: Request) -> Response:
     return RedirectResponse("/console/", status_code=307)
 
@@ -45,7 +53,7 @@ def routes(services: Services) -> list[BaseRoute]:
         Route("/", home, methods=["GET"]),
         Route("/console", home, methods=["GET"]),
         Route("/console/", page, methods=["GET"]),
-        Mount("/console/static", app=StaticFiles(directory=str(HERE / "static")), name="console-static"),
+        Mount("/console/static", app=STATIC, name="console-static"),
         *console_api_routes(services),
         Route("/console/api/lead", _endpoint(services, save_lead), methods=["POST"]),
         *stream_routes(services),

@@ -14,6 +14,7 @@ older state after a newer one, however the engine's events and the wake-ups inte
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -23,8 +24,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from openagc.bus import AGENT_COMMAND
-from openagc.console.actions import Refused, _agent
+from openagc.console.actions import REFUSALS, Refused, _agent
+from openagc.engine.http import EVENTS
 from openagc.engine.runtime import agent_topic  # one agent's (user, event dict) after each committed transition
+from openagc.openapi.describe import AGENT, CONSOLE, event_stream, operation, refusal
 from openagc.web.streams import SlotStreamingResponse
 
 if TYPE_CHECKING:
@@ -38,6 +41,10 @@ def _sse(event: dict[str, Any]) -> str:
     return f"event: {event.get('event', 'message')}\ndata: {json.dumps(event, default=str)}\n\n"
 
 
+@operation("GET", summary="The console's event stream (Server-Sent Events)", tags=[CONSOLE], security=AGENT,
+           responses={200: event_stream("The session's events, and a fresh `state` after every command wake-up.",
+                                        EVENTS),
+                      401: REFUSALS[401], 429: refusal("Too many event streams open.")})
 async def events(request: Request, services: Services) -> Response:
     try:
         agent = await _agent(request, services)
@@ -113,6 +120,7 @@ async def events(request: Request, services: Services) -> Response:
 
 
 def stream_routes(services: Services) -> list[BaseRoute]:
+    @functools.wraps(events)  # its documentation too
     async def endpoint(request: Request) -> Response:
         return await events(request, services)
 

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from openagc.api.app import load_system
 from openagc.api.auth import authenticate, load_user
 from openagc.engine.callers import DEMO_CUSTOMERS, DEMO_INGROUPS, Callers
+from openagc.openapi.describe import SIMULATION, STRING, body, json_answer, nullable, obj, operation, refusal
 from openagc.store.schema import vicidial_auto_calls, vicidial_inbound_groups, vicidial_live_agents
 from openagc.switch.simulated import SimulatedSwitch
 
@@ -100,6 +101,16 @@ async def _authorize(services: Services, fields: dict[str, str], client_ip: str)
         raise Refused(f"placing simulated calls needs user_level {ADMIN_LEVEL} or more", 403)
 
 
+@operation("POST", summary="Put a simulated caller into an in-group", tags=[SIMULATION],
+           body=body({"user": STRING, "pass": STRING, "ingroup": STRING, "phone_number": STRING},
+                     ["user", "pass", "ingroup"], example={"user": "6666", "pass": "1234", "ingroup": "TEST_IN"}),
+           responses={200: json_answer("The call, waiting or taken.", obj({
+               "call_id": STRING, "uniqueid": STRING, "channel": STRING, "ingroup": STRING, "phone_number": STRING,
+               "status": {"enum": ["taken", "waiting", "ended"]}, "agent_user": nullable(STRING)},
+               ["call_id", "uniqueid", "channel", "ingroup", "phone_number", "status", "agent_user"])),
+                      400: refusal("Bad in-group or number, or a body that is not a flat object."),
+                      401: refusal("Bad credentials."), 403: refusal("The user's level is below 8."),
+                      409: refusal("This server has no simulated switch (Asterisk, or the engine off).")})
 async def inbound(request: Request) -> Response:
     """`POST /simulate/inbound` (ours): `user`, `pass`, `ingroup`[, `phone_number`] → a caller waits in the in-group.
 

@@ -28,6 +28,22 @@ from starlette.routing import BaseRoute, Route
 from openagc.api.app import load_system
 from openagc.api.auth import GOOD, check_password, load_user
 from openagc.engine import agent_phone, session
+from openagc.openapi.describe import (
+    AGENT,
+    AGENT_SESSION,
+    BOOLEAN,
+    INTEGER,
+    STRING,
+    body,
+    component,
+    event_stream,
+    header,
+    json_answer,
+    nullable,
+    obj,
+    operation,
+    refusal,
+)
 from openagc.store import command_records
 from openagc.store.database import Conflict
 from openagc.store.schema import vicidial_live_agents, vicidial_session_data
@@ -158,9 +174,70 @@ def _handler(fn: Any) -> Any:
     return endpoint
 
 
+# --- what the endpoints answer (OpenAPI, docs/agent-api.md) -------------------------------------------------------
+
+AGENT_CALL = component("AgentCall", obj({
+    "stage": {"enum": ["arriving", "dialing", "connected", "dead", "ended"]},
+    "direction": {"enum": ["inbound", "outbound"]}, "number": nullable(STRING), "group": nullable(STRING),
+    "talk_since": STRING, "parked": BOOLEAN, "xfer_parked": BOOLEAN, "recording": BOOLEAN,
+    "transfer": nullable(STRING), "transfer_number": nullable(STRING),
+}, ["stage", "direction"], description="The agent's call (`engine/runtime.py` `call_view`)."))
+AGENT_STATE = component("AgentState", obj({
+    "user": STRING, "status": STRING, "phase": STRING, "pending": STRING, "campaign_id": nullable(STRING),
+    "conf_exten": nullable(STRING), "server_ip": nullable(STRING), "lead_id": INTEGER, "preview_lead_id": INTEGER,
+    "callerid": STRING, "uniqueid": STRING, "channel": STRING, "comments": STRING, "pause_code": STRING,
+    "ingroups": {"type": "array", "items": STRING}, "blended": BOOLEAN, "calls_today": INTEGER,
+    "agent_log_id": INTEGER, "dead": BOOLEAN, "manual_dial_queue": INTEGER,
+    "timer": nullable({"type": "object"}), "last_state_change": STRING,
+    "phone": {"enum": ["connecting", "connected", "lost", "remote"]}, "recording_id": INTEGER,
+    "call": nullable(AGENT_CALL),
+}, ["user", "status", "phase", "pending"], description="An agent's session as the engine sees it "
+   "(docs/agent-api.md, the state object)."))
+ACTION_RESULT = component("AgentActionResult", obj({"ok": {"const": True}, "state": nullable(AGENT_STATE)},
+                                                   ["ok", "state"], description="The state after the action."))
+CSRF = header("X-CSRF-Token", "The session's CSRF token (from login or /agent/state); needed with the cookie.")
+EVENTS = ("state", "logged_in", "call", "dialing", "answered", "dial_failed", "preview", "preview_skipped",
+          "customer_hangup", "call_ended", "dispositioned", "pause_code_required", "ingroups_changed", "timer_set",
+          "timer_fired", "update_fields", "lead_switched", "manual_dial_queue", "notification", "dtmf",
+          "recording_started", "recording_stopped", "parked", "grabbed", "phone", "command", "transfer",
+          "xfer_answered", "xfer_hangup", "left_3way", "command_ignored", "logged_out")
+REFUSALS = {
+    400: refusal("Bad input."),
+    401: refusal("No session: missing, invalid or expired token, or the agent is not logged in."),
+    403: refusal("Refused as a cross-site request (`Origin`, or the cookie without `X-CSRF-Token`)."),
+    409: refusal("Not possible in the agent's state."),
+    503: refusal("The engine is off, or the database kept refusing."),
+}
+
+
+def _action(summary: str, fields: dict[str, dict] | None = None, codes: tuple[int, ...] = (400, 401, 403, 409, 503),
+            example: dict | None = None):
+    """The operation of an action endpoint (POST, the session's token, the state after it)."""
+    return operation("POST", summary=summary, tags=[AGENT_SESSION], security=AGENT, parameters=[CSRF],
+                     body=body(fields, example=example) if fields else None,
+                     responses={200: json_answer("Done (or pending: `state.pending`).", ACTION_RESULT),
+                                **{c: REFUSALS[c] for c in codes}})
+
+
 # --- endpoints --------------------------------------------------------------------------------------------
 
 
+@operation("POST", summary="Log an agent in (a session in the engine)", tags=[AGENT_SESSION],
+           body=body({"user": STRING, "pass": STRING, "phone_login": STRING, "phone_pass": STRING,
+                      "campaign": STRING,
+                      "ingroups": {"anyOf": [STRING, {"type": "array", "items": STRING}],
+                                   "description": "In-group ids: a list, or a text `\"A B\"`."},
+                      "blended": {"anyOf": [BOOLEAN, STRING]}},
+                     ["user", "pass", "phone_login", "phone_pass", "campaign"],
+                     example={"user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test",
+                              "campaign": "TESTCAMP"}),
+           responses={200: json_answer("Logged in; the token also comes as the `openagc_agent` cookie.", obj({
+               "token": STRING, "csrf_token": STRING, "user": STRING, "conf_exten": STRING,
+               "state": nullable(AGENT_STATE)}, ["token", "csrf_token", "user", "conf_exten", "state"])),
+                      400: REFUSALS[400],
+                      401: refusal("Wrong user, password or phone, or too many failed attempts (one answer)."),
+                      403: REFUSALS[403], 409: refusal("Already logged in, or the phone is in use."),
+                      503: REFUSALS[503]})
 async def login(request: Request, engine: Engine) -> Response:
     """POST /agent/login: user, pass, phone_login, phone_pass, campaign[, ingroups, blended]."""
     b = await _body(request)
@@ -219,6 +296,10 @@ async def _credentials(engine: Engine, req: session.LoginRequest) -> None:
         raise Refused("this phone is in use by another agent", 409)
 
 
+@operation("GET", summary="The agent's state", tags=[AGENT_SESSION], security=AGENT,
+           responses={200: json_answer("The state and the session's CSRF token.",
+                                       obj({"state": AGENT_STATE, "csrf_token": STRING}, ["state", "csrf_token"])),
+                      400: REFUSALS[400], 401: REFUSALS[401], 503: REFUSALS[503]})
 async def state(request: Request, engine: Engine) -> dict[str, Any]:
     """GET /agent/state."""
     user = await _agent(request, engine)
@@ -228,6 +309,7 @@ async def state(request: Request, engine: Engine) -> dict[str, Any]:
     return {"state": current, "csrf_token": csrf_token(_token(request))}
 
 
+@_action("Ready for calls (RESUME from PAUSED; auto-dial campaigns)")
 async def ready(request: Request, engine: Engine) -> dict[str, Any]:
     """POST /agent/ready: RESUME (auto-dial campaigns, from PAUSED)."""
     user = await _agent(request, engine)
@@ -242,6 +324,8 @@ async def ready(request: Request, engine: Engine) -> dict[str, Any]:
     return result
 
 
+@_action("Pause (now, or after the disposition when on a call)", {"pause_code": STRING},
+         example={"pause_code": "BREAK"})
 async def pause(request: Request, engine: Engine) -> dict[str, Any]:
     """POST /agent/pause [pause_code]: now when idle, after the disposition when on a call."""
     user = await _agent(request, engine)
@@ -259,6 +343,12 @@ async def pause(request: Request, engine: Engine) -> dict[str, Any]:
     return await _command(engine, user, lambda s: "", **columns)
 
 
+@operation("POST", summary="Log out (now, or after the disposition when on a call)", tags=[AGENT_SESSION],
+           security=AGENT, parameters=[CSRF],
+           responses={200: json_answer("Logged out, or pending.", obj(
+               {"ok": {"const": True}, "logged_out": BOOLEAN, "state": nullable(AGENT_STATE)},
+               ["ok", "logged_out", "state"])),
+                      **{c: REFUSALS[c] for c in (400, 401, 403, 409, 503)}})
 async def logout(request: Request, engine: Engine) -> Response:
     """POST /agent/logout: at once when idle or dispositioning, after the disposition when on a call."""
     user = await _agent(request, engine)
@@ -269,6 +359,7 @@ async def logout(request: Request, engine: Engine) -> Response:
     return response
 
 
+@_action("Hang up the call")
 async def hangup(request: Request, engine: Engine) -> dict[str, Any]:
     """POST /agent/hangup: hang up the live (or ringing, or dead) call."""
     user = await _agent(request, engine)
@@ -277,6 +368,9 @@ async def hangup(request: Request, engine: Engine) -> dict[str, Any]:
     )
 
 
+@_action("Disposition the call", {
+    "status": STRING, "callback_datetime": {**STRING, "description": "`YYYY-MM-DD HH:MM:SS`, not in the past."},
+    "callback_type": {"enum": ["ANYONE", "USERONLY"]}, "comments": STRING}, example={"status": "SALE"})
 async def dispo(request: Request, engine: Engine) -> dict[str, Any]:
     """POST /agent/dispo: status[, callback_datetime (not in the past), callback_type, comments]."""
     user = await _agent(request, engine)
@@ -315,6 +409,12 @@ def _callback_time(text: str) -> datetime | None:
     return None
 
 
+@_action("Dial manually (a number, a lead, the next lead, or a preview action)", {
+    "phone_number": STRING, "phone_code": STRING, "lead_id": {"anyOf": [INTEGER, STRING]},
+    "search": {"anyOf": [BOOLEAN, STRING]}, "preview": {"anyOf": [BOOLEAN, STRING]},
+    "alt_dial": {"enum": list(ALT_DIAL)}, "next": {"anyOf": [BOOLEAN, STRING]},
+    "action": {"enum": ["SKIP", "DIALONLY", "ALTDIAL", "ADR3DIAL", "FINISH"]}},
+    example={"phone_number": "3125559999", "phone_code": "1"})
 async def dial(request: Request, engine: Engine) -> dict[str, Any]:
     """POST /agent/dial: phone_number[, phone_code, lead_id, search, preview, alt_dial] or next=true."""
     user = await _agent(request, engine)
@@ -359,6 +459,11 @@ async def dial(request: Request, engine: Engine) -> dict[str, Any]:
     )
 
 
+@operation("GET", summary="The session's events (Server-Sent Events)", tags=[AGENT_SESSION], security=AGENT,
+           responses={200: event_stream("`state` first, then every event of the session; a comment every 15 s.",
+                                        EVENTS),
+                      400: REFUSALS[400], 401: REFUSALS[401], 429: refusal("Too many event streams open."),
+                      503: REFUSALS[503]})
 async def events(request: Request, engine: Engine) -> Response:
     """GET /agent/events: Server-Sent Events — `state` first, then every change, notice and notification."""
     from openagc.engine.runtime import agent_topic

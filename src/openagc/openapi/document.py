@@ -77,7 +77,10 @@ def _path_schema(convertor: Any) -> Schema:
 
 
 def _operation_id(method: str, path: str) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", path.replace(".php", ""))
+    """`getAgentState` for `GET /agent/state`; a trailing slash is `Index` (`/console/` ≠ `/console`)."""
+    words = re.findall(r"[A-Za-z0-9]+", path.replace(".php", "")) or ["root"]
+    if path.endswith("/") and path != "/":
+        words.append("index")
     return method.lower() + "".join(w[:1].upper() + w[1:] for w in words)
 
 
