@@ -25,6 +25,16 @@ from openagc.companion.answer import Answer, denied, failure
 from openagc.companion.params import PARAMETERS, filter_params
 from openagc.companion.registry import REGISTRY, Context
 from openagc.companion.system import COFFEE, coffee, version
+from openagc.openapi.describe import (
+    NON_AGENT_API,
+    USER_PASSWORD,
+    answer,
+    body,
+    obj,
+    operation,
+    query,
+    text_answer,
+)
 from openagc.store.database import Conflict
 
 PATH = "/vicidial/non_agent_api.php"
@@ -33,7 +43,7 @@ NO_FUNCTION = "NO FUNCTION SPECIFIED"
 NOT_ALLOWED = "auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION"
 
 
-async def answer(conn: AsyncConnection, p: Params, *, system: dict[str, Any], now: datetime, epoch: int,
+async def respond(conn: AsyncConnection, p: Params, *, system: dict[str, Any], now: datetime, epoch: int,
                  services: Services, client_ip: str) -> Answer:
     """Upstream's order: version and coffee, the login, the function's name, source, allowed functions,
     the function's permission, then the function itself."""
@@ -65,8 +75,57 @@ def _debug_footer(p: Params, result: Answer, started: float) -> str:
     return f"\n<!-- script runtime: {int(time.perf_counter() - started)} seconds -->\n</body>\n</html>\n"
 
 
+NOTES = {
+    "function": "The function to run.",
+    "user": "The API user (level 7 or more).",
+    "pass": "Its password.",
+    "source": "What originated the call (2 to 20 characters).",
+    "format": "`json` for a JSON answer (ours); anything else answers upstream's text.",
+    "agent_user": "The agent (agent_status, agent_ingroup_info, agent_campaigns).",
+    "stage": "Columns separated by `csv`, `tab` or `pipe` (the default); agent_ingroup_info: `text`, `info`, "
+             "`change`.",
+    "header": "`YES`: a header row first.",
+    "campaign_id": "agent_campaigns: only this campaign.",
+    "ignore_agentdirect": "agent_campaigns: `Y` leaves out AGENTDIRECT in-groups.",
+    "user_groups": "Pipe-delimited user groups (user_group_status; a filter for logged_in_agents).",
+    "in_groups": "Pipe-delimited in-groups (in_group_status).",
+    "campaigns": "logged_in_agents: pipe-delimited campaigns.",
+    "call_id": "callid_info: the call id (18 to 39 characters).",
+    "detail": "callid_info: `YES` adds the call's log row.",
+    "include_ip": "agent_status: `YES` adds the address of the agent's latest login.",
+    "show_sub_status": "logged_in_agents: `YES` adds pause code and sub-status.",
+    "session_id": "agent_ingroup_info: logged with an INVALID USER ID answer.",
+}
+FUNCTIONS = ("version", "agent_status", "logged_in_agents", "callid_info", "agent_ingroup_info", "agent_campaigns",
+             "in_group_status", "user_group_status")
+JSON_ANSWER = obj({"result": {"enum": ["SUCCESS", "ERROR"]}, "function": {"type": "string"},
+                   "data": {"type": "array", "items": {"type": "object"}},
+                   "reason": {"type": "string"}, "details": {"type": "array", "items": {"type": "string"}}},
+                  ["result", "function"])
+RESPONSES = {
+    200: answer("Upstream's text (an ERROR line on a refusal), or JSON with `format=json`.", {
+        "text/html; charset=utf-8": {"schema": {"type": "string"},
+                                     "example": "INCALL|M4050908070000012345|12345|TESTCAMP|1|Test Agent|AGENTS|"
+                                                "3|LOGIN||7275551212|123456|8600051\n"},
+        "application/json": {"schema": JSON_ANSWER}}),
+    418: text_answer("A coffee function (upstream's teapot).", "text/html; charset=utf-8"),
+    503: text_answer("The database kept refusing; nothing was written.", "text/plain"),
+}
+PARAMS = [query(name, NOTES[name], {"enum": list(FUNCTIONS)} if name == "function" else None)
+          for name in PARAMETERS]
+
+
+@operation("GET", summary="Upstream's non-agent status functions", tags=[NON_AGENT_API], security=USER_PASSWORD,
+           parameters=PARAMS, responses=RESPONSES)
+@operation("POST", summary="Upstream's non-agent status functions (a form)", tags=[NON_AGENT_API],
+           security=USER_PASSWORD, responses=RESPONSES,
+           body=body({n: {"type": "string", "description": NOTES[n]} for n in PARAMETERS}, ["function"],
+                     media=("application/x-www-form-urlencoded", "multipart/form-data")))
 async def non_agent_api(request: Request) -> Response:
-    """The companion status API endpoint."""
+    """The companion status functions of upstream's `/vicidial/non_agent_api.php`, answered as upstream answers
+    them (docs/companion-api.md): `version`, `agent_status`, `logged_in_agents`, `callid_info`,
+    `agent_ingroup_info`, `agent_campaigns`, `in_group_status`, `user_group_status`. A parameter in the query
+    string wins over the same one in a POSTed form."""
     services: Services = request.app.state.services
     settings, clock = services.settings, services.clock
     started = time.perf_counter()
@@ -82,7 +141,7 @@ async def non_agent_api(request: Request) -> Response:
     async def transaction(conn: AsyncConnection) -> tuple[Params, Answer]:
         system = await services.cache.get("system_settings", lambda: load_system(conn))
         p = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
-        result = await answer(conn, p, system=system, now=now, epoch=int(now.timestamp()), services=services,
+        result = await respond(conn, p, system=system, now=now, epoch=int(now.timestamp()), services=services,
                               client_ip=client_ip)
         if result.logged:
             await write_log(conn, user=p.user, agent_user=p.agent_user, function=p.function, value="",

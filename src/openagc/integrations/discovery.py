@@ -14,6 +14,7 @@ transfers to it (`xfer_groups`), or when its own `user_group` is `---ALL---` or 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +27,21 @@ from starlette.routing import BaseRoute, Route
 
 from openagc.api.app import Services
 from openagc.integrations.caller import ALL_GROUPS, Caller, identify
+from openagc.openapi.describe import (
+    BOOLEAN,
+    INTEGER,
+    INTEGRATIONS,
+    INTEGRATOR,
+    STRING,
+    Schema,
+    component,
+    json_answer,
+    nullable,
+    obj,
+    operation,
+    query,
+    refusal,
+)
 from openagc.store.schema import (
     vicidial_campaign_statuses,
     vicidial_campaigns,
@@ -43,6 +59,35 @@ STATUS_FLAGS = ("selectable", "human_answered", "sale", "dnc", "customer_contact
                 "scheduled_callback", "completed", "answering_machine")
 
 Handler = Callable[[AsyncConnection, Caller, Request], Awaitable[dict[str, Any]]]
+
+
+NAMES: Schema = {"type": "array", "items": STRING}
+CAMPAIGN = component("DiscoveryCampaign", obj({
+    "campaign_id": STRING, "campaign_name": STRING, "active": BOOLEAN, "dial_method": STRING,
+    "allow_inbound": BOOLEAN, "ingroups": NAMES, "transfer_groups": NAMES,
+    "pause_codes": {"enum": ["Y", "N", "FORCE"]},
+}, ["campaign_id", "campaign_name", "active", "dial_method", "allow_inbound", "ingroups", "transfer_groups",
+    "pause_codes"]))
+INGROUP = component("DiscoveryInGroup", obj({
+    "group_id": STRING, "group_name": STRING, "active": BOOLEAN, "group_color": STRING, "user_group": STRING,
+    "campaigns": NAMES}, ["group_id", "group_name", "active", "group_color", "user_group", "campaigns"]))
+STATUS = component("DiscoveryStatus", obj(
+    {"status": STRING, "status_name": STRING, "category": STRING, **{f: BOOLEAN for f in STATUS_FLAGS},
+     "min_sec": INTEGER, "max_sec": INTEGER}, ["status", "status_name", "category", *STATUS_FLAGS]))
+PAUSE_CODE = component("DiscoveryPauseCode", obj({
+    "pause_code": STRING, "pause_code_name": STRING, "billable": {"enum": ["NO", "YES", "HALF"]},
+    "time_limit": INTEGER, "require_mgr_approval": BOOLEAN},
+    ["pause_code", "pause_code_name", "billable", "time_limit", "require_mgr_approval"]))
+AGENT = component("DiscoveryAgent", obj({
+    "user": STRING, "full_name": STRING, "user_group": STRING, "user_level": INTEGER, "active": BOOLEAN,
+    "logged_in": nullable(obj({"campaign_id": STRING, "status": STRING}, ["campaign_id", "status"]))},
+    ["user", "full_name", "user_group", "user_level", "active", "logged_in"]))
+CAMPAIGN_PARAM = query("campaign", "Only this campaign (404 when it is unknown or not one of the caller's).")
+REFUSED = {401: refusal("No or wrong credentials."), 429: refusal("The API key's rate limit is spent.")}
+
+
+def _per_campaign(item: Schema) -> Schema:
+    return {"type": "object", "additionalProperties": {"type": "array", "items": item}}
 
 
 class NotFound(Exception):
@@ -76,7 +121,11 @@ async def _wanted_campaigns(conn: AsyncConnection, caller: Caller, request: Requ
     return [wanted]
 
 
+@operation("GET", summary="Campaigns the caller may use", tags=[INTEGRATIONS], security=INTEGRATOR,
+           responses={200: json_answer("The caller's allowed campaigns.", obj({"campaigns": {
+               "type": "array", "items": CAMPAIGN}}, ["campaigns"])), **REFUSED})
 async def campaigns(conn: AsyncConnection, caller: Caller, request: Request) -> dict[str, Any]:
+    """Campaigns of the caller's `allowed_campaigns`, active or not."""
     return {"campaigns": [{
         "campaign_id": r["campaign_id"], "campaign_name": r["campaign_name"] or "", "active": r["active"] == "Y",
         "dial_method": r["dial_method"], "allow_inbound": r["campaign_allow_inbound"] == "Y",
@@ -85,7 +134,11 @@ async def campaigns(conn: AsyncConnection, caller: Caller, request: Request) -> 
     } for r in await _campaign_rows(conn, caller)]}
 
 
+@operation("GET", summary="In-groups the caller may use", tags=[INTEGRATIONS], security=INTEGRATOR,
+           responses={200: json_answer("In-groups of the caller's campaigns and of its viewable groups.", obj(
+               {"ingroups": {"type": "array", "items": INGROUP}}, ["ingroups"])), **REFUSED})
 async def ingroups(conn: AsyncConnection, caller: Caller, request: Request) -> dict[str, Any]:
+    """In-groups a visible campaign takes calls from or transfers to, and in-groups of viewable groups."""
     taking: dict[str, list[str]] = {}
     reachable: set[str] = set()
     for campaign in await _campaign_rows(conn, caller):
@@ -108,7 +161,13 @@ def _status(row: sa.RowMapping) -> dict[str, Any]:
             "min_sec": int(row["min_sec"] or 0), "max_sec": int(row["max_sec"] or 0)}
 
 
+@operation("GET", summary="Statuses: the system's and each campaign's", tags=[INTEGRATIONS],
+           security=INTEGRATOR, parameters=[CAMPAIGN_PARAM],
+           responses={200: json_answer("System statuses, and each visible campaign's own.", obj({
+               "system": {"type": "array", "items": STATUS}, "campaigns": _per_campaign(STATUS)},
+               ["system", "campaigns"])), 404: refusal("No such campaign (or not the caller's)."), **REFUSED})
 async def statuses(conn: AsyncConnection, caller: Caller, request: Request) -> dict[str, Any]:
+    """System statuses, and each visible campaign's own (`?campaign=`: that one only)."""
     wanted = await _wanted_campaigns(conn, caller, request)
     system = (await conn.execute(sa.select(vicidial_statuses).order_by(vicidial_statuses.c.status))).mappings()
     S = vicidial_campaign_statuses.c
@@ -118,7 +177,13 @@ async def statuses(conn: AsyncConnection, caller: Caller, request: Request) -> d
             "campaigns": {c: [_status(r) for r in own if r["campaign_id"] == c] for c in wanted}}
 
 
+@operation("GET", summary="Pause codes of each campaign", tags=[INTEGRATIONS], security=INTEGRATOR,
+           parameters=[CAMPAIGN_PARAM],
+           responses={200: json_answer("Each visible campaign's pause codes.", obj(
+               {"campaigns": _per_campaign(PAUSE_CODE)}, ["campaigns"])),
+               404: refusal("No such campaign (or not the caller's)."), **REFUSED})
 async def pause_codes(conn: AsyncConnection, caller: Caller, request: Request) -> dict[str, Any]:
+    """Each visible campaign's pause codes (`?campaign=`: that one only)."""
     wanted = await _wanted_campaigns(conn, caller, request)
     P = vicidial_pause_codes.c
     rows = (await conn.execute(sa.select(vicidial_pause_codes).where(P.campaign_id.in_(wanted))
@@ -129,7 +194,11 @@ async def pause_codes(conn: AsyncConnection, caller: Caller, request: Request) -
     } for r in rows if r["campaign_id"] == c] for c in wanted}}
 
 
+@operation("GET", summary="Agents the caller may see", tags=[INTEGRATIONS], security=INTEGRATOR,
+           responses={200: json_answer("Users of the caller's viewable groups, and where they are logged in.", obj(
+               {"agents": {"type": "array", "items": AGENT}}, ["agents"])), **REFUSED})
 async def agents(conn: AsyncConnection, caller: Caller, request: Request) -> dict[str, Any]:
+    """Users of the caller's `admin_viewable_groups`, and the campaign and status of those logged in."""
     users = (await conn.execute(sa.select(U.user, U.full_name, U.user_group, U.user_level, U.active)
                                 .order_by(U.user))).mappings().all()
     live = {r["user"]: r for r in (await conn.execute(
@@ -143,6 +212,7 @@ async def agents(conn: AsyncConnection, caller: Caller, request: Request) -> dic
 
 
 def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    @functools.wraps(handler)  # its name, docstring and documented operation
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
         try:
