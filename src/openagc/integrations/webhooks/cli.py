@@ -83,14 +83,17 @@ CONFIG = typer.Option("", "--config", "-c", envvar="OPENAGC_CONFIG", metavar="FI
 def add(
     ctx: typer.Context,
     url: str = typer.Argument(..., metavar="URL", help="Where events are POSTed (http:// or https://)."),
-    owner: str = typer.Option(..., "--owner", metavar="USER", help="The API user whose view deliveries carry (its user group's "
-                              "allowed campaigns and viewable user groups)."),
-    kind: list[str] = typer.Option([], "--kind", metavar="KIND", help="An event kind, e.g. agent.state (repeatable; default: all)."),
-    campaign: list[str] = typer.Option([], "--campaign", metavar="CAMPAIGN", help="A campaign id (repeatable; default: all)."),
-    user_group: list[str] = typer.Option([], "--user-group", metavar="GROUP", help="An agent's user group (repeatable; default: all)."),
+    owner: str = typer.Option(..., "--owner", metavar="USER", help="The API user whose view deliveries carry "
+                              "(its user group's allowed campaigns and viewable user groups)."),
+    kind: list[str] = typer.Option([], "--kind", metavar="KIND",
+                                   help="An event kind, e.g. agent.state (repeatable; default: all)."),
+    campaign: list[str] = typer.Option([], "--campaign", metavar="CAMPAIGN",
+                                       help="A campaign id (repeatable; default: all)."),
+    user_group: list[str] = typer.Option([], "--user-group", metavar="GROUP",
+                                         help="An agent's user group (repeatable; default: all)."),
     agent: list[str] = typer.Option([], "--agent", metavar="USER", help="An agent's user (repeatable; default: all)."),
-    secret: str = typer.Option("", "--secret", metavar="SECRET", help="The signing secret, whsec_<base64 of 24 to 64 bytes> "
-                               "(default: a new random one)."),
+    secret: str = typer.Option("", "--secret", metavar="SECRET",
+                               help="The signing secret, whsec_<base64 of 24 to 64 bytes> (default: a new one)."),
     database: str = DATABASE,
     config: str = CONFIG,
 ) -> None:

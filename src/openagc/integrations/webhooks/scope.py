@@ -1,9 +1,7 @@
 """What a subscription's owner may see: the campaigns of its user group's `allowed_campaigns` and the agents of the
-user groups in its `admin_viewable_groups` (`caller.scope_of`, as `/api/v1/` callers are scoped).
-
-An event about a campaign is seen only when that campaign is allowed; an event about an agent only when the
-agent's user group (`Event.user_group`, recorded when the event was appended) is viewable. An event about neither
-(nothing in it is restricted) is seen by every owner.
+user groups in its `admin_viewable_groups` (`caller.scope_of`), by the rule of the event stream (`/api/v1/events`):
+a restricted owner sees an event only when its campaign is allowed and its user group viewable, so an event
+without a campaign or a user group reaches only owners whose scope is every campaign or every user group.
 """
 
 from __future__ import annotations
@@ -24,9 +22,8 @@ class Scope:
     groups: frozenset[str] | None  # None: every user group
 
     def sees(self, event: Event) -> bool:
-        if event.campaign_id and self.campaigns is not None and event.campaign_id not in self.campaigns:
-            return False
-        return not (event.user and self.groups is not None and event.user_group not in self.groups)
+        return ((self.campaigns is None or event.campaign_id in self.campaigns)
+                and (self.groups is None or event.user_group in self.groups))
 
 
 async def scope_of_user(conn: AsyncConnection, user: str) -> Scope | None:
