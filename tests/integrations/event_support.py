@@ -3,19 +3,24 @@ read in a thread through a real connection."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
 import socket
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
-from tests.support import wait_for
+from openagc.store import event_log
+from openagc.store.database import Database
+from openagc.store.event_log import NewEvent
+from tests.support import FROZEN_AT, wait_for
 
 API_USER = ("6666", "1234")
 
@@ -119,3 +124,23 @@ class WsReader:
 
 def kinds(events: list[dict[str, Any]]) -> list[str]:
     return [e["type"] for e in events]
+
+
+def append(backend: Any, events: list[NewEvent], *, at: datetime = FROZEN_AT) -> list[int]:
+    """Append events to the log as a writer in another process would (its own connection; no bus)."""
+    async def go() -> list[int]:
+        database = Database(backend.url)
+        try:
+            async with database.begin() as conn:
+                return await event_log.append(conn, events, int(at.timestamp() * 1000))
+        finally:
+            await database.dispose()
+
+    return asyncio.run(go())
+
+
+def api_user(db: Any, user: str, *, level: int = 7, group: str = "AGENTS", view_reports: str = "1") -> None:
+    """A user of the integrator API: its level, group and report permission."""
+    db.insert("vicidial_users", user=user, full_name=f"Integrator {user}", user_level=level, user_group=group,
+              active="Y", vdc_agent_api_access="1", api_allowed_functions=" ALL_FUNCTIONS ", view_reports=view_reports,
+              **{"pass": "1234"})

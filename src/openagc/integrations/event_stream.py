@@ -89,8 +89,9 @@ def _resume_point(conn: HTTPConnection) -> int | None:
     return int(raw.strip())
 
 
-async def open_stream(conn: HTTPConnection, services: Services) -> tuple[Caller, EventFilter, int | None]:
-    """Authenticate, authorise and read the filters; `Unauthorized` or `Refused` when the stream is refused."""
+async def open_stream(conn: HTTPConnection, services: Services) -> tuple[Caller, EventFilter, int]:
+    """Authenticate, authorise, read the filters and the resume point (the newest id when none is given);
+    `Unauthorized` or `Refused` when the stream is refused."""
     caller = await identify(conn, services)  # type: ignore[arg-type]  (an HTTPConnection: headers and client)
     U = vicidial_users.c
     async with services.db.connect() as db:
@@ -98,6 +99,7 @@ async def open_stream(conn: HTTPConnection, services: Services) -> tuple[Caller,
     if row is None or int(row.user_level or 0) < MIN_USER_LEVEL or (row.view_reports or "0") != "1":
         raise Refused(403, f"events need user level {MIN_USER_LEVEL} or more with view_reports")
     params = conn.query_params
+    resume = _resume_point(conn)
     kinds = _values(params, "type")
     unknown = sorted(kinds - KINDS) if kinds else []
     if unknown:
@@ -108,14 +110,17 @@ async def open_stream(conn: HTTPConnection, services: Services) -> tuple[Caller,
         campaigns=_scoped(_values(params, "campaign"), caller.campaigns, "campaign"),
         user_groups=_scoped(_values(params, "user_group"), caller.viewable_groups, "user group"),
     )
-    return caller, where, _resume_point(conn)
+    if resume is None:  # a new client: what follows this request (read before the answer starts)
+        async with services.db.connect() as db:
+            resume = await event_log.last_id(db)
+    return caller, where, resume
 
 
-async def follow(services: Services, where: EventFilter, after: int | None, wake: asyncio.Queue[Any],
+async def follow(services: Services, where: EventFilter, after: int, wake: asyncio.Queue[Any],
                  closing: asyncio.Event) -> AsyncIterator[Item]:
-    """Items for a stream until `closing` is set: the matching events after `after` (None: after the newest), a
-    reset notice first whenever some of the events it still had to send were pruned, and a keep-alive (an empty
-    `Item`) after `KEEPALIVE_SECONDS` without a wake-up."""
+    """Items for a stream until `closing` is set: the matching events after `after`, a reset notice first whenever
+    some of the events it still had to send were pruned, and a keep-alive (an empty `Item`) after
+    `KEEPALIVE_SECONDS` without a wake-up."""
     cursor = after
     while not closing.is_set():
         while not wake.empty():
@@ -123,7 +128,6 @@ async def follow(services: Services, where: EventFilter, after: int | None, wake
         async with services.db.connect() as conn:
             newest = await event_log.last_id(conn)
             oldest = await event_log.oldest_id(conn)
-            cursor = newest if cursor is None else cursor
             raw = await event_log.read_after(conn, cursor, limit=BATCH, where=where)
         if not event_log.resumable(cursor, oldest, newest):
             resumed = newest if oldest is None else oldest - 1
