@@ -356,3 +356,14 @@ def test_the_served_app_runs_the_dispatcher_with_the_engine_off(backend, db, cen
     finally:
         server.stop()
         backend.servers.remove(server)
+
+
+def test_the_attempt_log_keeps_what_the_event_log_keeps(db, centre, dispatchers):
+    hook = centre.subscribe("http://127.0.0.1:9/none")
+    now = int(time.time() * 1000)
+    for event_id, at in [(1, now - 73 * 3_600_000), (2, now - 71 * 3_600_000), (3, now)]:
+        db.insert("openagc_webhook_attempts", webhook_id=hook, event_id=event_id, attempt=1, attempted_ms=at,
+                  status=200, duration_ms=1, dispatcher="earlier")
+    dispatchers(replace(FAST, retention_hours=72))
+    wait_for(lambda: db.count("openagc_webhook_attempts") == 2, 10, "the old attempt pruned")
+    assert [a[0] for a in attempts(db, hook)] == [2, 3]

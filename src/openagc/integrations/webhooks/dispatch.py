@@ -44,6 +44,7 @@ from openagc.store.schema import openagc_webhooks
 log = logging.getLogger(__name__)
 W = openagc_webhooks.c
 WAKE_TOPIC = "webhooks.changed"  # bus message: a subscription was created or enabled
+PRUNE_SECONDS = 600.0  # how often a dispatcher prunes the attempt log
 
 
 def now_ms() -> int:
@@ -63,6 +64,7 @@ class Policy:
     poll: float = 1.0  # the longest sleep between two looks at the table
     batch: int = 100  # events read at once
     lease: float = 40.0  # how long a lease lasts without renewal; more than one attempt's timeout
+    retention_hours: float = 72.0  # attempts older than this are pruned (the event log's retention)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
@@ -70,7 +72,8 @@ class Policy:
         return cls(timeout=timeout, backoff_min=settings.webhook_backoff_min,
                    backoff_max=max(settings.webhook_backoff_min, settings.webhook_backoff_max),
                    max_failures=max(1, settings.webhook_max_failures),
-                   concurrency=max(1, settings.webhook_concurrency), lease=max(cls.lease, 2 * timeout + 10))
+                   concurrency=max(1, settings.webhook_concurrency), lease=max(cls.lease, 2 * timeout + 10),
+                   retention_hours=settings.event_retention_hours)
 
     def pause(self, failures: int, rnd: random.Random) -> float:
         """Seconds before the retry after `failures` failures in a row: `backoff_min` doubled each time up to
@@ -95,6 +98,7 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._client: httpx.AsyncClient | None = None
+        self._pruned_at = 0.0
 
     async def start(self) -> Callable[[], Any]:
         """Start the loop; returns `stop` (the service's lifespan awaits it at shutdown)."""
@@ -154,6 +158,9 @@ class Dispatcher:
 
         Due: active, its retry time reached, no live lease, and behind the event log's last id.
         """
+        if time.monotonic() - self._pruned_at >= PRUNE_SECONDS:
+            self._pruned_at = time.monotonic()
+            await self._prune()
         now = now_ms()
         async with self.db.connect() as conn:
             newest = await event_log.last_id(conn)
@@ -174,6 +181,14 @@ class Dispatcher:
         if upcoming is not None:
             delay = min(delay, (int(upcoming) - now) / 1000)
         return max(delay, 0.001)
+
+    async def _prune(self) -> None:
+        """The attempt log keeps what the event log keeps (`event_retention_hours`)."""
+        cutoff = now_ms() - int(self.policy.retention_hours * 3_600_000)
+        while True:
+            async with self.db.begin() as conn:
+                if await store.prune_attempts(conn, older_than_ms=cutoff) == 0:
+                    return
 
     def _finished(self, webhook_id: int) -> None:
         """A pass ended: look again (events that came meanwhile, a retry time to sleep until, a free slot). A

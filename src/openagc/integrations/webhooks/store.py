@@ -246,3 +246,12 @@ async def attempts_of(conn: AsyncConnection, webhook_id: int, event_id: int) -> 
     query = sa.select(sa.func.count()).select_from(openagc_webhook_attempts).where(
         A.webhook_id == webhook_id, A.event_id == event_id)
     return int((await conn.execute(query)).scalar_one())
+
+
+async def prune_attempts(conn: AsyncConnection, *, older_than_ms: int, batch: int = 5000) -> int:
+    """Delete up to `batch` attempt rows made before `older_than_ms`; returns how many went."""
+    ids = [row[0] for row in await conn.execute(
+        sa.select(A.attempt_id).where(A.attempted_ms < older_than_ms).order_by(A.attempt_id).limit(batch))]
+    if ids:
+        await conn.execute(sa.delete(openagc_webhook_attempts).where(A.attempt_id.in_(ids)))
+    return len(ids)
