@@ -37,6 +37,7 @@ def _server_facts(call: Call) -> list[str]:
 
 @api_function("webserver", alt_user=False, logged_in=False, denied_subject=lambda call: ())
 async def webserver(call: Call) -> Line:
+    """Facts about the server answering: time zone, host, software, cores, load and free disk (upstream's list)."""
     lines = _server_facts(call)
     data = "".join(f"{line}\n" for line in lines)
     return verbatim("SUCCESS", "", f"<PRE>{data}</PRE>\n", *lines, data=data.replace("\n", "|")).ends()
