@@ -1,6 +1,7 @@
 """The companion API over what the engine writes: an agent's shift seen through agent_status and callid_info, and
-the remote-agent bot of the integrations (it reads the call id from agent_status and hangs up with
-ra_call_control)."""
+the remote-agent bot of the integrations (it reads the call id from agent_status, hangs up with ra_call_control,
+and finds the inbound call by its id afterwards: the engine logs `vicidial_log_extended` for inbound calls as
+upstream's inbound AGI does)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,6 @@ def test_a_remote_agent_bot_finds_its_call_id_and_hangs_up(eng, db):
     assert body.startswith("SUCCESS: ra_call_control hungup"), body
     wait_for(lambda: eng.switch.channel(chan.name) is None, what="the caller hung up")
     wait_for(lambda: fields(companion("agent_status", agent_user="1028"))[0] == "READY", what="the bot is ready")
+    # the call is found by its id afterwards (remote agents keep no agent log: no customer time)
+    assert companion("callid_info", call_id=call_id, detail="YES") == (
+        f"{call_id}|0|2026-01-15 10:30:00|3125551001|INBOUND|TEST_IN|101|TEST88|1028\n")

@@ -454,6 +454,22 @@ async def outbound_end(
     )
 
 
+async def inbound_extended(
+    conn: AsyncConnection, at: Moment, *, uniqueid: str, server_ip: str, lead_id: int, caller_code: str
+) -> None:
+    """An inbound call entered an in-group: its `vicidial_log_extended` row (what `callid_info` finds it by). As
+    upstream's inbound AGI: a call already there (a later in-group of the same call) gets the new date and call id,
+    and its URL flags start again."""
+    VLE = vicidial_log_extended.c
+    fresh = {"call_date": at.now, "caller_code": caller_code[:30], "start_url_processed": "N",
+             "dispo_url_processed": "N", "multi_alt_processed": "N", "noanswer_processed": "N"}
+    if (await conn.execute(sa.select(VLE.uniqueid).where(VLE.uniqueid == uniqueid))).first():
+        await conn.execute(sa.update(vicidial_log_extended).where(VLE.uniqueid == uniqueid).values(**fresh))
+    else:
+        await conn.execute(sa.insert(vicidial_log_extended).values(uniqueid=uniqueid, server_ip=server_ip,
+                                                                   lead_id=lead_id, **fresh))
+
+
 async def closer_queued(
     conn: AsyncConnection,
     at: Moment,

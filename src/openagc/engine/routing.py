@@ -644,6 +644,8 @@ async def queue_inbound(conn: Any, at: Moment, engine: Engine, channel: Channel,
         phone_number=number,
         queue_position=waiting + 1,
     )
+    await logs.inbound_extended(conn, at, uniqueid=channel.uniqueid[:20], server_ip=engine.server_ip,
+                                lead_id=lead["lead_id"], caller_code=channel.call_id)
 
 
 async def waiting_calls(conn: Any) -> list[dict[str, Any]]:
