@@ -209,8 +209,9 @@ class Dispatcher:
                     await self._release(webhook_id)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception:  # the database went away, say: this slot waits a poll interval before the next try
             log.exception("webhook %d: delivery pass failed", webhook_id)
+            await asyncio.sleep(self.policy.poll)
 
     async def _claim(self, conn: AsyncConnection, webhook_id: int) -> tuple[Subscription, str] | None:
         """Take the lease (compare-and-set: only a due subscription whose lease has run out)."""

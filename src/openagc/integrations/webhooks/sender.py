@@ -1,5 +1,5 @@
-"""One signed POST of one event: its body, its headers and what came of it (never raises for the receiver's
-faults: a refused connection, a timeout or a non-2xx answer is an `Outcome`)."""
+"""One signed POST of one event: its body, its headers and what came of it (never raises but to be cancelled: a
+refused connection, a timeout, a non-2xx answer or any other error of the request is an `Outcome`)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ async def post(client: httpx.AsyncClient, url: str, secret: str, msg_id: str, bo
                 status = response.status_code
     except (TimeoutError, httpx.TimeoutException):
         error = f"timed out after {timeout:g} s"
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # refused, reset, TLS, a URL the client cannot use …: the attempt failed, it is logged
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     duration_ms = int((time.monotonic() - started) * 1000)
     if status is not None and not 200 <= status < 300:
