@@ -104,8 +104,9 @@ class WsReader:
 
     def _run(self) -> None:
         try:
-            for text in self._ws:
-                self.messages.append(json.loads(text))
+            with self._ws:
+                for text in self._ws:
+                    self.messages.append(json.loads(text))
         except ConnectionClosed:
             pass
         finally:

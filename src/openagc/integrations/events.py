@@ -35,10 +35,10 @@ def routes(services: Services) -> list[BaseRoute]:
 
 
 async def tick(services: Services, seen: int) -> int:
-    """Wake this process's streams when the log grew past `seen`; returns the newest id."""
+    """Wake this process's streams when the log's newest id is not `seen` any more; returns the newest id."""
     async with services.db.connect() as conn:
         newest = await event_log.last_id(conn)
-    if newest > seen:
+    if newest != seen:  # (not only a higher one: a database restored from a backup starts lower)
         services.bus.deliver(event_log.EVENTS_TOPIC, newest)  # this process only (the writer published its own)
     return newest
 
