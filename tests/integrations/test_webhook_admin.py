@@ -136,6 +136,8 @@ def test_callers_who_may_not_manage_webhooks_change_nothing(backend, db, auth, s
     (b"{}", "url is required: the http:// or https:// address events are POSTed to"),
     (b'{"url": "ftp://example.com/x"}', "url 'ftp://example.com/x' must be an absolute http:// or https:// URL"),
     (b'{"url": "/relative"}', "url '/relative' must be an absolute http:// or https:// URL"),
+    (b'{"url": "http://a:99999/"}', "url 'http://a:99999/' is not a URL (a space, or a port out of range)"),
+    (b'{"url": "http://a b/"}', "url 'http://a b/' is not a URL (a space, or a port out of range)"),
     (b'{"url": "http://x/", "events": ["a"]}', "unknown field events (known: url, secret, kinds, campaigns, "
                                                "user_groups, agents)"),
     (b'{"url": "http://x/", "kinds": []}', "kinds: give at least one value, or leave it out for any"),

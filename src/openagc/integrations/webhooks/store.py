@@ -131,6 +131,8 @@ def check_url(url: Any) -> str:
         raise Invalid(f"url {url!r} is not a URL ({exc})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise Invalid(f"url {url!r} must be an absolute http:// or https:// URL")
+    if any(ch.isspace() for ch in url) or not 0 < (parsed.port or 80) < 65536:
+        raise Invalid(f"url {url!r} is not a URL (a space, or a port out of range)")
     return url
 
 
