@@ -115,8 +115,8 @@ def test_a_form_built_from_the_document_gets_the_documented_json(
         backend: Backend, db: Any, login: Any, secrets: dict[str, str], function: str) -> None:
     doc = backend.client.get("/openapi.json").json()
     login("1000")
-    request = request_for(doc, backend.server.base_url, function, "POST", {"apiUser": secrets["apiUser"], "apiPass": secrets["apiPass"]},
-                          format="json")
+    user_and_pass = {"apiUser": secrets["apiUser"], "apiPass": secrets["apiPass"]}
+    request = request_for(doc, backend.server.base_url, function, "POST", user_and_pass, format="json")
     response = backend.client.send(request)
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     answer = response.json()

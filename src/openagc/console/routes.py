@@ -21,7 +21,7 @@ from starlette.templating import Jinja2Templates
 from openagc.console.actions import _endpoint, console_api_routes
 from openagc.console.lead_form import save_lead
 from openagc.console.stream import stream_routes
-from openagc.openapi.describe import CONSOLE, answer, operation, text_answer
+from openagc.openapi.describe import CONSOLE, answer, operation, param, text_answer
 
 if TYPE_CHECKING:
     from openagc.api.app import Services
@@ -30,6 +30,7 @@ HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 DTMF_PAD = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
 STATIC = operation("GET", summary="The console's static files (scripts, styles, images)", tags=[CONSOLE],
+                   parameters=[param("path", "path", "The file's name.", example="console.js")],
                    responses={200: answer("The file."), 404: text_answer("No such file.")},
                    )(StaticFiles(directory=str(HERE / "static")))
 

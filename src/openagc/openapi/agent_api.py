@@ -138,7 +138,7 @@ class Functions:
         self.reads: dict[str, scan.Reads] = {name: scan.function_reads(spec, scanner)
                                              for name, spec in sorted(REGISTRY.items())}
         self.common = common_parameters()
-        self.names = sorted(api_app.KNOWN_FUNCTIONS)
+        self.names = sorted(set(REGISTRY) | api_app.KNOWN_FUNCTIONS)  # with version and the coffee functions
 
     def parameters(self, function: str) -> list[str]:
         """The function's own parameters (not the common ones), in the table's order."""

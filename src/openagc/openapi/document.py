@@ -92,9 +92,11 @@ def _render(found: Endpoint) -> Schema | None:
         rendered = entry.render(inspect.getdoc(found.endpoint) or "", _operation_id(found.method, found.path))
     else:
         rendered = entry()
-    declared = {(p.get("in"), p.get("name")) for p in rendered.get("parameters", [])}
+    declared = {p.get("name"): p for p in rendered.get("parameters", []) if p.get("in") == "path"}
     for name, convertor in found.convertors.items():
-        if ("path", name) not in declared:
+        if name in declared:  # what the route's convertor matches bounds what its author wrote
+            declared[name]["schema"] = {**declared[name].get("schema", {}), **_path_schema(convertor)}
+        else:
             rendered.setdefault("parameters", []).append(
                 {"name": name, "in": "path", "required": True, "schema": _path_schema(convertor)})
     if found.websocket:

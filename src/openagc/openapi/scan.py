@@ -114,6 +114,7 @@ class _Scope:
 
     def __init__(self, fn: types.FunctionType) -> None:
         self.globals = fn.__globals__
+        self.module = fn.__module__
 
     def value(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Name):
@@ -132,10 +133,10 @@ class _Scope:
         return []
 
 
-def _functions(value: Any) -> Iterator[types.FunctionType]:
-    """The openagc function behind `value`, if it is one."""
+def _functions(value: Any, home: str = "openagc") -> Iterator[types.FunctionType]:
+    """The function behind `value` if it is one of openagc's, or of the module `home` (where the scan started)."""
     fn = inspect.unwrap(value) if callable(value) else None
-    if isinstance(fn, types.FunctionType) and fn.__module__.startswith("openagc."):
+    if isinstance(fn, types.FunctionType) and (fn.__module__.startswith("openagc.") or fn.__module__ == home):
         yield fn
 
 
@@ -148,7 +149,7 @@ class Scanner:
 
     def reads(self, fn: Callable[..., Any]) -> Reads:
         found = Reads()
-        for function in _functions(fn):
+        for function in _functions(fn, getattr(fn, "__module__", "openagc")):
             found.merge(self._reads(function))
         return found
 
@@ -185,7 +186,7 @@ class Scanner:
             elif isinstance(sub, ast.Call):
                 self._call(sub, scope, aliases, loops, found)
             elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
-                for callee in _functions(scope.value(sub)):
+                for callee in _functions(scope.value(sub), fn.__module__):
                     found.merge(self._reads(callee))
         return found
 
@@ -195,7 +196,7 @@ class Scanner:
         if isinstance(func, ast.Attribute) and func.attr == "get" and _is_params(func.value, aliases) and node.args:
             found.add(self._get_names(node.args[0], scope, loops))
             return
-        for callee in _functions(scope.value(func)):
+        for callee in _functions(scope.value(func), scope.module):
             if self._reads(callee).looks_at_sent_names:
                 for arg in node.args:
                     found.add(scope.names(arg), triggers=True)
