@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from prometheus_client import REGISTRY
 
 from openagc.store.event_log import EVENTS_TOPIC
 from tests.integrations.webhook_support import (
@@ -151,8 +152,15 @@ def test_filters_and_the_owners_scope_decide_what_is_delivered(backend, db, cent
     assert [subscription(db, h)["delivered"] for h in hooks] == [3, 2, 8, 2, 1]
 
 
+def deliveries_counted() -> dict[str, float]:
+    """`openagc_webhook_deliveries_total` by result, as this process counted so far."""
+    return {result: REGISTRY.get_sample_value("openagc_webhook_deliveries_total", {"result": result}) or 0.0
+            for result in ("delivered", "failed", "timeout", "error")}
+
+
 def test_a_failed_event_is_retried_with_the_same_webhook_id_and_nothing_after_it_goes_first(
         db, centre, receiver, dispatchers):
+    counted = deliveries_counted()
     receiver.plan.extend([500, DROP, 503])
     hook = centre.subscribe(receiver.url())
     dispatchers()
@@ -172,10 +180,14 @@ def test_a_failed_event_is_retried_with_the_same_webhook_id_and_nothing_after_it
     row = subscription(db, hook)
     assert (row["last_event_id"], row["delivered"], row["failed"], row["failures"], row["active"]) == (
         3, 3, 3, 0, "Y")
+    now = deliveries_counted()
+    assert {result: now[result] - counted[result] for result in now} == {
+        "delivered": 3, "failed": 2, "timeout": 0, "error": 1}
 
 
 def test_a_timeout_and_a_refused_connection_are_failures_retried_until_the_receiver_answers(
         db, centre, receiver, dispatchers):
+    counted = deliveries_counted()
     timeout = replace(FAST, timeout=0.3, max_failures=10_000)  # refused until the receiver comes: never disabled
     receiver.plan.append(HANG)
     hanging = centre.subscribe(receiver.url("/slow"))
@@ -195,6 +207,9 @@ def test_a_timeout_and_a_refused_connection_are_failures_retried_until_the_recei
     logged = attempts(db, refused)
     assert [a[:3] for a in logged] == [(1, n, None) for n in range(1, len(logged))] + [(1, len(logged), 200)]
     assert all(a[3].startswith("ConnectError") for a in logged[:-1])
+    now = deliveries_counted()
+    assert {result: now[result] - counted[result] for result in now} == {
+        "delivered": 2, "failed": 0, "timeout": 1, "error": len(logged) - 1}
 
 
 def test_repeated_failures_disable_a_subscription_and_enabling_it_resumes_from_its_cursor(

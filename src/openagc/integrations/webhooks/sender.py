@@ -32,12 +32,12 @@ class Outcome:
 
     @property
     def result(self) -> str:
-        """A bounded label: delivered, failed (a non-2xx answer), timeout or unreachable."""
+        """A bounded label: delivered, failed (a non-2xx answer), timeout, or error (no answer: refused, reset…)."""
         if self.ok:
             return "delivered"
         if self.status is not None:
             return "failed"
-        return "timeout" if self.error.startswith("timed out") else "unreachable"
+        return "timeout" if self.error.startswith("timed out") else "error"
 
     def describe(self) -> str:
         return f"HTTP {self.status}" if self.status is not None else self.error
