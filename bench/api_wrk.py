@@ -49,6 +49,12 @@ SCENARIOS = {
         "SUCCESS",
         "external_dial function set",
     ),
+    # The same through an API key (Authorization: Bearer, a rate high enough never to refuse: the bucket is taken).
+    "external_pause_key": (
+        "source=bench&function=external_pause&agent_user={agent}&value=PAUSE",
+        "SUCCESS",
+        "external_pause function set",
+    ),
     "bad_password": (
         "source=bench&user=6666&pass=wrong99&function=external_pause&agent_user={{agent}}&value=PAUSE",
         "ERROR",
@@ -86,6 +92,17 @@ def prepare(kind: str, workdir: Path, agents: int) -> str:
             )
     engine.dispose()
     return url
+
+
+def api_key(url: str) -> str:
+    """A key of the API user 6666 for the `_key` scenarios."""
+    from openagc.integrations import keys
+
+    engine = make_sync_engine(url)
+    with engine.begin() as conn:
+        _, token = keys.create(conn, user="6666", name="bench", rate=100_000_000)
+    engine.dispose()
+    return token
 
 
 def log_rows(url: str) -> list[tuple[str, str]]:
@@ -151,6 +168,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="openagc-bench-"))
     url = prepare(args.database, workdir, args.agents)
     port = free_port()
+    token = api_key(url)
     proc = serve(url, port, workers=args.workers)
     print(f"machine: {machine()}; wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.agents} agents")
     print("| scenario | db | workers | req/s | p50 ms | p99 ms | requests | log rows | all correct |")
@@ -167,6 +185,7 @@ def main() -> None:
                     f"-c{args.connections}",
                     f"-d{args.duration}s",
                     "--latency",
+                    *(["-H", f"Authorization: Bearer {token}"] if name.endswith("_key") else []),
                     "-s",
                     str(rotate_agents_script(workdir, query, args.agents)),
                     f"http://127.0.0.1:{port}/",
