@@ -190,3 +190,19 @@ def test_integrator_endpoints_accept_keys(api, db, backend):
     refused = api.client.get("/api/v1/webhooks", headers={"Authorization": f"Bearer {token}"})
     assert (refused.status_code, refused.json()) == (401, {"error": "invalid API key"})
     assert "RateLimit-Limit" not in refused.headers
+
+
+def test_command_status_takes_a_key(api, db, login, backend):
+    login("1000")
+    _, token = make_key(backend, rate=2)
+    bearer = {"Authorization": f"Bearer {token}"}
+    command_id = keyed(api, token, PAUSE | {"format": "json"}).json()["command_id"]
+    status = api.client.get(f"/agc/commands/{command_id}", headers=bearer)
+    assert (status.status_code, status.json()["command_id"], status.json()["state"]) == (200, command_id, "queued")
+    assert (status.headers["RateLimit-Remaining"], status.headers["Cache-Control"]) == ("0", "no-store")
+    refused = api.client.get(f"/agc/commands/{command_id}", headers=bearer)
+    assert (refused.status_code, refused.json(), refused.headers["Retry-After"]) == (
+        429, {"error": "rate limit exceeded - retry in 30 seconds"}, "30")
+    dead = api.client.get(f"/agc/commands/{command_id}", headers={"Authorization": f"Bearer {token}x"})
+    assert (dead.status_code, dead.json()) == (401, {"error": "invalid API key"})
+    assert db.row("vicidial_users", user="6666")["failed_login_count"] == 0

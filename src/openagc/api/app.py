@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from openagc import API_BUILD, API_VERSION, metrics
 from openagc.api import functions  # noqa: F401  (registers every function)
 from openagc.api.audit import Ids, write_log
-from openagc.api.auth import ApiUser, Lockout, authenticate, load_user, servers_active
+from openagc.api.auth import BAD, ApiUser, AuthResult, Lockout, authenticate, load_user, servers_active
 from openagc.api.language import translator
 from openagc.api.outcomes import OutcomeWaiter, wanted_wait_ms
 from openagc.api.params import filter_params, logging_query_string, pick
@@ -432,8 +432,9 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
 async def command_status(request: Request) -> Response:
     """`GET /agc/commands/{id}` (ours): a command's record, for the API user that may use api.php.
 
-    Credentials as for api.php (`user`, `pass`, same lockout); `wait` (milliseconds) holds the answer until the
-    command has an outcome. 401 for bad credentials, 404 for an unknown id.
+    Credentials as for api.php (`user`, `pass`, same lockout; or an API key, which takes its turn at its rate
+    limit); `wait` (milliseconds) holds the answer until the command has an outcome. 401 for bad credentials,
+    404 for an unknown id, 429 when the key's bucket is empty.
     """
     services: Services = request.app.state.services
     params = request.query_params
@@ -441,18 +442,35 @@ async def command_status(request: Request) -> Response:
     client_ip = request.client.host if request.client else ""
     now = services.clock.now().replace(microsecond=0)
     headers = HEADERS | {"Cache-Control": "no-store"}
+    authorization = request.headers.get("authorization")
+    token = api_keys.bearer(authorization) if authorization else None
+    keyed = _Keyed(None) if token is not None else None
     wait_ms = wanted_wait_ms({"format": "json", "wait": params.get("wait", "")}, services.settings.command_wait_max_ms)
     waiter = OutcomeWaiter(services.bus) if wait_ms else None
     try:
-        async with services.db.begin() as conn:
-            system = await services.cache.get("system_settings", lambda: load_system(conn))
-            user = params.get("user", "")
-            row = await load_user(conn, user) if user else None
-            auth = await authenticate(conn, user, params.get("pass", ""), client_ip=client_ip, now=now,
-                                      system=system, row=row, rule=services.lockout)
-            record = await command_records.get(conn, command_id) if auth.ok else None
+        try:
+            async with services.db.begin() as conn:
+                if keyed is not None:
+                    await _admit_key(conn, keyed, token or "", services, now)
+                system = await services.cache.get("system_settings", lambda: load_system(conn))
+                user = params.get("user", "") if keyed is None else keyed.key.user if keyed.key else ""
+                row = await load_user(conn, user) if user else None
+                if keyed is not None and keyed.key is None:
+                    auth = AuthResult(BAD, False, None)
+                else:
+                    auth = await authenticate(conn, user, params.get("pass", ""), client_ip=client_ip, now=now,
+                                              system=system, row=row, rule=services.lockout,
+                                              by_key=keyed is not None)
+                record = await command_records.get(conn, command_id) if auth.ok else None
+        except RateLimited as refused:
+            metrics.RATE_LIMITED.labels("commands").inc()
+            return JSONResponse({"error": f"rate limit exceeded - retry in {refused.decision.retry_after} seconds"},
+                                status_code=429, headers=headers | refused.decision.headers())
+        if keyed is not None and keyed.decision is not None:
+            headers = headers | keyed.decision.headers()
         if not auth.ok:
-            return JSONResponse({"error": "invalid user or password"}, status_code=401, headers=headers)
+            refusal = "invalid API key" if keyed is not None else "invalid user or password"
+            return JSONResponse({"error": refusal}, status_code=401, headers=headers)
         if record is None:
             return JSONResponse({"error": "no such command"}, status_code=404, headers=headers)
         if waiter is not None and record["state"] == command_records.QUEUED:
