@@ -45,12 +45,12 @@ EXAMPLES = Path(__file__).with_name("examples.json")
 PATH = "/agc/api.php"
 HTML = "text/html; charset=utf-8"  # what api.php answers in text (upstream's type)
 FORM = "application/x-www-form-urlencoded"
-MULTIPART = "multipart/form-data"
 # The common layer (every request runs it); pipeline.run and the list restriction belong to the function called.
 COMMON_LAYER = (api_app._api_php, api_app._dispatch, api_app._trailer, outcomes.wanted_wait_ms)
 NOT_COMMON = (pipeline.run, api_app._inert_list_restriction)
-CREDENTIALS = ("user", "pass")  # the security schemes `apiUser` and `apiPass`
 COMMON_NOTES = {
+    "user": "The API user (also the security scheme `apiUser`; with an API key, the key's user instead).",
+    "pass": "Its password (also the security scheme `apiPass`; not read with an API key).",
     "function": "The function to run.",
     "source": "Who is calling (at least 2 characters; every function but `version` needs it).",
     "format": "`json`: the JSON answer; `debug`: upstream's HTML wrapper around the text; else upstream's text.",
@@ -223,7 +223,7 @@ def _form_schema(name: str, functions: Functions) -> Schema:
     for trigger in functions.triggers(name):
         properties[trigger] = {**STRING, "description": "Presence-only (any value)."}
     kind = _kind(name, REGISTRY.get(name))
-    return obj(properties, ["function"], title=name, description=kind["summary"])
+    return obj(properties, ["function"], description=f"`{name}`: {kind['summary']}")
 
 
 def _text_examples() -> dict[str, Schema]:
@@ -288,8 +288,7 @@ def operation(method: str) -> Schema:
         "x-functions": entries,
     }
     if method == "GET":
-        found["parameters"] = [_query_parameter(n, functions) for n in functions.all_parameters()
-                               if n not in CREDENTIALS]
+        found["parameters"] = [_query_parameter(n, functions) for n in functions.all_parameters()]
         found["parameters"] += [_trigger_parameter(n, functions) for n in functions.all_triggers()]
     else:
         refs = {name: f"#/components/schemas/{form_name(name)}" for name in functions.names}
@@ -297,10 +296,9 @@ def operation(method: str) -> Schema:
                   "discriminator": {"propertyName": "function", "mapping": refs}}
         examples = {f"{name}-{i}": {"summary": example["url"], "value": example["query"]}
                     for name, entry in entries.items() for i, example in enumerate(entry["examples"], 1)}
-        found["requestBody"] = {"required": True, "content": {
-            FORM: {"schema": schema, "examples": examples},
-            MULTIPART: {"schema": schema},
-        }}
+        found["requestBody"] = {"required": True, "description": "One function's form (`multipart/form-data` is "
+                                "read too; documenting both types trips generators that then make the body optional).",
+                                "content": {FORM: {"schema": schema, "examples": examples}}}
     return found
 
 
