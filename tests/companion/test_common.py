@@ -220,3 +220,21 @@ def test_headers(companion, db):
 
 def test_repeated_slashes_reach_the_companion(backend, db):
     assert backend.client.get("/vicidial//non_agent_api.php?function=version").text.startswith("VERSION: 2.14-202|")
+
+
+def test_hostile_values_are_filtered_not_run(companion, db, login):
+    login("1000")
+    users = db.count("vicidial_users")
+    assert companion("user_group_status", user_groups="AGENTS') OR 1=1 -- |ADMIN") == (
+        "AGENTSOR11-- ADMIN|0|0|0|0|0|0|0|0\n")
+    assert companion("agent_status", agent_user="1000' OR '1'='1") == (
+        "ERROR: agent_status AGENT NOT FOUND: 6666|1000OR11\n")
+    assert companion("callid_info", call_id="M1150103000000012345';DROP TABLE vicidial_log;--") == (
+        "ERROR: callid_info INVALID SEARCH PARAMETERS: 6666|M1150103000000012345DROPTABLEvicidiallog\n")
+    assert companion("logged_in_agents", campaigns="TESTCAMP\"|x") == (
+        "1000|TESTCAMP|8600051|PAUSED|0||0|Agent 1000|AGENTS|1\n")
+    huge = "A" * 10000  # upstream's limit: a list this long is no search
+    assert companion("in_group_status", in_groups=huge) == (
+        f"ERROR: in_group_status INVALID SEARCH PARAMETERS: 6666|{huge}\n")
+    assert len(db.last_log()["data"]) == 4096  # cut as api.php cuts its log data
+    assert db.count("vicidial_users") == users and db.count("vicidial_log") == 0
