@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import threading
 import uuid
 
 import pytest
@@ -122,16 +124,41 @@ def test_buckets_are_shared_through_redis():
 
 
 def test_without_redis_each_process_keeps_its_own_bucket(caplog):
-    """Redis not answering: the limiter says so once and limits with this process's bucket."""
+    """Redis not answering (a port that accepts and hangs up at once): the limiter says so once, limits with this
+    process's bucket, and does not ask Redis again on the next requests."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[int] = []
 
-    async def go() -> list:
-        limiter = Limiter(lambda: 2, redis_url="redis://127.0.0.1:1/0")
+    def hang_up() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    url = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+
+    async def go() -> tuple[list, int, int]:
+        limiter = Limiter(lambda: 2, redis_url=url)
         try:
-            return [(d.allowed, d.remaining) for d in [await limiter.take("b", None) for _ in range(3)]]
+            first = await limiter.take("b", None)
+            tried = len(accepted)
+            rest = [await limiter.take("b", None) for _ in range(2)]
+            return [(d.allowed, d.remaining) for d in [first, *rest]], tried, len(accepted)
         finally:
             await limiter.close()
 
-    with caplog.at_level(logging.WARNING, logger="openagc.integrations.ratelimit"):
-        assert asyncio.run(go()) == [(True, 1), (True, 0), (False, 0)]
+    try:
+        with caplog.at_level(logging.WARNING, logger="openagc.integrations.ratelimit"):
+            taken, tried, after = asyncio.run(go())
+    finally:
+        listener.close()
+    assert taken == [(True, 1), (True, 0), (False, 0)]
+    assert tried >= 1 and after == tried
     assert [r.getMessage() for r in caplog.records] == [
         "rate limits fall back to this process's own buckets: Redis does not answer (ConnectionError)"]

@@ -12,7 +12,8 @@ httpapi ratelimit-headers (draft 07) fields:
 Where the bucket lives: in this process's memory, unless `redis_url` is set — then in Redis (one hash per key,
 updated by a Lua script with Redis's own clock), so every process in front of the database shares it. If Redis does
 not answer, each process falls back to its own bucket (a key may then get up to N a minute from each process) and
-says so once in the log; it goes back to Redis as soon as Redis answers.
+says so once in the log; it asks Redis again every `REDIS_RETRY` seconds (not on every request, so a Redis that
+hangs costs one timeout, not one a request) and goes back to it as soon as it answers.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ WINDOW = 60  # seconds in which a bucket refills completely
 LIMITER = "rate_limiter"  # services.extra key of this process's Limiter
 STATE = "openagc_rate_limit"  # request.state attribute: the Decision whose headers `RateLimitHeaders` adds
 REDIS_PREFIX = "openagc:ratelimit:"
+REDIS_RETRY = 5.0  # seconds between tries of a Redis that did not answer
 
 # KEYS[1] the bucket; ARGV: capacity, tokens gained per millisecond. Returns {allowed 0|1, tokens left (a string:
 # Lua numbers come back to the client truncated to integers)}. Redis's TIME, so every client agrees on the time.
@@ -118,6 +120,7 @@ class Limiter:
         self._redis: Any = None
         self._script: Any = None
         self._redis_failing = False
+        self._redis_retry_at = 0.0  # monotonic time before which a failing Redis is not asked again
 
     def rate_of(self, rate: int | None) -> int:
         return self.default_rate() if rate is None else rate
@@ -127,7 +130,7 @@ class Limiter:
         capacity = self.rate_of(rate)
         if capacity <= 0:
             return None
-        if self.redis_url:
+        if self.redis_url and time.monotonic() >= self._redis_retry_at:
             shared = await self._take_redis(bucket, capacity)
             if shared is not None:
                 return shared
@@ -158,6 +161,7 @@ class Limiter:
                 log.warning("rate limits fall back to this process's own buckets: Redis does not answer (%s)",
                             exc.__class__.__name__)
             self._redis_failing = True
+            self._redis_retry_at = time.monotonic() + REDIS_RETRY
             return None
         if self._redis_failing:
             log.warning("rate limits are shared through Redis again")
