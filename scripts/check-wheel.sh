@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The wheel as a user gets it: build it, install it with NO extras into a clean venv, then `openagc --version`,
-# `init-db` + `seed --demo` into an SQLite file, `serve` on a free port answering `version` and `external_pause`
-# over HTTP, and `init-db` on MariaDB (OPENAGC_TEST_MARIADB, as tests/support.py) when it answers.
+# `init-db` + `seed --demo` into an SQLite file, `serve` on a free port answering `version`, `external_pause`,
+# `/openapi.json` and `/docs` over HTTP, and `init-db` on MariaDB (OPENAGC_TEST_MARIADB, as tests/support.py) when
+# it answers.
 # Everything happens in a temporary directory, removed at the end; one line on success, the log on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,7 +62,7 @@ step "openagc seed --demo (SQLite)" "$bin/openagc" seed --demo --database "$tmp/
 port=$("$bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$bin/openagc" serve --port "$port" --database "$tmp/openagc.db" >>"$log" 2>&1 &
 server=$!
-step "openagc serve answering version and external_pause" "$bin/python" - "$port" "$server" <<'EOF'
+step "openagc serve answering version, external_pause, /openapi.json and /docs" "$bin/python" - "$port" "$server" <<'EOF'
 import os, sys, time, urllib.error, urllib.request
 
 port, pid = sys.argv[1], int(sys.argv[2])
@@ -82,6 +83,12 @@ query = "source=test&user=6666&pass=1234&agent_user=1000&function=external_pause
 text = urllib.request.urlopen(base + query, timeout=5).read().decode()
 print(text, end="")
 assert text == "ERROR: agent_user is not logged in - 1000\n", text
+import json
+doc = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=30))  # package data
+assert doc["openapi"] == "3.1.0" and "external_pause" in doc["paths"]["/agc/api.php"]["get"]["x-functions"], doc
+page = urllib.request.urlopen(f"http://127.0.0.1:{port}/docs", timeout=30).read().decode()
+assert 'id="function-external_pause"' in page, page[:200]
+print(f"/openapi.json: {len(doc['paths'])} paths; /docs rendered")
 EOF
 kill "$server"
 wait "$server" 2>/dev/null || true
@@ -121,4 +128,4 @@ if url=$(admin create 2>>"$log"); then
 fi
 
 echo "check-wheel: $wheel installs with no extras; ${version}: init-db, seed --demo and serve on SQLite" \
-    "(version, external_pause answered), $mariadb; $((SECONDS - started)) s"
+    "(version, external_pause, /openapi.json and /docs answered), $mariadb; $((SECONDS - started)) s"
