@@ -28,6 +28,16 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from openagc.integrations.agent_events import KINDS
 from openagc.integrations.caller import Caller, Unauthorized, identify
+from openagc.openapi.describe import (
+    INTEGRATIONS,
+    INTEGRATOR,
+    answer,
+    event_stream,
+    header,
+    operation,
+    query,
+    refusal,
+)
 from openagc.store import event_log
 from openagc.store.event_log import Event, EventFilter
 from openagc.store.schema import vicidial_users
@@ -165,13 +175,37 @@ def _sse(item: Item) -> str:
     return ": keepalive\n\n"
 
 
+# --- OpenAPI ------------------------------------------------------------------------------------------------------
+STREAM_PARAMETERS = [
+    header("Last-Event-ID", "Resume after this event id (an EventSource sends it when it reconnects)."),
+    query("after", "Resume after this event id (when there is no `Last-Event-ID`); default: only what follows."),
+    query("type", f"Event types, comma-separated or repeated: {', '.join(sorted(KINDS))}."),
+    query("agent", "Agents' users, comma-separated or repeated."),
+    query("campaign", "Campaign ids within the caller's scope, comma-separated or repeated."),
+    query("user_group", "User groups within the caller's scope, comma-separated or repeated."),
+]
+STREAM_REFUSALS = {
+    400: refusal("A resume point that is not an event id, or an unknown event type."),
+    401: refusal("No or wrong credentials."),
+    403: refusal("User level below 7 or no view_reports, a filter outside the caller's scope, or (WebSocket) a "
+                 "foreign Origin."),
+}
+
+
 def _refusal(exc: Unauthorized | Refused) -> Response:
     if isinstance(exc, Unauthorized):
         return JSONResponse({"error": exc.detail}, status_code=401, headers=exc.headers)
     return JSONResponse({"error": exc.reason}, status_code=exc.status)
 
 
+@operation("GET", summary="The event log, live (Server-Sent Events)", tags=[INTEGRATIONS], security=INTEGRATOR,
+           parameters=STREAM_PARAMETERS,
+           responses={200: event_stream("Every matching event after the resume point (`id:` is the event id), a "
+                                        "`reset` when events to send were pruned, a comment every 15 s.",
+                                        ["reset", *sorted(KINDS)]),
+                      **STREAM_REFUSALS, 429: refusal("Too many event streams open for this user.")})
 async def sse(request: Request) -> Response:
+    """docs/events.md. The stream ends when the server shuts down: reconnect with `Last-Event-ID`."""
     services: Services = request.app.state.services
     try:
         caller, where, after = await open_stream(request, services)
@@ -207,7 +241,14 @@ def _origin_allowed(websocket: WebSocket, allowed: str) -> bool:
     return urlsplit(origin).netloc == websocket.headers.get("host", "")
 
 
+@operation("GET", summary="The event log, live (WebSocket)", tags=[INTEGRATIONS], security=INTEGRATOR,
+           parameters=STREAM_PARAMETERS,
+           responses={101: answer("Switching to the WebSocket: one JSON text message per event, "
+                                  "`{\"type\": \"reset\", …}` when events to send were pruned; closed with 1012 "
+                                  "at the server's shutdown."),
+                      **STREAM_REFUSALS, 429: refusal("Too many event streams open for this user.")})
 async def ws(websocket: WebSocket) -> None:
+    """docs/events.md. A refused handshake is answered in HTTP where the server can, else closed with 1008."""
     services: Services = websocket.app.state.services
     release = None
     try:
