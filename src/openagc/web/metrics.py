@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openagc import health
 from openagc.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from openagc.openapi.describe import METRICS, OPERATIONS, operation, text_answer
 from openagc.store.schema import VLA_STATUSES, vicidial_live_agents
 
 if TYPE_CHECKING:
@@ -163,7 +164,15 @@ def exposition(families: list[Metric]) -> bytes:
     return counted + generate_latest(extra)
 
 
+@operation("GET", summary="Prometheus metrics", tags=[OPERATIONS], security=METRICS,
+           responses={200: text_answer("The counters and the scrape-time gauges (Prometheus text format 0.0.4).",
+                                       CONTENT_TYPE),
+                      401: text_answer("A metrics token is set and was not sent.",
+                                       headers={"WWW-Authenticate": {"schema": {"type": "string"}}}),
+                      403: text_answer("The client is not in `metrics_allowed_ips` (and no token is set).")})
 async def metrics(request: Request) -> Response:
+    """docs/metrics.md. Clients in `metrics_allowed_ips` (default: loopback), or `Authorization: Bearer` with the
+    `metrics_token` setting."""
     services: Services = request.app.state.services
     if not allowed(request, services):
         if services.settings.metrics_token:
