@@ -38,12 +38,13 @@ def test_a_shift_through_the_engine_comes_out_as_events(eng, db):
     call_data = {"call_id": callerid, "uniqueid": uniqueid, "lead_id": 12345, "phone_number": "3125551001",
                  "direction": "inbound", "group": "TEST_IN"}
     idle = {"status": "CLOSER", "pause_code": "", "lead_id": 0}
+    resume, hangup, status = (r["command_id"] for r in db.rows("openagc_commands", order_by="command_id"))
     assert [(e["type"], e["data"]) for e in stream.events] == [
         ("agent.logged_in", {"state": "PAUSED", "server_ip": "10.10.10.15", "conf_exten": "8600051",
                              "extension": "SIP/1000"}),
         ("agent.state", {"state": "PAUSED", "previous": "", "status": "PAUSED", "pause_code": "LOGIN", "lead_id": 0}),
         ("agent.state", {"state": "CLOSER", "previous": "PAUSED"} | idle),
-        ("command.outcome", {"command_id": 1, "command": "external_pause", "value": "RESUME!1768473000",
+        ("command.outcome", {"command_id": resume, "command": "external_pause", "value": "RESUME!1768473000",
                              "state": "applied", "reason": "", "source": "agent", "function": "agent"}),
         ("call.ringing", call_data | {"stage": "offered"}),
         ("call.answered", call_data),
@@ -52,13 +53,13 @@ def test_a_shift_through_the_engine_comes_out_as_events(eng, db):
         ("call.ended", call_data | {"cause": "AGENT", "length_in_sec": 30}),
         ("agent.state", {"state": "DISPO", "previous": "INCALL", "status": "PAUSED", "pause_code": "",
                          "lead_id": 12345}),
-        ("command.outcome", {"command_id": 2, "command": "external_hangup", "value": "1", "state": "applied",
+        ("command.outcome", {"command_id": hangup, "command": "external_hangup", "value": "1", "state": "applied",
                              "reason": "", "source": "api", "function": "external_hangup"}),
         ("call.dispositioned", {"lead_id": 12345, "status": "NI", "uniqueid": uniqueid,
                                 "agent_log_id": db.row("vicidial_agent_log", status="NI")["agent_log_id"],
                                 "phone_number": "3125551001"}),
         ("agent.state", {"state": "CLOSER", "previous": "DISPO"} | idle),
-        ("command.outcome", {"command_id": 3, "command": "external_status", "value": "NI", "state": "applied",
+        ("command.outcome", {"command_id": status, "command": "external_status", "value": "NI", "state": "applied",
                              "reason": "", "source": "api", "function": "external_status"}),
     ]
     # what the events say is what the rows say
