@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from openagc.cli import app
 from openagc.integrations import keys
+from openagc.integrations.agent_events import KINDS
 from openagc.integrations.webhooks import signing
 from tests.integrations.webhook_support import SECRET, Centre, Receiver, state, verify
 
@@ -142,6 +143,8 @@ def test_callers_who_may_not_manage_webhooks_change_nothing(backend, db, auth, s
                                                "user_groups, agents)"),
     (b'{"url": "http://x/", "kinds": []}', "kinds: give at least one value, or leave it out for any"),
     (b'{"url": "http://x/", "kinds": "agent.state"}', "kinds must be a list of values"),
+    (b'{"url": "http://x/", "kinds": ["agent.state", "agent.sate"]}',
+     f"kinds: unknown event type agent.sate (known: {', '.join(sorted(KINDS))})"),
     (b'{"url": "http://x/", "campaigns": ["TOOLONGCAMP"]}',
      "campaigns: 'TOOLONGCAMP' is not a value of up to 8 letters, digits, _ . : @ or -"),
     (b'{"url": "http://x/", "agents": ["a b"]}', "agents: 'a b' is not a value of up to 20 letters, digits, _ . : @ "

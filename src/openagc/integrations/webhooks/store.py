@@ -22,6 +22,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openagc.integrations.agent_events import KINDS
 from openagc.integrations.webhooks import signing
 from openagc.store import event_log
 from openagc.store.event_log import EventFilter
@@ -151,6 +152,9 @@ def check_values(name: str, values: Any) -> frozenset[str] | None:
     for value in values:
         if not isinstance(value, str) or not _VALUE.match(value) or len(value) > longest:
             raise Invalid(f"{name}: {value!r} is not a value of up to {longest} letters, digits, _ . : @ or -")
+    unknown = sorted(set(values) - KINDS) if name == "kinds" else []
+    if unknown:  # as the event stream's `type`: a misspelt kind would silently match nothing
+        raise Invalid(f"kinds: unknown event type {', '.join(unknown)} (known: {', '.join(sorted(KINDS))})")
     return frozenset(values)
 
 
