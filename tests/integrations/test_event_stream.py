@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from tests.engine.conftest import wait_for
+from tests.engine.test_agent_phone import connected_phone
+from tests.engine.test_session_commands import start_inbound_call
 from tests.integrations.event_support import SseReader, kinds
 
 
@@ -142,3 +144,24 @@ def test_an_outbound_call_with_recording_park_transfer_and_commands(eng, db):
         (*outcome, "external_status", "applied", ""),
     ]
     assert [e["data"]["value"] for e in stream.events if e["type"] == "command.outcome"][-2:] == ["NI", "SALE"]
+
+
+def test_a_recording_closed_by_reconciliation_is_announced(eng, db):
+    """The switch restarted under a recording call: the engine closes the recording when it reconciles (not in an
+    agent's transaction) and says so."""
+    token = eng.login()
+    connected_phone(eng, token)
+    start_inbound_call(eng, db, token)
+    assert eng.api("recording", agent_user="1000", value="START").startswith("SUCCESS")
+    wait_for(lambda: eng.switch.recordings(), what="the recording")
+    stream = SseReader(eng.server.base_url, params={"type": "recording.stopped"})
+    try:
+        eng.call(eng.switch.restart)
+        eng.settle()
+        stream.wait(lambda ev: ev, what="recording.stopped")
+    finally:
+        stream.close()
+    rec = db.row("recording_log", user="1000")
+    assert [(e["agent"], e["campaign"], e["data"]) for e in stream.events] == [
+        ("1000", "TESTCAMP", {"recording_id": rec["recording_id"], "filename": rec["filename"], "lead_id": 12345,
+                              "length_in_sec": rec["length_in_sec"]})]

@@ -12,12 +12,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openagc.integrations import agent_rows
-from openagc.integrations.agent_events import AgentView, derive, park_event, transfer_event
+from openagc.integrations.agent_events import (
+    RECORDING_STOPPED,
+    AgentView,
+    derive,
+    park_event,
+    recording_events,
+    transfer_event,
+)
 from openagc.integrations.command_events import outcome_events
 from openagc.store import event_log
 from openagc.store.event_log import NewEvent
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from openagc.engine.runtime import Engine
     from openagc.engine.session import Ctx
 
 
@@ -87,5 +97,21 @@ async def append(ctx: Ctx) -> None:
 
 def publish(ctx: Ctx) -> None:
     """After the commit: wake the event streams (the events are read from the table)."""
-    if ctx.journal is not None and ctx.journal.ids:
-        ctx.engine.services.bus.publish(event_log.EVENTS_TOPIC, ctx.journal.ids[-1])
+    if ctx.journal is not None:
+        published(ctx.engine, ctx.journal.ids)
+
+
+def published(engine: Engine, ids: list[int]) -> None:
+    if ids:
+        engine.services.bus.publish(event_log.EVENTS_TOPIC, ids[-1])
+
+
+async def recordings_closed(engine: Engine, conn: AsyncConnection, recording_ids: list[int]) -> list[int]:
+    """`recording.stopped` for recordings the engine closed outside an agent's transaction (reconciliation found
+    their legs gone); call it last in the transaction."""
+    views = await agent_rows.views(conn)
+    events = []
+    for row in await agent_rows.recordings(conn, recording_ids):
+        user = row.get("user") or ""
+        events += recording_events(RECORDING_STOPPED, [row], views.get(user) or AgentView(user))
+    return await event_log.append(conn, events, int(engine.services.clock.now().timestamp() * 1000))

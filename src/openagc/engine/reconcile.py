@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from openagc.engine import agent_phone, remote, routing
+from openagc.engine import agent_phone, events, remote, routing
 from openagc.store.schema import (
     parked_channels,
     recording_log,
@@ -171,9 +171,12 @@ async def _recordings(engine: Engine, agents: list[dict[str, Any]], channels: li
             await conn.execute(sa.update(recording_log).where(RL.recording_id == rec_id).values(
                 end_time=at.now, end_epoch=at.epoch, length_in_sec=length, length_in_min=round(length / 60, 2)))
             done.recordings_closed.append(int(rec_id))
+        appended: list[int] = []
         if done.recordings_closed:  # the agent's screen no longer shows them recording
             await conn.execute(sa.update(vicidial_live_agents).where(
                 VLA.server_ip == engine.server_ip,
                 VLA.external_recording.in_([str(r) for r in done.recordings_closed]),
             ).values(external_recording=""))
+            appended = await events.recordings_closed(engine, conn, done.recordings_closed)  # last
+    events.published(engine, appended)
 
