@@ -34,9 +34,12 @@ def test_the_page_shows_every_operation_and_function(backend: Backend, served: d
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.headers["content-security-policy"] == APP_CSP
     page = response.text
+    anchors = re.findall(r'<article id="([^"]+)" class="operation">', page)
+    assert len(anchors) == len(set(anchors))  # every operation has its own anchor (its operationId)
     for path, item in served["paths"].items():
-        for method in item:
+        for method, op in item.items():
             assert f"<span class=\"method {method}\">{method.upper()}</span> <code>{path}</code>" in page
+            assert f'<article id="{op["operationId"]}" class="operation">' in page
     for function in served["paths"]["/agc/api.php"]["get"]["x-functions"]:
         assert f'id="function-{function}"' in page
     assert "SUCCESS: external_pause function set - PAUSE|1232020456|6666" in page  # the document's examples

@@ -144,7 +144,7 @@ class View:
             answers.append(Answer(code, response.get("description", ""), list(content),
                                   schema_text(first.get("schema")) if content else "", examples))
         security = [" + ".join(req) or "none" for req in op.get("security", [])] or ["none"]
-        anchor = re.sub(r"[^a-z0-9]+", "-", f"{method} {path}".lower()).strip("-")
+        anchor = op.get("operationId") or re.sub(r"[^a-z0-9]+", "-", f"{method} {path}".lower()).strip("-")
         return Entry(anchor, method.upper(), path, op.get("summary", ""), op.get("description", ""), security,
                      parameters, body, body_media, answers, bool(op.get("x-websocket")))
 
