@@ -5,7 +5,8 @@ schema, headers — and never a 5xx.
 The server is the engine's (`eng`: simulated switch, virtual time, a fresh throwaway database per test), so
 `/agent/*` does not answer 503 for an engine that is off. Agent API requests carry the demo API user's credentials
 (the security schemes `apiUser`/`apiPass`), so the functions run past authentication. Event streams are not
-requested (their answer lasts as long as the session). schemathesis' pytest plugin does not run under pytest 9
+requested (their answer lasts as long as the session); schemathesis leaves out the operation its schema came from
+(`GET /openapi.json`, which `test_served.py` checks). schemathesis' pytest plugin does not run under pytest 9
 (it sets `Item._nodeid`), so the operations are driven here through its Python API: `as_strategy` and
 `validate_response` per operation, Hypothesis without shrinking (a failure is reported as found).
 """
