@@ -20,11 +20,9 @@ from starlette.requests import Request
 
 from openagc.api.app import Services, load_system
 from openagc.api.auth import authenticate, load_user
+from openagc.companion.access import allowed_campaigns, viewable_groups
 from openagc.integrations import ratelimit
 from openagc.store.schema import vicidial_user_groups
-
-ALL_CAMPAIGNS = "-ALL-CAMPAIGNS-"
-ALL_GROUPS = "---ALL---"
 
 # Resolvers of `Authorization: Bearer <token>`: each answers (the key's user name, the key's id), or None when the
 # token is not a valid key of its kind. API keys register theirs (`openagc.integrations.keys`).
@@ -58,14 +56,10 @@ class Caller:
         return self.viewable_groups is None or user_group in self.viewable_groups
 
 
-def scope_of(allowed_campaigns: str | None, viewable_groups: str | None) -> tuple[frozenset[str] | None, ...]:
-    """Upstream's space-separated lists: `-ALL-CAMPAIGNS-` / `---ALL---` anywhere means everything."""
-    campaigns = allowed_campaigns or ""
-    groups = viewable_groups or ""
-    return (
-        None if ALL_CAMPAIGNS in campaigns.upper() else frozenset(c for c in campaigns.split() if c != "-"),
-        None if ALL_GROUPS in groups.upper() else frozenset(g for g in groups.split() if g != "-"),
-    )
+def scope_of(allowed: str | None, viewable: str | None) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """(campaigns, user groups) of a user group's `allowed_campaigns` and `admin_viewable_groups`, read as upstream
+    reads them (`companion.access`); None means every one."""
+    return allowed_campaigns(allowed), viewable_groups(viewable)
 
 
 def basic_credentials(header: str) -> tuple[str, str] | None:

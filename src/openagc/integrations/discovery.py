@@ -26,7 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from openagc.api.app import Services
-from openagc.integrations.caller import ALL_GROUPS, Caller, identify
+from openagc.companion.access import ALL_GROUPS
+from openagc.integrations.caller import Caller, identify
 from openagc.openapi.describe import (
     BOOLEAN,
     INTEGER,
