@@ -24,7 +24,7 @@ from starlette.routing import Route
 from openagc.openapi.describe import INTEGER, OPERATIONS, STRING, component, json_answer, nullable, obj, operation
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 BRIDGE = "redis_bridge"  # services.extra key of this process's bus.RedisBridge
 

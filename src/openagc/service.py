@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from openagc import health, metrics
 from openagc.api import delivery
-from openagc.api.app import Services, api_php, command_status
+from openagc.api.app import api_php, command_status
 from openagc.bus import AGENT_COMMAND, RedisBridge
 from openagc.companion import app as companion
 from openagc.config import Settings
@@ -20,6 +20,7 @@ from openagc.integrations import discovery, keys, ratelimit
 from openagc.integrations.webhooks import dispatch as webhooks
 from openagc.integrations.webhooks import http as webhooks_http
 from openagc.openapi import routes as openapi
+from openagc.services import Services
 from openagc.store.command_records import OUTCOME_TOPIC
 from openagc.store.database import Database
 from openagc.store.event_log import EVENTS_TOPIC

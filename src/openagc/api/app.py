@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,16 +19,15 @@ from starlette.responses import JSONResponse, Response
 
 from openagc import API_BUILD, API_VERSION, metrics
 from openagc.api import functions  # noqa: F401  (registers every function)
-from openagc.api.audit import Ids, write_log
-from openagc.api.auth import BAD, ApiUser, AuthResult, Lockout, authenticate, load_user, servers_active
+from openagc.api.audit import write_log
 from openagc.api.language import translator
 from openagc.api.outcomes import OutcomeWaiter, wanted_wait_ms
 from openagc.api.params import filter_params, logging_query_string, pick
 from openagc.api.pipeline import REGISTRY, Call, run
 from openagc.api.reply import Line, Reply, bare, verbatim
-from openagc.bus import AGENT_COMMAND, Bus
-from openagc.clock import Clock
+from openagc.bus import AGENT_COMMAND
 from openagc.config import Settings
+from openagc.credentials import BAD, ApiUser, AuthResult, authenticate, load_user, servers_active
 from openagc.integrations import keys as api_keys
 from openagc.integrations.ratelimit import Decision, limiter, refused_line
 from openagc.openapi.describe import (
@@ -40,11 +39,10 @@ from openagc.openapi.describe import (
     query,
     refusal,
 )
+from openagc.services import Services, load_system
 from openagc.store import command_records
-from openagc.store.cache import TtlCache
-from openagc.store.database import Conflict, Database
-from openagc.store.schema import system_settings, vicidial_user_groups
-from openagc.web.streams import StreamSlots
+from openagc.store.database import Conflict
+from openagc.store.schema import vicidial_user_groups
 
 COFFEE = {"coffee", "start_coffee", "make_coffee", "brew_coffee"}
 HEADERS = {"Cache-Control": "no-cache, must-revalidate", "Pragma": "no-cache"}
@@ -54,38 +52,6 @@ CLOSE_WINDOW = {
     "en": "Close This Window",
     "es": "Cerrar esta ventana",
 }
-
-
-@dataclass
-class Services:
-    """What every request shares: settings, database, clock, bus and per-process caches."""
-
-    settings: Settings
-    db: Database
-    clock: Clock = field(default_factory=Clock)
-    bus: Bus = field(default_factory=Bus)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.ids = Ids(self.db)
-        self.cache = TtlCache(lambda: self.settings.cache_seconds)
-        self.streams = StreamSlots(lambda: self.settings.streams_per_session, lambda: self.settings.streams_total)
-
-    @property
-    def lockout(self) -> Lockout:
-        """The lockout rule of the settings (api.php and /agent/login share it)."""
-        s = self.settings
-        return Lockout(failures=s.lockout_failures, user_failures=s.lockout_user_failures, seconds=s.lockout_seconds)
-
-    def clear_caches(self) -> None:
-        self.ids.clear()
-        self.cache.clear()
-
-
-async def load_system(conn: AsyncConnection) -> dict[str, Any]:
-    """The first `system_settings` row (every column we know), or {} when there is none."""
-    row = (await conn.execute(sa.select(system_settings).limit(1))).mappings().first()
-    return dict(row) if row else {}
 
 
 async def read_form(request: Request, max_fields: int) -> list[tuple[str, str]]:

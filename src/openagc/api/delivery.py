@@ -24,8 +24,8 @@ from openagc.store import command_records as records
 from openagc.store import event_log
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
     from openagc.config import Settings
+    from openagc.services import Services
 
 log = logging.getLogger(__name__)
 

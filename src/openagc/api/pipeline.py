@@ -19,11 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openagc.api.auth import ApiUser
 from openagc.api.params import Params
 from openagc.api.reply import Line, error
 from openagc.clock import fmt_cid, fmt_datetime, fmt_entry
 from openagc.config import Settings
+from openagc.credentials import ApiUser
 from openagc.store import command_records
 from openagc.store.schema import vicidial_live_agents, vicidial_manager, vicidial_users
 

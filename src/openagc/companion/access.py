@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openagc.api.auth import GOOD, Lockout, authenticate, load_user
+from openagc.credentials import GOOD, Lockout, authenticate, load_user
 from openagc.store.schema import vicidial_user_groups, vicidial_users
 
 ALL_GROUPS = "---ALL---"  # an in-group or user group of this name is visible to every caller (upstream's IN list)

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from openagc.api.app import BUSY, HEADERS, Services, api_page, load_system, read_form
+from openagc.api.app import BUSY, HEADERS, api_page, read_form
 from openagc.api.audit import write_log
 from openagc.api.params import Params, logging_query_string, pick
 from openagc.companion import agents, calls, campaigns, groups, ingroup_info  # noqa: F401  (register functions)
@@ -35,6 +35,7 @@ from openagc.openapi.describe import (
     query,
     text_answer,
 )
+from openagc.services import Services, load_system
 from openagc.store.database import Conflict
 
 PATH = "/vicidial/non_agent_api.php"

@@ -59,7 +59,7 @@ from openagc.store.schema import (
 )
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 COOKIE = "openagc_agent"  # the agent-side session cookie (set by POST /agent/login)
 VLA = vicidial_live_agents.c

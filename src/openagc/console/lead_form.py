@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from starlette.requests import Request
 
-from openagc.api.app import load_system
 from openagc.api.audit import write_log
-from openagc.api.auth import ApiUser, load_user
 from openagc.api.functions.screen import _as_date, write_lead_fields
 from openagc.api.params import filter_params
 from openagc.api.pipeline import Call, Stop
 from openagc.bus import AGENT_COMMAND
 from openagc.console.actions import LEAD, Agent, Refused, _act, _agent, _body, _lead, edit_policy
+from openagc.credentials import ApiUser, load_user
 from openagc.openapi.describe import INTEGER, component, nullable, obj
+from openagc.services import load_system
 from openagc.store import command_records
 from openagc.store.leads import UPDATABLE_LEAD_FIELDS
 from openagc.store.schema import vicidial_campaigns
@@ -37,7 +37,7 @@ from openagc.store.schema import vicidial_campaigns
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 MAX_FIELD_CHARS = 1000
 

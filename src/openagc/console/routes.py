@@ -24,7 +24,7 @@ from openagc.console.stream import stream_routes
 from openagc.openapi.describe import CONSOLE, answer, operation, param, text_answer
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))

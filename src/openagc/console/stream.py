@@ -31,7 +31,7 @@ from openagc.openapi.describe import AGENT, CONSOLE, event_stream, operation, re
 from openagc.web.streams import SlotStreamingResponse
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 KEEPALIVE_SECONDS = 15.0
 _COMMAND = object()  # marker: a command for this agent was committed

@@ -19,15 +19,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from openagc.api.app import load_system
-from openagc.api.auth import authenticate, load_user
+from openagc.credentials import authenticate, load_user
 from openagc.engine.callers import DEMO_CUSTOMERS, DEMO_INGROUPS, Callers
 from openagc.openapi.describe import SIMULATION, STRING, body, json_answer, nullable, obj, operation, refusal
+from openagc.services import load_system
 from openagc.store.schema import vicidial_auto_calls, vicidial_inbound_groups, vicidial_live_agents
 from openagc.switch.simulated import SimulatedSwitch
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 log = logging.getLogger(__name__)
 CALLERS = "demo_callers"  # services.extra key of the running `Callers`

@@ -25,8 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from openagc.api.app import load_system
-from openagc.api.auth import GOOD, check_password, load_user
+from openagc.credentials import GOOD, check_password, load_user
 from openagc.engine import agent_phone, session
 from openagc.openapi.describe import (
     AGENT,
@@ -44,6 +43,7 @@ from openagc.openapi.describe import (
     operation,
     refusal,
 )
+from openagc.services import load_system
 from openagc.store import command_records
 from openagc.store.database import Conflict
 from openagc.store.schema import vicidial_live_agents, vicidial_session_data

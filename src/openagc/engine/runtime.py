@@ -59,7 +59,7 @@ from openagc.store.schema import (
 from openagc.switch.port import Channel, ChannelKind, EventKind, SwitchEvent, SwitchPort
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 log = logging.getLogger(__name__)
 VLA = vicidial_live_agents.c

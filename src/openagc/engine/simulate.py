@@ -167,7 +167,7 @@ class Centre:
         recordings_dir: Path | None = None,
         errors: ErrorCount | None = None,
     ) -> None:
-        from openagc.api.app import Services  # composition: the same services object the server uses
+        from openagc.services import Services  # composition: the same services object the server uses
         from openagc.switch.simulated import CustomerScript, SimulatedSwitch
 
         self.services = Services(

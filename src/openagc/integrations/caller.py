@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from openagc.api.app import Services, load_system
-from openagc.api.auth import authenticate, load_user
 from openagc.companion.access import allowed_campaigns, viewable_groups
+from openagc.credentials import authenticate, load_user
 from openagc.integrations import ratelimit
+from openagc.services import Services, load_system
 from openagc.store.schema import vicidial_user_groups
 
 # Resolvers of `Authorization: Bearer <token>`: each answers (the key's user name, the key's id), or None when the

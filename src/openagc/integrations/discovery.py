@@ -25,7 +25,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from openagc.api.app import Services
 from openagc.companion.access import ALL_GROUPS
 from openagc.integrations.caller import Caller, identify
 from openagc.openapi.describe import (
@@ -43,6 +42,7 @@ from openagc.openapi.describe import (
     query,
     refusal,
 )
+from openagc.services import Services
 from openagc.store.schema import (
     vicidial_campaign_statuses,
     vicidial_campaigns,

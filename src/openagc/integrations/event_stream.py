@@ -45,7 +45,7 @@ from openagc.web import shutdown
 from openagc.web.streams import SlotStreamingResponse
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 MIN_USER_LEVEL = 7  # as upstream's non_agent_api.php agent_status: user_level > 6 and view_reports
 KEEPALIVE_SECONDS = 15.0

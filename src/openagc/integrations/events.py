@@ -23,7 +23,7 @@ from openagc.integrations import event_stream, stock_watcher
 from openagc.store import event_log
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0

@@ -36,7 +36,7 @@ from openagc.metrics import RATE_LIMITED
 from openagc.store.schema import openagc_api_keys
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from openagc.store.event_log import NewEvent
 from openagc.store.schema import openagc_event_watch, openagc_event_watch_agents
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 log = logging.getLogger(__name__)
 NAME = "stock"

@@ -39,7 +39,7 @@ from openagc.openapi.describe import METRICS, OPERATIONS, operation, text_answer
 from openagc.store.schema import VLA_STATUSES, vicidial_live_agents
 
 if TYPE_CHECKING:
-    from openagc.api.app import Services
+    from openagc.services import Services
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes, on every client version

@@ -23,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from openagc.api.app import Services
 from openagc.integrations.caller import Caller, identify
 from openagc.integrations.webhooks import store
 from openagc.integrations.webhooks.dispatch import WAKE_TOPIC
@@ -41,6 +40,7 @@ from openagc.openapi.describe import (
     param,
     refusal,
 )
+from openagc.services import Services
 
 ADMIN_LEVEL = 8
 
