@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 from openagc.bus import AGENT_COMMAND
 from openagc.console.actions import REFUSALS, Refused, _agent
 from openagc.engine.http import EVENTS
-from openagc.engine.runtime import agent_topic  # one agent's (user, event dict) after each committed transition
+from openagc.engine.topics import agent_topic  # one agent's (user, event dict) after each committed transition
 from openagc.openapi.describe import AGENT, CONSOLE, event_stream, operation, refusal
 from openagc.web.streams import SlotStreamingResponse
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from openagc.store import command_records as records
 
 if TYPE_CHECKING:
-    from openagc.engine.session import Ctx
+    from openagc.engine.context import Ctx
 
 
 def _now(ctx: Ctx) -> Any:
@@ -92,5 +92,5 @@ def publish(ctx: Ctx) -> None:
     for record in ctx.finished:
         shown = records.public(record)
         ctx.engine.services.bus.publish(records.OUTCOME_TOPIC, shown)
-        ctx.engine._publish_event(ctx.user, {"event": "command", **shown})
+        ctx.engine.publish_event(ctx.user, {"event": "command", **shown})
     ctx.finished.clear()

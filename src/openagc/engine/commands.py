@@ -18,7 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from openagc.engine import command_outcomes, logs, media, routing, session, transfer
-from openagc.engine.session import Ctx, auto_dial
+from openagc.engine.context import Ctx
+from openagc.engine.session import auto_dial
 from openagc.store import command_records
 from openagc.store.leads import UPDATABLE_LEAD_FIELDS
 from openagc.store.schema import (
@@ -402,7 +403,7 @@ HANDLERS = (
     pause_code,
     media.dtmf,
     media.recording,
-    media.park,
+    transfer.park,
     transfer.transferconf,
     hangup,
     status,
@@ -421,7 +422,7 @@ BY_COLUMN = {
     "external_pause_code": pause_code,
     "external_dtmf": media.dtmf,
     "external_recording": media.recording,
-    "external_park": media.park,
+    "external_park": transfer.park,
     "external_transferconf": transfer.transferconf,
     "external_hangup": hangup,
     "external_status": status,

@@ -1,6 +1,6 @@
 """Integrators' events of the engine's transactions (`docs/events.md`).
 
-`begin` reads the agent's view right after `session.load` locked its row; `append`, last in the transaction,
+`begin` reads the agent's view right after `context.load` locked its row; `append`, last in the transaction,
 reads it again, derives the events (`integrations/agent_events.derive`, the same function the stock-VICIdial
 watcher uses), adds what only the engine knows (recordings it started or stopped, transfers, park, command
 outcomes) and appends them to the event log; `publish`, after the commit, wakes the streams.
@@ -27,8 +27,7 @@ from openagc.store.event_log import NewEvent
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from openagc.engine.runtime import Engine
-    from openagc.engine.session import Ctx
+    from openagc.engine.context import Ctx, Host
 
 
 @dataclass
@@ -101,12 +100,12 @@ def publish(ctx: Ctx) -> None:
         published(ctx.engine, ctx.journal.ids)
 
 
-def published(engine: Engine, ids: list[int]) -> None:
+def published(engine: Host, ids: list[int]) -> None:
     if ids:
         engine.services.bus.publish(event_log.EVENTS_TOPIC, ids[-1])
 
 
-async def recordings_closed(engine: Engine, conn: AsyncConnection, recording_ids: list[int]) -> list[int]:
+async def recordings_closed(engine: Host, conn: AsyncConnection, recording_ids: list[int]) -> list[int]:
     """`recording.stopped` for recordings the engine closed outside an agent's transaction (reconciliation found
     their legs gone); call it last in the transaction."""
     views = await agent_rows.views(conn)

@@ -18,7 +18,7 @@ import hmac
 import json
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from starlette.requests import Request
@@ -27,6 +27,8 @@ from starlette.routing import BaseRoute, Route
 
 from openagc.credentials import GOOD, check_password, load_user
 from openagc.engine import agent_phone, session
+from openagc.engine.logs import Moment
+from openagc.engine.topics import agent_topic
 from openagc.openapi.describe import (
     AGENT,
     AGENT_SESSION,
@@ -43,15 +45,12 @@ from openagc.openapi.describe import (
     operation,
     refusal,
 )
-from openagc.services import load_system
+from openagc.services import Services, load_system
 from openagc.store import command_records
 from openagc.store.database import Conflict
 from openagc.store.schema import vicidial_live_agents, vicidial_session_data
 from openagc.web.csrf import csrf_token
 from openagc.web.streams import SlotStreamingResponse
-
-if TYPE_CHECKING:
-    from openagc.engine.runtime import Engine
 
 COOKIE = "openagc_agent"
 VLA = vicidial_live_agents.c
@@ -60,6 +59,22 @@ LOGIN_REFUSED = "login refused: wrong user, password or phone, or too many faile
 ALT_DIAL = ("", "MAIN", "ALT", "ADDR3")
 MAX_PHONE_CODE = 10
 _phone_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one login per phone at a time
+
+
+class AgentEngine(Protocol):
+    """What the agent API needs of the engine (`runtime.Engine`)."""
+
+    services: Services
+    phones: sa.Table
+    server_ip: str
+
+    def moment(self) -> Moment: ...
+
+    async def state(self, user: str) -> dict[str, Any] | None: ...
+
+    async def process(self, user: str) -> None: ...
+
+    async def login(self, req: session.LoginRequest) -> tuple[str, str]: ...
 
 
 class Refused(Exception):
@@ -72,7 +87,7 @@ def _error(message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def _engine(request: Request) -> Engine:
+def _engine(request: Request) -> AgentEngine:
     engine = request.app.state.services.extra.get("engine")
     if engine is None:
         raise Refused("the agent session engine is not running", 503)
@@ -123,7 +138,7 @@ def _token(request: Request) -> str:
     return request.cookies.get(COOKIE, "")
 
 
-async def _agent(request: Request, engine: Engine) -> str:
+async def _agent(request: Request, engine: AgentEngine) -> str:
     """The user the session token belongs to (the token is `vicidial_session_data.session_name`)."""
     token = _token(request)
     if not token:
@@ -140,7 +155,7 @@ def _yes(value: Any) -> bool:
     return value is True or str(value).strip().upper() in ("1", "Y", "YES", "TRUE", "ON")
 
 
-async def _command(engine: Engine, user: str, gate: Any, **columns: Any) -> dict[str, Any]:
+async def _command(engine: AgentEngine, user: str, gate: Any, **columns: Any) -> dict[str, Any]:
     """Write command columns (if `gate(state)` allows), process the agent at once, answer its state."""
     state = await engine.state(user)
     if state is None:
@@ -238,7 +253,7 @@ def _action(summary: str, fields: dict[str, dict] | None = None, codes: tuple[in
                       401: refusal("Wrong user, password or phone, or too many failed attempts (one answer)."),
                       403: REFUSALS[403], 409: refusal("Already logged in, or the phone is in use."),
                       503: REFUSALS[503]})
-async def login(request: Request, engine: Engine) -> Response:
+async def login(request: Request, engine: AgentEngine) -> Response:
     """POST /agent/login: user, pass, phone_login, phone_pass, campaign[, ingroups, blended]."""
     b = await _body(request)
     req = session.LoginRequest(
@@ -267,7 +282,7 @@ async def login(request: Request, engine: Engine) -> Response:
     return response
 
 
-async def _credentials(engine: Engine, req: session.LoginRequest) -> None:
+async def _credentials(engine: AgentEngine, req: session.LoginRequest) -> None:
     """User and phone credentials under the Agent API's lockout (counted per user and source); one answer."""
     services = engine.services
     now = services.clock.now().replace(microsecond=0)
@@ -300,7 +315,7 @@ async def _credentials(engine: Engine, req: session.LoginRequest) -> None:
            responses={200: json_answer("The state and the session's CSRF token.",
                                        obj({"state": AGENT_STATE, "csrf_token": STRING}, ["state", "csrf_token"])),
                       400: REFUSALS[400], 401: REFUSALS[401], 503: REFUSALS[503]})
-async def state(request: Request, engine: Engine) -> dict[str, Any]:
+async def state(request: Request, engine: AgentEngine) -> dict[str, Any]:
     """GET /agent/state."""
     user = await _agent(request, engine)
     current = await engine.state(user)
@@ -310,7 +325,7 @@ async def state(request: Request, engine: Engine) -> dict[str, Any]:
 
 
 @_action("Ready for calls (RESUME from PAUSED; auto-dial campaigns)")
-async def ready(request: Request, engine: Engine) -> dict[str, Any]:
+async def ready(request: Request, engine: AgentEngine) -> dict[str, Any]:
     """POST /agent/ready: RESUME (auto-dial campaigns, from PAUSED)."""
     user = await _agent(request, engine)
     epoch = engine.moment().epoch
@@ -326,7 +341,7 @@ async def ready(request: Request, engine: Engine) -> dict[str, Any]:
 
 @_action("Pause (now, or after the disposition when on a call)", {"pause_code": STRING},
          example={"pause_code": "BREAK"})
-async def pause(request: Request, engine: Engine) -> dict[str, Any]:
+async def pause(request: Request, engine: AgentEngine) -> dict[str, Any]:
     """POST /agent/pause [pause_code]: now when idle, after the disposition when on a call."""
     user = await _agent(request, engine)
     b = await _body(request)
@@ -349,7 +364,7 @@ async def pause(request: Request, engine: Engine) -> dict[str, Any]:
                {"ok": {"const": True}, "logged_out": BOOLEAN, "state": nullable(AGENT_STATE)},
                ["ok", "logged_out", "state"])),
                       **{c: REFUSALS[c] for c in (400, 401, 403, 409, 503)}})
-async def logout(request: Request, engine: Engine) -> Response:
+async def logout(request: Request, engine: AgentEngine) -> Response:
     """POST /agent/logout: at once when idle or dispositioning, after the disposition when on a call."""
     user = await _agent(request, engine)
     result = await _command(engine, user, lambda s: "", external_pause="LOGOUT")
@@ -360,7 +375,7 @@ async def logout(request: Request, engine: Engine) -> Response:
 
 
 @_action("Hang up the call")
-async def hangup(request: Request, engine: Engine) -> dict[str, Any]:
+async def hangup(request: Request, engine: AgentEngine) -> dict[str, Any]:
     """POST /agent/hangup: hang up the live (or ringing, or dead) call."""
     user = await _agent(request, engine)
     return await _command(
@@ -371,7 +386,7 @@ async def hangup(request: Request, engine: Engine) -> dict[str, Any]:
 @_action("Disposition the call", {
     "status": STRING, "callback_datetime": {**STRING, "description": "`YYYY-MM-DD HH:MM:SS`, not in the past."},
     "callback_type": {"enum": ["ANYONE", "USERONLY"]}, "comments": STRING}, example={"status": "SALE"})
-async def dispo(request: Request, engine: Engine) -> dict[str, Any]:
+async def dispo(request: Request, engine: AgentEngine) -> dict[str, Any]:
     """POST /agent/dispo: status[, callback_datetime (not in the past), callback_type, comments]."""
     user = await _agent(request, engine)
     b = await _body(request)
@@ -415,7 +430,7 @@ def _callback_time(text: str) -> datetime | None:
     "alt_dial": {"enum": list(ALT_DIAL)}, "next": {"anyOf": [BOOLEAN, STRING]},
     "action": {"enum": ["SKIP", "DIALONLY", "ALTDIAL", "ADR3DIAL", "FINISH"]}},
     example={"phone_number": "3125559999", "phone_code": "1"})
-async def dial(request: Request, engine: Engine) -> dict[str, Any]:
+async def dial(request: Request, engine: AgentEngine) -> dict[str, Any]:
     """POST /agent/dial: phone_number[, phone_code, lead_id, search, preview, alt_dial] or next=true."""
     user = await _agent(request, engine)
     b = await _body(request)
@@ -464,10 +479,8 @@ async def dial(request: Request, engine: Engine) -> dict[str, Any]:
                                         EVENTS),
                       400: REFUSALS[400], 401: REFUSALS[401], 429: refusal("Too many event streams open."),
                       503: REFUSALS[503]})
-async def events(request: Request, engine: Engine) -> Response:
+async def events(request: Request, engine: AgentEngine) -> Response:
     """GET /agent/events: Server-Sent Events — `state` first, then every change, notice and notification."""
-    from openagc.engine.runtime import agent_topic
-
     user = await _agent(request, engine)
     release = engine.services.streams.take(user)
     if release is None:

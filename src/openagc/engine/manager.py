@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from openagc.services import Services
 from openagc.store.players import CONTROL_EXTEN, PLAY_EXTEN, player_id
 from openagc.store.schema import vicidial_conferences, vicidial_live_agents, vicidial_manager
-from openagc.switch.port import ChannelKind, EventKind, SwitchEvent
-
-if TYPE_CHECKING:
-    from openagc.engine.runtime import Engine
+from openagc.switch.port import ChannelKind, EventKind, SwitchEvent, SwitchPort
 
 log = logging.getLogger(__name__)
 M, VLA = vicidial_manager.c, vicidial_live_agents.c
@@ -40,6 +38,16 @@ LINES = ("cmd_line_b", "cmd_line_c", "cmd_line_d", "cmd_line_e", "cmd_line_f", "
 PLAY_CHANNEL = "Local/47378216"
 CONTROL_CHANNEL = "Local/473782148521111"
 RECORDING_EXTENS = ("8309", "8310")
+
+
+class ManagerHost(Protocol):
+    """What the manager queue needs of the engine (`runtime.Engine`)."""
+
+    services: Services
+    switch: SwitchPort
+    server_ip: str
+
+    async def sync_channels(self) -> None: ...
 
 
 def headers(row: dict[str, Any]) -> dict[str, str]:
@@ -57,7 +65,7 @@ def local_target(channel: str) -> str:
     return channel.split("/", 1)[-1].split("@", 1)[0]
 
 
-async def process(engine: Engine, limit: int = 200) -> int:
+async def process(engine: ManagerHost, limit: int = 200) -> int:
     """Carry out the NEW rows of this server, oldest first; returns how many were handled."""
     async with engine.services.db.connect() as conn:
         rows = [dict(r) for r in (await conn.execute(
@@ -91,7 +99,7 @@ def _recording(row: dict[str, Any]) -> bool:
     return headers(row).get("exten", "") in RECORDING_EXTENS
 
 
-async def _carry_out(engine: Engine, row: dict[str, Any], conferences: set[str]) -> tuple[str, dict[str, Any]]:
+async def _carry_out(engine: ManagerHost, row: dict[str, Any], conferences: set[str]) -> tuple[str, dict[str, Any]]:
     h = headers(row)
     action, channel, exten = row["action"] or "", h.get("channel", ""), h.get("exten", "")
     switch = engine.switch
@@ -117,7 +125,7 @@ async def _carry_out(engine: Engine, row: dict[str, Any], conferences: set[str])
     return "DEAD", {}
 
 
-async def _originate(engine: Engine, row: dict[str, Any], h: dict[str, str],
+async def _originate(engine: ManagerHost, row: dict[str, Any], h: dict[str, str],
                      conferences: set[str]) -> tuple[str, dict[str, Any]]:
     switch, channel, exten = engine.switch, h.get("channel", ""), h.get("exten", "")
     callerid = row["callerid"] or ""
@@ -150,7 +158,7 @@ async def _originate(engine: Engine, row: dict[str, Any], h: dict[str, str],
     return "DEAD", {}
 
 
-async def on_switch_event(engine: Engine, event: SwitchEvent) -> None:
+async def on_switch_event(engine: ManagerHost, event: SwitchEvent) -> None:
     """Upstream's listener for the conference originates of this queue: answered → UPDATED with the real channel
     and its uniqueid; busy, unanswered or gone first → DEAD."""
     pending: dict[str, int] = engine.__dict__.get("manager_originates", {})

@@ -1,4 +1,5 @@
-"""Media commands of the agent's session: `external_dtmf`, `external_recording`, `external_park` (spec §4.7–4.9).
+"""Media of the agent's session: `external_dtmf`, `external_recording`, and parking or grabbing a channel (spec
+§4.7–4.9; `external_park` itself is `transfer.park`, since it acts on the 3rd party's leg too).
 
 Each handler claims its column with a compare-and-clear, writes upstream's rows (the `vicidial_manager`
 record of the switch action, `recording_log`, `parked_channels`, `park_log`, `vicidial_user_dial_log`) in the
@@ -13,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from openagc.engine import agent_phone, logs
-from openagc.engine.session import Ctx
+from openagc.engine.context import Ctx
 from openagc.store.schema import (
     park_log,
     parked_channels,
@@ -224,34 +225,6 @@ PARK_ACTIONS = {
 }
 CALL_IDS = {("park", "customer"): "LPvdcW", ("park_ivr", "customer"): "LPvdcW", ("grab", "customer"): "FPvdcW",
             ("park", "xfer"): "LXvdcW", ("grab", "xfer"): "FXvdcW", ("hangup", "xfer"): "HXvdcW"}
-
-
-async def park(ctx: Ctx) -> bool:
-    """external_park: cleared on every request, acted on only during a call with that leg (spec §4.7)."""
-    value = ctx.vla.get("external_park") or ""
-    if not value or not await ctx.claim("external_park", value):
-        return False
-    steps = PARK_ACTIONS.get(value)
-    if steps is None or ctx.vla["status"] != "INCALL":
-        ctx.ignored("external_park", value, "unknown park action" if steps is None else "agent has no call")
-        return True
-    from openagc.engine import transfer  # the 3rd-party leg belongs to the transfer state machine
-
-    done = False
-    for action, leg in steps:
-        channels = [ctx.vla.get("channel") or ""] if leg == "customer" else await transfer.xfer_channels(ctx)
-        for channel in [c for c in channels if c]:
-            if action == "hangup":
-                await transfer.hangup_leg(ctx, channel)
-            elif action == "grab":
-                await grab_channel(ctx, channel, customer=leg == "customer")
-            else:
-                await park_channel(ctx, channel, customer=leg == "customer", ivr=action == "park_ivr")
-            done = True
-    if not done:
-        ctx.ignored("external_park", value, "no channel")
-    ctx.emit("state")
-    return True
 
 
 def park_exten(ctx: Ctx, ph: dict[str, Any]) -> str:

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from openagc.engine import agent_phone, events, remote, routing
+from openagc.engine.agent_phone import PhoneState
+from openagc.engine.context import Ctx, Host
 from openagc.store.schema import (
     parked_channels,
     recording_log,
@@ -32,11 +34,22 @@ from openagc.store.schema import (
 )
 from openagc.switch.port import Channel, ChannelKind, ChannelState, EventKind, SwitchEvent
 
-if TYPE_CHECKING:
-    from openagc.engine.runtime import Engine
-
 log = logging.getLogger(__name__)
 VLA, VAC, RL = vicidial_live_agents.c, vicidial_auto_calls.c, recording_log.c
+
+
+class ReconcileHost(Host, Protocol):
+    """What reconciling needs of the engine (`runtime.Engine`) besides a transition's `Host`."""
+
+    async def rewrite_mirror(self) -> None: ...
+
+    def set_phone(self, user: str, state: PhoneState, channel: str | None) -> bool: ...
+
+    async def publish_phone(self, user: str) -> None: ...
+
+    async def customer_left(self, ctx: Ctx, call_id: str) -> None: ...
+
+    async def dial_failed(self, ctx: Ctx, event: SwitchEvent) -> None: ...
 
 
 @dataclass
@@ -54,7 +67,7 @@ class Reconciled:
         return any(vars(self).values())
 
 
-async def reconcile(engine: Engine) -> Reconciled | None:
+async def reconcile(engine: ReconcileHost) -> Reconciled | None:
     """Compare the switch's channels with the database and end what no longer exists. None if the switch
     could not list its channels (nothing is changed then)."""
     try:
@@ -77,13 +90,13 @@ async def reconcile(engine: Engine) -> Reconciled | None:
     return done
 
 
-async def _agents(engine: Engine) -> list[dict[str, Any]]:
+async def _agents(engine: ReconcileHost) -> list[dict[str, Any]]:
     async with engine.services.db.connect() as conn:
         rows = await conn.execute(sa.select(vicidial_live_agents).where(VLA.server_ip == engine.server_ip))
         return [dict(r) for r in rows.mappings()]
 
 
-def _phones(engine: Engine, agents: list[dict[str, Any]], channels: list[Channel], done: Reconciled) -> None:
+def _phones(engine: ReconcileHost, agents: list[dict[str, Any]], channels: list[Channel], done: Reconciled) -> None:
     for agent in agents:
         if remote.is_remote(agent):
             continue
@@ -98,7 +111,7 @@ def _alive(channels: list[Channel]) -> tuple[set[str], set[str]]:
     return {c.call_id for c in channels if c.call_id}, {c.name for c in channels}
 
 
-async def _calls(engine: Engine, channels: list[Channel], done: Reconciled) -> None:
+async def _calls(engine: ReconcileHost, channels: list[Channel], done: Reconciled) -> None:
     call_ids, names = _alive(channels)
     async with engine.services.db.connect() as conn:
         rows = [dict(r) for r in (await conn.execute(
@@ -130,7 +143,7 @@ async def _calls(engine: Engine, channels: list[Channel], done: Reconciled) -> N
         done.calls_ended.append(callerid)
 
 
-async def _orphan_leads(engine: Engine, done: Reconciled) -> None:
+async def _orphan_leads(engine: ReconcileHost, done: Reconciled) -> None:
     """Leads `INCALL` that no call and no agent holds any more go back to NA (not called to an end)."""
     L = vicidial_list.c
     async with engine.services.db.begin() as conn:
@@ -142,7 +155,7 @@ async def _orphan_leads(engine: Engine, done: Reconciled) -> None:
     done.leads_released.extend(orphans)
 
 
-async def _parked(engine: Engine, channels: list[Channel], done: Reconciled) -> None:
+async def _parked(engine: ReconcileHost, channels: list[Channel], done: Reconciled) -> None:
     PC = parked_channels.c
     _, names = _alive(channels)
     async with engine.services.db.begin() as conn:
@@ -154,7 +167,7 @@ async def _parked(engine: Engine, channels: list[Channel], done: Reconciled) -> 
     done.parked_removed.extend(gone)
 
 
-async def _recordings(engine: Engine, agents: list[dict[str, Any]], channels: list[Channel],
+async def _recordings(engine: ReconcileHost, agents: list[dict[str, Any]], channels: list[Channel],
                       done: Reconciled) -> None:
     """Open recordings whose agent has no recording leg in the conference any more are closed (length up to
     now: the recording ended with its leg, at the latest)."""

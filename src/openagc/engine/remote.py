@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from openagc.engine import session
-from openagc.engine.session import Ctx
+from openagc.engine.context import Ctx
 
 REMOTE_PREFIX = "R/"
 

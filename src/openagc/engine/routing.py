@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
-from openagc.engine import logs, session
+from openagc.engine import logs, remote, session, transfer
+from openagc.engine.context import Ctx, Host
 from openagc.engine.logs import Moment
-from openagc.engine.session import Ctx
 from openagc.store.schema import (
     user_call_log,
     vicidial_auto_calls,
@@ -39,11 +39,9 @@ from openagc.store.schema import (
     vicidial_live_inbound_agents,
     vicidial_log,
     vicidial_manual_dial_queue,
+    vicidial_xfer_log,
 )
 from openagc.switch.port import Channel, EventKind, SwitchEvent
-
-if TYPE_CHECKING:
-    from openagc.engine.runtime import Engine
 
 VLA, VAC, H = vicidial_live_agents.c, vicidial_auto_calls.c, vicidial_hopper.c
 INBOUND_LIST_ID = 998
@@ -436,7 +434,7 @@ async def fill_hopper(conn: Any, campaign: dict[str, Any]) -> int:
     return len(rows)
 
 
-async def autodial(engine: Engine, conn: Any, at: Moment) -> list[tuple[str, str, str, str, float]]:
+async def autodial(engine: Host, conn: Any, at: Moment) -> list[tuple[str, str, str, str, float]]:
     """One dialer pass: per auto-dial campaign, originate up to ready agents × level − calls in flight.
 
     Returns the originates to run after the commit: (prefix, number, call_id, caller id, timeout). Agents whose
@@ -572,7 +570,7 @@ async def autodial(engine: Engine, conn: Any, at: Moment) -> list[tuple[str, str
 # --- inbound queue and delivery -------------------------------------------------------------------------
 
 
-async def queue_inbound(conn: Any, at: Moment, engine: Engine, channel: Channel, group_id: str) -> None:
+async def queue_inbound(conn: Any, at: Moment, engine: Host, channel: Channel, group_id: str) -> None:
     """A caller entered an in-group: the lead (found by number or created), the call row, the closer log."""
     number = "".join(ch for ch in (channel.number or "") if ch.isdigit())[-18:]
     L = vicidial_list.c
@@ -646,6 +644,38 @@ async def queue_inbound(conn: Any, at: Moment, engine: Engine, channel: Channel,
     )
     await logs.inbound_extended(conn, at, uniqueid=channel.uniqueid[:20], server_ip=engine.server_ip,
                                 lead_id=lead["lead_id"], caller_code=channel.call_id)
+
+
+async def queue_transfer(conn: Any, at: Moment, engine: Host, channel: Channel, exten: str) -> None:
+    """A call sent into an in-group by an agent (or ra_call_control): queued with its lead for a closer."""
+    info = transfer.parse_ingroup_exten(exten)
+    L = vicidial_list.c
+    lead = None
+    if info["lead_id"].isdigit():
+        found = await conn.execute(sa.select(vicidial_list).where(L.lead_id == int(info["lead_id"])))
+        lead = found.mappings().first()
+    if lead is None:
+        await queue_inbound(conn, at, engine, channel, info["group"])
+        return
+    group, number = info["group"], (info["phone"] or lead["phone_number"] or "")[:18]
+    xfer = await conn.execute(sa.insert(vicidial_xfer_log).values(
+        lead_id=lead["lead_id"], list_id=lead["list_id"], campaign_id=group, call_date=at.now,
+        phone_code=lead["phone_code"], phone_number=number, user=info["user"][:20], closer="",
+        front_uniqueid=channel.uniqueid[:50], close_uniqueid=""))
+    xfercallid = int(xfer.inserted_primary_key[0])
+    waiting = (await conn.execute(sa.select(sa.func.count()).select_from(vicidial_auto_calls).where(
+        VAC.campaign_id == group, VAC.status == "LIVE", VAC.call_type == "IN"))).scalar() or 0
+    await conn.execute(sa.delete(vicidial_auto_calls).where(VAC.callerid == channel.call_id[:20]))
+    await conn.execute(sa.insert(vicidial_auto_calls).values(
+        server_ip=engine.server_ip, campaign_id=group, status="LIVE", lead_id=lead["lead_id"],
+        uniqueid=channel.uniqueid[:20], callerid=channel.call_id[:20], channel=channel.name[:100],
+        phone_code=lead["phone_code"] or "1", phone_number=number, call_time=at.now, call_type="IN",
+        queue_priority=0, queue_position=waiting + 1, agent_only=info["agentdirect"][:20]))
+    closecallid = await logs.closer_queued(conn, at, lead=lead, group_id=group, uniqueid=channel.uniqueid[:20],
+                                           phone_number=number, queue_position=waiting + 1)
+    await conn.execute(sa.update(vicidial_closer_log).where(vicidial_closer_log.c.closecallid == closecallid)
+                       .values(xfercallid=xfercallid, agent_only=info["agentdirect"][:20],
+                               comments="CXFER" if info["consult"] else "XFER"))
 
 
 async def waiting_calls(conn: Any) -> list[dict[str, Any]]:
@@ -743,8 +773,6 @@ async def claim_for_agent(ctx: Ctx, call: dict[str, Any]) -> bool:
         channel=call["channel"] or "",
         lines=[hang_line, "Context: default", f"Exten: {ctx.conf}", "Priority: 1"],
     )
-    from openagc.engine import remote, transfer
-
     await transfer.picked_up(ctx, call)
     engine, channel, conf = ctx.engine, call["channel"], ctx.conf
     if remote.is_remote(ctx.vla):  # a remote agent's phone is dialled and bridged with the caller

@@ -24,8 +24,10 @@ from openagc.engine import (
     agent_phone,
     command_outcomes,
     commands,
+    context,
     events,
     manager,
+    media,
     reconcile,
     remote,
     routing,
@@ -33,8 +35,9 @@ from openagc.engine import (
     transfer,
 )
 from openagc.engine.agent_phone import PhoneState
+from openagc.engine.context import Ctx
 from openagc.engine.logs import Moment
-from openagc.engine.session import Ctx
+from openagc.engine.topics import STATE_EVENT, agent_topic
 from openagc.engine.watcher import Watcher
 from openagc.integrations import stock_watcher
 from openagc.store import command_records
@@ -74,12 +77,6 @@ def _sip_listed(channel: Channel) -> bool:
     `transfer_conference`'s tw_check sees a live 3-way leg on Asterisk as it does on a SIP trunk."""
     return channel.name.startswith(SIP_TECHNOLOGIES) or (
         channel.kind == ChannelKind.CUSTOMER and channel.name.startswith("Local/") and not channel.name.endswith(";2"))
-STATE_EVENT = "agent.event"  # bus topic: (user, event dict) after each committed transition
-
-
-def agent_topic(user: str) -> str:
-    """The bus topic carrying one agent's events only (what an agent's event stream listens to)."""
-    return f"{STATE_EVENT}/{user}"
 
 
 class Engine:
@@ -215,7 +212,7 @@ class Engine:
     async def transact(self, user: str, action: Callable[[Ctx], Awaitable[Any]]) -> Any:
         """Run `action` on the agent's context in one transaction, then the switch ops and push events.
 
-        A retryable conflict runs the transaction again from `session.load` (a fresh context: the switch ops and
+        A retryable conflict runs the transaction again from `context.load` (a fresh context: the switch ops and
         events of a rolled-back attempt are dropped, and the agent's in-memory timer and transfer are put back as
         they were), so a command is applied once, after the final commit.
         """
@@ -229,7 +226,7 @@ class Engine:
                 attempts += 1
                 if attempts > 1:
                     self._restore(user, memory)
-                ctx = await session.load(self, conn, user, at)
+                ctx = await context.load(self, conn, user, at)
                 if ctx is None:
                     return None, None
                 await events.begin(ctx)
@@ -284,12 +281,23 @@ class Engine:
                     continue
                 seen_state = True
                 event = {"event": "state", "state": await self.state(user)}
-            self._publish_event(user, event)
+            self.publish_event(user, event)
 
-    def _publish_event(self, user: str, event: dict[str, Any]) -> None:
+    def publish_event(self, user: str, event: dict[str, Any]) -> None:
         """To observers of the whole centre and to that agent's own streams (no stream filters others')."""
         self.services.bus.publish(STATE_EVENT, (user, event))
         self.services.bus.publish(agent_topic(user), (user, event))
+
+    # --- the call operations at the session's transitions (`context.Host`) ------------------------------------
+
+    async def talk_started(self, ctx: Ctx) -> None:
+        await media.auto_record(ctx)
+
+    async def call_ended(self, ctx: Ctx) -> None:
+        await media.call_ended(ctx)
+
+    async def call_over(self, ctx: Ctx) -> None:
+        await transfer.call_over(ctx)
 
     async def process(self, user: str) -> None:
         """Evaluate the agent's command columns (a wake-up or the sweep)."""
@@ -428,7 +436,7 @@ class Engine:
                 "confetti_options": n["confetti_options"] or "",
             }
             for user in users:
-                self._publish_event(user, dict(event))
+                self.publish_event(user, dict(event))
 
     async def _recipients(self, conn: AsyncConnection, kind: str, recipient: str) -> list[str]:
         if kind == "USER":
@@ -506,7 +514,7 @@ class Engine:
 
             async def queue(conn: AsyncConnection) -> None:
                 if event.data.get("transfer") and event.data.get("exten"):
-                    await transfer.queue_transfer(conn, at, self, ch, event.data["exten"])
+                    await routing.queue_transfer(conn, at, self, ch, event.data["exten"])
                 else:
                     await routing.queue_inbound(conn, at, self, ch, event.data.get("ingroup", ""))
 
@@ -554,7 +562,7 @@ class Engine:
     async def publish_phone(self, user: str) -> None:
         """Tell the agent's streams (and the centre's) that its phone changed state."""
         state = self.phone.get(user, PhoneState.CONNECTING)
-        self._publish_event(user, {"event": "phone", "phone": state.value,
+        self.publish_event(user, {"event": "phone", "phone": state.value,
                                    "channel": self.phone_channel.get(user, "")})
         await self.publish(user, [{"event": "state"}])
 
@@ -601,8 +609,6 @@ class Engine:
     @staticmethod
     async def customer_left(ctx: Ctx, call_id: str) -> None:
         if ctx.vla.get("callerid") == call_id and ctx.vla["status"] == "INCALL":
-            from openagc.engine import media, remote
-
             await media.customer_hung_up_parked(ctx)
             await session.customer_left(ctx)
             if remote.is_remote(ctx.vla):
@@ -682,7 +688,7 @@ class Engine:
 def state_of(vla: dict[str, Any], val: dict[str, Any] | None, queued: int, timer: Any,
              phone: PhoneState = PhoneState.CONNECTING) -> dict[str, Any]:
     """The JSON shape of an agent's state (the console and /agent/state use it)."""
-    phase = session.phase_of(vla)
+    phase = context.phase_of(vla)
     command = vla.get("external_pause") or ""
     pending = ""
     if phase in ("INCALL", "QUEUE", "DISPO"):

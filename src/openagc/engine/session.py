@@ -11,16 +11,15 @@ queues switch operations and push events that the caller runs only after the com
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.engine import agent_phone, logs
+from openagc.engine.context import Ctx, Host, load
 from openagc.engine.logs import Moment
-from openagc.store import command_records
 from openagc.store.schema import (
     vicidial_auto_calls,
     vicidial_callbacks,
@@ -39,9 +38,6 @@ from openagc.store.schema import (
     vicidial_users,
     web_client_sessions,
 )
-
-if TYPE_CHECKING:
-    from openagc.engine.runtime import Engine
 
 VLA = vicidial_live_agents.c
 VAC = vicidial_auto_calls.c
@@ -68,146 +64,11 @@ def group_list(groups: list[str]) -> str:
     return " " + "".join(f"{g} " for g in groups) + "-"
 
 
-def phase_of(vla: dict[str, Any]) -> str:
-    """PAUSED, READY, CLOSER, QUEUE, INCALL, or DISPO (PAUSED with a lead still on screen)."""
-    if vla["status"] == "PAUSED" and int(vla["lead_id"] or 0) > 0:
-        return "DISPO"
-    return vla["status"]
-
-
 def auto_dial(campaign: dict[str, Any]) -> bool:
     try:
         return float(campaign.get("auto_dial_level") or 0) > 0
     except ValueError:
         return False
-
-
-@dataclass
-class Ctx:
-    """One transition in flight: the transaction, the instant, the agent's row and what to do after commit."""
-
-    engine: Engine
-    conn: AsyncConnection
-    at: Moment
-    vla: dict[str, Any]
-    campaign: dict[str, Any]
-    user_group: str
-    ops: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    # What this transition did with each command column: (value, final state, reason), written to the records
-    # before the commit (`command_outcomes.flush`); the records ended, published after it.
-    outcomes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
-    finished: list[dict[str, Any]] = field(default_factory=list)
-    loaded: dict[str, Any] = field(default_factory=dict)  # the command columns as the transition found them
-    journal: Any = None  # integrators' events of this transition (engine/events.py)
-
-    @property
-    def user(self) -> str:
-        return self.vla["user"]
-
-    @property
-    def conf(self) -> str:
-        return str(self.vla["conf_exten"] or "")
-
-    @property
-    def server_ip(self) -> str:
-        return self.vla["server_ip"]
-
-    @property
-    def campaign_id(self) -> str:
-        return self.vla["campaign_id"] or ""
-
-    @property
-    def phase(self) -> str:
-        return phase_of(self.vla)
-
-    async def set(self, *where: Any, **values: Any) -> bool:
-        """Update the agent's row (optionally guarded by `where`); True when a row changed."""
-        result = await self.conn.execute(
-            sa.update(vicidial_live_agents).where(VLA.user == self.user, *where).values(**values)
-        )
-        if result.rowcount:
-            self.vla.update(values)
-        return bool(result.rowcount)
-
-    async def claim(self, column: str, seen: Any, cleared: Any = "") -> bool:
-        """Compare-and-clear a command column: True only for the one process that cleared `seen`.
-
-        A claimed command is `applied` unless the handler then calls `ignored`; a claim that only rewrites a
-        command into its deferred form (LOGOUT → LOGOUT!DISPO) is no outcome.
-        """
-        col = VLA[column]
-        took = await self.set(col == seen, **{column: cleared})
-        command = command_records.command_value(column, seen)
-        if took and command is not None and command_records.command_value(column, cleared) != command:
-            self.outcomes[column] = (command, command_records.APPLIED, "")
-        return took
-
-    def applied(self, column: str, value: Any) -> None:
-        """The command in `column` took effect (for a handler that clears its column without `claim`)."""
-        self.outcomes[column] = (str(value), command_records.APPLIED, "")
-
-    def ignored(self, column: str, value: Any, reason: str, **data: Any) -> None:
-        """The claimed command in `column` was refused: `reason` in words goes to its record and the agent."""
-        self.emit("command_ignored", command=column, value=value, reason=reason, **data)
-        self.outcomes[column] = (str(value), command_records.REJECTED, reason)
-
-    async def refuse(self, column: str, value: Any, reason: str, cleared: Any = "") -> bool:
-        """Claim a command the agent's state does not allow and reject it (never left lying in its column)."""
-        if not await self.claim(column, value, cleared):
-            return False
-        self.ignored(column, value, reason)
-        return True
-
-    def emit(self, kind: str, **data: Any) -> None:
-        self.events.append({"event": kind, **data})
-
-    def switch(self, op: Callable[[], Awaitable[Any]]) -> None:
-        """Queue a switch operation to run after the commit."""
-        self.ops.append(op)
-
-    async def lead(self, lead_id: int) -> dict[str, Any] | None:
-        row = (
-            (await self.conn.execute(sa.select(vicidial_list).where(vicidial_list.c.lead_id == lead_id)))
-            .mappings()
-            .first()
-        )
-        return dict(row) if row else None
-
-    async def new_cycle(self, sub_status: str | None = None) -> int:
-        """Open a new agent-log row and point the agent at it."""
-        new_id = await logs.val_open(
-            self.conn,
-            self.at,
-            user=self.user,
-            server_ip=self.server_ip,
-            campaign_id=self.campaign_id,
-            user_group=self.user_group,
-            sub_status=sub_status,
-        )
-        await self.set(agent_log_id=new_id)
-        return new_id
-
-
-async def load(engine: Engine, conn: AsyncConnection, user: str, at: Moment) -> Ctx | None:
-    """The agent's context, row-locked on MariaDB (SQLite transactions are already exclusive)."""
-    row = (
-        (
-            await conn.execute(
-                sa.select(vicidial_live_agents).where(VLA.user == user).limit(1).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        return None
-    campaign = await engine.campaign(conn, row["campaign_id"] or "")
-    group = (
-        await conn.execute(sa.select(vicidial_users.c.user_group).where(vicidial_users.c.user == user))
-    ).scalar() or ""
-    return Ctx(engine=engine, conn=conn, at=at, vla=dict(row), campaign=campaign, user_group=group,
-               loaded={column: row[column] for column in command_records.FAMILIES if column in row})
 
 
 # --- pause / ready (VDADpause / VDADready) --------------------------------------------------------------
@@ -374,10 +235,8 @@ async def pick_up(
 
 async def _talk_starts(ctx: Ctx, lead_id: int, comments: str) -> None:
     """The agent and the customer are connected: the talk segment opens and auto-recording starts."""
-    from openagc.engine import media  # media imports this module
-
     await logs.val_talk(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0), lead_id=lead_id, comments=comments)
-    await media.auto_record(ctx)
+    await ctx.engine.talk_started(ctx)
 
 
 async def connected(ctx: Ctx, *, uniqueid: str, channel: str) -> None:
@@ -472,9 +331,7 @@ async def end_call(ctx: Ctx, *, term_reason: str = "AGENT", hangup_channel: bool
     if hangup_channel and ctx.vla.get("external_hangup") not in ("", None):
         values["external_hangup"] = "0"
     await ctx.set(**values)
-    from openagc.engine import media  # recordings stop with the call (VDstop_rec_after_each_call)
-
-    await media.call_ended(ctx)
+    await ctx.engine.call_ended(ctx)  # recordings stop with the call (VDstop_rec_after_each_call)
     await logs.val_call_end(
         ctx.conn,
         ctx.at,
@@ -626,9 +483,7 @@ async def dispo(ctx: Ctx, value: str) -> bool:
     )
     if not auto_dial(ctx.campaign):
         await ctx.new_cycle()  # manual campaigns open the next (paused) row here
-    from openagc.engine import transfer
-
-    await transfer.call_over(ctx)
+    await ctx.engine.call_over(ctx)
     ctx.emit("dispositioned", lead_id=lead_id, status=d.status, callback=d.callback)
     await after_dispo(ctx, manual_call=bool(val and val["comments"] == "MANUAL"))
     return True
@@ -672,7 +527,7 @@ class LoginRequest:
     browser: str = ""
 
 
-async def login(engine: Engine, conn: AsyncConnection, at: Moment, req: LoginRequest) -> tuple[Ctx, str]:
+async def login(engine: Host, conn: AsyncConnection, at: Moment, req: LoginRequest) -> tuple[Ctx, str]:
     """Upstream's login page build (spec §5.1); returns the context and the new session token."""
     U, P = vicidial_users.c, engine.phones.c
     user = (await conn.execute(sa.select(vicidial_users).where(U.user == req.user))).mappings().first()

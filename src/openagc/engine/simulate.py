@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from openagc.bus import AGENT_COMMAND
 from openagc.clock import ScaledClock
 from openagc.config import Settings
-from openagc.engine import runtime, session
+from openagc.engine import context, runtime, session, topics
 from openagc.engine.callers import DEMO_INGROUPS, Callers, Tally
 from openagc.store.database import Database
 from openagc.store.schema import (
@@ -212,7 +212,7 @@ class Centre:
                     raise
                 # already logged in (a --database of an earlier run): the session is rebuilt from the database
             await self.write(user, external_pause=f"RESUME!{self.engine.moment().epoch}")
-        self.services.bus.subscribe(runtime.STATE_EVENT, self._on_event)
+        self.services.bus.subscribe(topics.STATE_EVENT, self._on_event)
         self.callers.start()
 
     async def stop(self) -> None:
@@ -266,7 +266,7 @@ class Centre:
             rows = await conn.execute(
                 sa.select(vicidial_live_agents.c.status, vicidial_live_agents.c.lead_id)
             )
-            self.stats.phases = Counter(session.phase_of({"status": s, "lead_id": lead}) for s, lead in rows)
+            self.stats.phases = Counter(context.phase_of({"status": s, "lead_id": lead}) for s, lead in rows)
         if self.errors is not None:
             self.stats.switch_errors, self.stats.other_errors = self.errors.switch, self.errors.other
         return self.stats

@@ -16,7 +16,7 @@ LEAVE_3WAY_CALL act on the transfer in progress. The command id (field 7, `{epoc
 a string with the last one executed, and a repeat is dropped.
 
 Closer side: a call sent to an in-group (`990009*GROUP*…`, `90009*GROUP*CXFER*…`) comes back from the switch as
-an INBOUND with the extension; `queue_transfer` queues it in the in-group with its lead, a `vicidial_xfer_log`
+an INBOUND with the extension; `routing.queue_transfer` queues it in the in-group with its lead, a `vicidial_xfer_log`
 row and a `vicidial_closer_log` row carrying `xfercallid` (AGENTDIRECT: `agent_only` = the target agent).
 """
 
@@ -24,13 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from openagc.engine import logs, media, session
-from openagc.engine.logs import Moment
-from openagc.engine.session import Ctx
+from openagc.engine.context import Ctx, Host
 from openagc.store.schema import (
     groups_alias,
     user_call_log,
@@ -40,16 +39,12 @@ from openagc.store.schema import (
     vicidial_closer_log,
     vicidial_conferences,
     vicidial_lead_messages,
-    vicidial_list,
     vicidial_live_agents,
     vicidial_log,
     vicidial_session_data,
     vicidial_xfer_log,
 )
-from openagc.switch.port import Channel, ChannelKind, EventKind, SwitchEvent
-
-if TYPE_CHECKING:
-    from openagc.engine.runtime import Engine
+from openagc.switch.port import ChannelKind, EventKind, SwitchEvent
 
 VAC, VLA = vicidial_auto_calls.c, vicidial_live_agents.c
 STARTS = frozenset({"DIAL_WITH_CUSTOMER", "PARK_CUSTOMER_DIAL", "BLIND_TRANSFER", "LOCAL_CLOSER", "LEAVE_VM"})
@@ -415,14 +410,14 @@ async def call_over(ctx: Ctx) -> None:
 # --- 3rd-party leg events -----------------------------------------------------------------------------------
 
 
-def owner_of(engine: Engine, call_id: str) -> str | None:
+def owner_of(engine: Host, call_id: str) -> str | None:
     for user, xfer in engine.__dict__.get("transfers", {}).items():
         if call_id in xfer.call_ids:
             return user
     return None
 
 
-async def on_leg_event(engine: Engine, event: SwitchEvent) -> None:
+async def on_leg_event(engine: Host, event: SwitchEvent) -> None:
     """A 3-way leg rang, answered or went away: the owning agent's transfer moves on."""
     ch = event.channel
     user = owner_of(engine, ch.call_id)
@@ -482,40 +477,6 @@ def parse_ingroup_exten(exten: str) -> dict[str, str]:
             "consult": "1" if f[2] == "CXFER" else ""}
 
 
-async def queue_transfer(conn: Any, at: Moment, engine: Engine, channel: Channel, exten: str) -> None:
-    """A call sent into an in-group by an agent (or ra_call_control): queued with its lead for a closer."""
-    info = parse_ingroup_exten(exten)
-    L = vicidial_list.c
-    lead = None
-    if info["lead_id"].isdigit():
-        found = await conn.execute(sa.select(vicidial_list).where(L.lead_id == int(info["lead_id"])))
-        lead = found.mappings().first()
-    if lead is None:
-        from openagc.engine import routing
-
-        await routing.queue_inbound(conn, at, engine, channel, info["group"])
-        return
-    group, number = info["group"], (info["phone"] or lead["phone_number"] or "")[:18]
-    xfer = await conn.execute(sa.insert(vicidial_xfer_log).values(
-        lead_id=lead["lead_id"], list_id=lead["list_id"], campaign_id=group, call_date=at.now,
-        phone_code=lead["phone_code"], phone_number=number, user=info["user"][:20], closer="",
-        front_uniqueid=channel.uniqueid[:50], close_uniqueid=""))
-    xfercallid = int(xfer.inserted_primary_key[0])
-    waiting = (await conn.execute(sa.select(sa.func.count()).select_from(vicidial_auto_calls).where(
-        VAC.campaign_id == group, VAC.status == "LIVE", VAC.call_type == "IN"))).scalar() or 0
-    await conn.execute(sa.delete(vicidial_auto_calls).where(VAC.callerid == channel.call_id[:20]))
-    await conn.execute(sa.insert(vicidial_auto_calls).values(
-        server_ip=engine.server_ip, campaign_id=group, status="LIVE", lead_id=lead["lead_id"],
-        uniqueid=channel.uniqueid[:20], callerid=channel.call_id[:20], channel=channel.name[:100],
-        phone_code=lead["phone_code"] or "1", phone_number=number, call_time=at.now, call_type="IN",
-        queue_priority=0, queue_position=waiting + 1, agent_only=info["agentdirect"][:20]))
-    closecallid = await logs.closer_queued(conn, at, lead=lead, group_id=group, uniqueid=channel.uniqueid[:20],
-                                           phone_number=number, queue_position=waiting + 1)
-    await conn.execute(sa.update(vicidial_closer_log).where(vicidial_closer_log.c.closecallid == closecallid)
-                       .values(xfercallid=xfercallid, agent_only=info["agentdirect"][:20],
-                               comments="CXFER" if info["consult"] else "XFER"))
-
-
 async def picked_up(ctx: Ctx, call: dict[str, Any]) -> None:
     """A closer took a transferred call: its vicidial_xfer_log row names the closer."""
     CL = vicidial_closer_log.c
@@ -525,3 +486,32 @@ async def picked_up(ctx: Ctx, call: dict[str, Any]) -> None:
         X = vicidial_xfer_log.c
         await ctx.conn.execute(sa.update(vicidial_xfer_log).where(X.xfercallid == xfercallid).values(
             closer=ctx.user, close_uniqueid=(call["uniqueid"] or "")[:50]))
+
+
+# --- park (external_park): the customer's leg and the 3rd party's ---------------------------------------
+
+
+async def park(ctx: Ctx) -> bool:
+    """external_park: cleared on every request, acted on only during a call with that leg (spec §4.7)."""
+    value = ctx.vla.get("external_park") or ""
+    if not value or not await ctx.claim("external_park", value):
+        return False
+    steps = media.PARK_ACTIONS.get(value)
+    if steps is None or ctx.vla["status"] != "INCALL":
+        ctx.ignored("external_park", value, "unknown park action" if steps is None else "agent has no call")
+        return True
+    done = False
+    for action, leg in steps:
+        channels = [ctx.vla.get("channel") or ""] if leg == "customer" else await xfer_channels(ctx)
+        for channel in [c for c in channels if c]:
+            if action == "hangup":
+                await hangup_leg(ctx, channel)
+            elif action == "grab":
+                await media.grab_channel(ctx, channel, customer=leg == "customer")
+            else:
+                await media.park_channel(ctx, channel, customer=leg == "customer", ivr=action == "park_ivr")
+            done = True
+    if not done:
+        ctx.ignored("external_park", value, "no channel")
+    ctx.emit("state")
+    return True

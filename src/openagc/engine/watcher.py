@@ -16,23 +16,36 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from openagc.bus import AGENT_COMMAND
-from openagc.switch.port import SwitchEvent
-
-if TYPE_CHECKING:
-    from openagc.engine.runtime import Engine
+from openagc.services import Services
+from openagc.switch.port import SwitchEvent, SwitchPort
 
 log = logging.getLogger(__name__)
 #: How long stopping waits for units of work in flight before it cancels them.
 STOP_GRACE_SECONDS = 10.0
 
 
+class Woken(Protocol):
+    """What the watcher wakes (`runtime.Engine`): an agent's commands, the sweep, a switch event."""
+
+    services: Services
+    switch: SwitchPort
+
+    async def process(self, user: str) -> None: ...
+
+    async def sweep(self) -> None: ...
+
+    async def on_switch_event(self, event: SwitchEvent) -> None: ...
+
+    async def sync_channels(self) -> None: ...
+
+
 class Watcher:
     """Schedules the engine's work: bus wake-ups, the periodic sweep and switch events."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Woken) -> None:
         self.engine = engine
         self.loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: list[Callable[[], None]] = []

@@ -1,0 +1,207 @@
+"""A transition in flight (`Ctx`) and what it needs from the engine that runs it (`Host`).
+
+The bottom of the engine's layers: the session's state machine, the call operations and the command handlers
+all act through a `Ctx`, and reach the engine only through `Host`, which `runtime.Engine` implements. Nothing
+here imports a module above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openagc.engine import logs
+from openagc.engine.logs import Moment
+from openagc.services import Services
+from openagc.store import command_records
+from openagc.store.schema import vicidial_list, vicidial_live_agents, vicidial_users
+from openagc.switch.port import SwitchPort
+
+VLA = vicidial_live_agents.c
+
+
+class Host(Protocol):
+    """What a transition needs from the engine: its services, the switch, per-process memory, switch actions,
+    and the call operations that run at the session's transitions (wired in by the runtime)."""
+
+    services: Services
+    switch: SwitchPort
+    server_ip: str
+    phones: sa.Table
+    alt_dial: dict[str, str]  # call id → the number dialled (MAIN, ALT, ADDR3)
+    timers: dict[str, Any]  # user → its call timer (`commands.Timer`)
+    command_validity: dict[str, int]
+
+    def moment(self) -> Moment: ...
+
+    async def campaign(self, conn: AsyncConnection, campaign_id: str) -> dict[str, Any]: ...
+
+    async def campaign_allowed(self, conn: AsyncConnection, user_group: str, campaign_id: str) -> bool: ...
+
+    async def password_ok(self, conn: AsyncConnection, password: str, user: sa.RowMapping) -> bool: ...
+
+    async def transact(self, user: str, action: Callable[[Ctx], Awaitable[Any]]) -> Any: ...
+
+    async def originate(
+        self, *, number: str, call_id: str, conference: str | None, caller_id: str, timeout: float, prefix: str
+    ) -> None: ...
+
+    async def hangup_call(self, channel: str, call_id: str) -> None: ...
+
+    async def redirect(self, channel: str, conference: str) -> None: ...
+
+    async def call_agent_phone(self, extension: str, call_id: str, conference: str, caller_id: str = "") -> None: ...
+
+    async def hangup_agent_phone(self, conference: str, extension: str = "") -> None: ...
+
+    def phoneless(self) -> set[str]: ...
+
+    def publish_event(self, user: str, event: dict[str, Any]) -> None: ...
+
+    async def talk_started(self, ctx: Ctx) -> None:
+        """The customer and the agent are talking (the campaign's recording starts)."""
+
+    async def call_ended(self, ctx: Ctx) -> None:
+        """The agent's call ended (its recordings stop)."""
+
+    async def call_over(self, ctx: Ctx) -> None:
+        """The call was dispositioned (its transfer legs are done)."""
+
+
+def phase_of(vla: dict[str, Any]) -> str:
+    """PAUSED, READY, CLOSER, QUEUE, INCALL, or DISPO (PAUSED with a lead still on screen)."""
+    if vla["status"] == "PAUSED" and int(vla["lead_id"] or 0) > 0:
+        return "DISPO"
+    return vla["status"]
+
+
+@dataclass
+class Ctx:
+    """One transition in flight: the transaction, the instant, the agent's row and what to do after commit."""
+
+    engine: Host
+    conn: AsyncConnection
+    at: Moment
+    vla: dict[str, Any]
+    campaign: dict[str, Any]
+    user_group: str
+    ops: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    # What this transition did with each command column: (value, final state, reason), written to the records
+    # before the commit (`command_outcomes.flush`); the records ended, published after it.
+    outcomes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    finished: list[dict[str, Any]] = field(default_factory=list)
+    loaded: dict[str, Any] = field(default_factory=dict)  # the command columns as the transition found them
+    journal: Any = None  # integrators' events of this transition (engine/events.py)
+
+    @property
+    def user(self) -> str:
+        return self.vla["user"]
+
+    @property
+    def conf(self) -> str:
+        return str(self.vla["conf_exten"] or "")
+
+    @property
+    def server_ip(self) -> str:
+        return self.vla["server_ip"]
+
+    @property
+    def campaign_id(self) -> str:
+        return self.vla["campaign_id"] or ""
+
+    @property
+    def phase(self) -> str:
+        return phase_of(self.vla)
+
+    async def set(self, *where: Any, **values: Any) -> bool:
+        """Update the agent's row (optionally guarded by `where`); True when a row changed."""
+        result = await self.conn.execute(
+            sa.update(vicidial_live_agents).where(VLA.user == self.user, *where).values(**values)
+        )
+        if result.rowcount:
+            self.vla.update(values)
+        return bool(result.rowcount)
+
+    async def claim(self, column: str, seen: Any, cleared: Any = "") -> bool:
+        """Compare-and-clear a command column: True only for the one process that cleared `seen`.
+
+        A claimed command is `applied` unless the handler then calls `ignored`; a claim that only rewrites a
+        command into its deferred form (LOGOUT → LOGOUT!DISPO) is no outcome.
+        """
+        col = VLA[column]
+        took = await self.set(col == seen, **{column: cleared})
+        command = command_records.command_value(column, seen)
+        if took and command is not None and command_records.command_value(column, cleared) != command:
+            self.outcomes[column] = (command, command_records.APPLIED, "")
+        return took
+
+    def applied(self, column: str, value: Any) -> None:
+        """The command in `column` took effect (for a handler that clears its column without `claim`)."""
+        self.outcomes[column] = (str(value), command_records.APPLIED, "")
+
+    def ignored(self, column: str, value: Any, reason: str, **data: Any) -> None:
+        """The claimed command in `column` was refused: `reason` in words goes to its record and the agent."""
+        self.emit("command_ignored", command=column, value=value, reason=reason, **data)
+        self.outcomes[column] = (str(value), command_records.REJECTED, reason)
+
+    async def refuse(self, column: str, value: Any, reason: str, cleared: Any = "") -> bool:
+        """Claim a command the agent's state does not allow and reject it (never left lying in its column)."""
+        if not await self.claim(column, value, cleared):
+            return False
+        self.ignored(column, value, reason)
+        return True
+
+    def emit(self, kind: str, **data: Any) -> None:
+        self.events.append({"event": kind, **data})
+
+    def switch(self, op: Callable[[], Awaitable[Any]]) -> None:
+        """Queue a switch operation to run after the commit."""
+        self.ops.append(op)
+
+    async def lead(self, lead_id: int) -> dict[str, Any] | None:
+        row = (
+            (await self.conn.execute(sa.select(vicidial_list).where(vicidial_list.c.lead_id == lead_id)))
+            .mappings()
+            .first()
+        )
+        return dict(row) if row else None
+
+    async def new_cycle(self, sub_status: str | None = None) -> int:
+        """Open a new agent-log row and point the agent at it."""
+        new_id = await logs.val_open(
+            self.conn,
+            self.at,
+            user=self.user,
+            server_ip=self.server_ip,
+            campaign_id=self.campaign_id,
+            user_group=self.user_group,
+            sub_status=sub_status,
+        )
+        await self.set(agent_log_id=new_id)
+        return new_id
+
+
+async def load(engine: Host, conn: AsyncConnection, user: str, at: Moment) -> Ctx | None:
+    """The agent's context, row-locked on MariaDB (SQLite transactions are already exclusive)."""
+    row = (
+        (
+            await conn.execute(
+                sa.select(vicidial_live_agents).where(VLA.user == user).limit(1).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    campaign = await engine.campaign(conn, row["campaign_id"] or "")
+    group = (
+        await conn.execute(sa.select(vicidial_users.c.user_group).where(vicidial_users.c.user == user))
+    ).scalar() or ""
+    return Ctx(engine=engine, conn=conn, at=at, vla=dict(row), campaign=campaign, user_group=group,
+               loaded={column: row[column] for column in command_records.FAMILIES if column in row})
