@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from openagc.engine import states
 from tests.asterisk.tier import ASTERISK, NOT_RUN, asterisk, observer, tier, tier_env, tier_root  # noqa: F401
 from tests.support import Api, Backend, Db, live_agent_row
 
@@ -116,7 +117,9 @@ def engine_env(backend: Backend) -> Iterator[EngineEnv]:
 @pytest.fixture
 def eng(engine_env: EngineEnv, db: Db) -> Iterator[EngineEnv]:
     """`engine_env` with a fresh database, engine and switch; the engine stops after the test, so it never
-    acts on what later tests (API tests with the engine off) write into the same database."""
+    acts on what later tests (API tests with the engine off) write into the same database. Every move of an agent
+    or a transfer the engine made meanwhile must be one `engine/states.py` declares."""
+    states.UNDECLARED.clear()
     engine_env.fresh()
     yield engine_env
     stop = engine_env.services.extra.pop("engine_stop", None)
@@ -124,3 +127,4 @@ def eng(engine_env: EngineEnv, db: Db) -> Iterator[EngineEnv]:
         # Stopping may wait on an SQLite statement queued behind another connection's write lock (busy_timeout
         # 30 s, seen twice in CI after console tests) plus the engine's stop grace: the bound is above both.
         engine_env.run(stop(), timeout=60)
+    assert not states.UNDECLARED, f"moves not in the state table (engine/states.py): {dict(states.UNDECLARED)}"

@@ -1,14 +1,15 @@
 """The agent session engine: the server-side replacement of upstream's polling agent screen.
 
-Modules, one concern each:
+Layers, bottom to top; a module imports only its own layer and those below (tests/engine/test_layers.py):
 
-- ``runtime``  — wiring: ``routes(services)`` and ``start(services)`` (returns an async ``stop()``).
-- ``session``  — the agent state machine (login, ready, pause, call start/end, dispo, logout).
-- ``commands`` — one handler per ``vicidial_live_agents.external_*`` command column (claim, then act).
-- ``routing``  — inbound queue delivery, the manual-dial queue, RATIO auto-dialing, switch events.
-- ``watcher``  — wake-ups (bus) and the periodic sweep; per-agent serialisation.
-- ``logs``     — agent/call/callback/manager log rows (upstream's accounting, written once).
-- ``http``     — the agent-side JSON API under ``/agent/`` and its event stream.
+- foundations — ``logs`` (upstream's log rows), ``agent_phone``, ``states`` (the state machine and the transfer
+  lock as a table), ``topics`` (bus topics), ``callers`` (simulated callers).
+- session — ``context`` (``Ctx``, a transition in flight, and ``Host``, what it needs of the engine) and
+  ``session`` (login, ready, pause, call start/end, dispo, logout).
+- call operations — ``media``, ``transfer``, ``remote``, ``routing``, ``events`` (integrators' events).
+- commands — ``commands`` (one handler per ``external_*`` column), ``command_outcomes``.
+- runtime — ``runtime`` (``Engine``, the composition root implementing ``Host``), ``watcher``, ``manager``,
+  ``reconcile``, ``http`` (the agent API), ``demo_centre``, ``simulate``.
 
 The database is the truth: every decision is taken from the agent's ``vicidial_live_agents`` row (and
 its ``vicidial_agent_log`` row) read inside the transaction that acts, so a restart or a second engine

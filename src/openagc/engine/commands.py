@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from openagc.engine import command_outcomes, logs, media, routing, session, transfer
 from openagc.engine.context import Ctx
 from openagc.engine.session import auto_dial
+from openagc.engine.states import Event
 from openagc.store import command_records
 from openagc.store.leads import UPDATABLE_LEAD_FIELDS
 from openagc.store.schema import (
@@ -88,7 +89,7 @@ async def ingroups(ctx: Ctx) -> bool:
         )
     )
     if ctx.vla["status"] in session.IDLE_STATES:
-        await ctx.set(status=session.ready_stage(ctx))
+        await ctx.enter(Event.INGROUPS, status=session.ready_stage(ctx))
     ctx.emit("ingroups_changed", ingroups=session.groups_of(groups), blended=blended, set_by=setter)
     ctx.emit("state")
     return True

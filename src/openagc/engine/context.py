@@ -14,8 +14,9 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openagc.engine import logs
+from openagc.engine import logs, states
 from openagc.engine.logs import Moment
+from openagc.engine.states import Event
 from openagc.services import Services
 from openagc.store import command_records
 from openagc.store.schema import vicidial_list, vicidial_live_agents, vicidial_users
@@ -119,12 +120,27 @@ class Ctx:
         return phase_of(self.vla)
 
     async def set(self, *where: Any, **values: Any) -> bool:
-        """Update the agent's row (optionally guarded by `where`); True when a row changed."""
+        """Update the agent's row (optionally guarded by `where`); True when a row changed. A change of phase
+        belongs in `enter`: here it is reported as undeclared."""
+        return await self._write(None, where, values)
+
+    async def enter(self, event: Event, *where: Any, **values: Any) -> bool:
+        """A transition of the state machine: `set`, with the move checked against `states.TRANSITIONS`."""
+        return await self._write(event, where, values)
+
+    def moved(self, event: Event, source: str, target: str) -> None:
+        """A transition made by inserting or deleting the agent's row (login, logout)."""
+        states.check(self.user, source, event, target)
+
+    async def _write(self, event: Event | None, where: tuple[Any, ...], values: dict[str, Any]) -> bool:
+        source = self.phase
         result = await self.conn.execute(
             sa.update(vicidial_live_agents).where(VLA.user == self.user, *where).values(**values)
         )
         if result.rowcount:
             self.vla.update(values)
+            if self.phase != source:
+                states.check(self.user, source, event, self.phase)
         return bool(result.rowcount)
 
     async def claim(self, column: str, seen: Any, cleared: Any = "") -> bool:

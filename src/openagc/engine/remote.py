@@ -16,6 +16,7 @@ from typing import Any
 
 from openagc.engine import session
 from openagc.engine.context import Ctx
+from openagc.engine.states import Event
 
 REMOTE_PREFIX = "R/"
 
@@ -28,5 +29,5 @@ async def call_gone(ctx: Ctx) -> None:
     """The remote agent's caller hung up: log the call's end and make the agent available again."""
     if ctx.vla["status"] == "INCALL":
         await session.end_call(ctx, term_reason="CALLER", hangup_channel=False)
-    await ctx.set(status=session.ready_stage(ctx), lead_id=0, last_state_change=ctx.at.now)
+    await ctx.enter(Event.REMOTE_FREE, status=session.ready_stage(ctx), lead_id=0, last_state_change=ctx.at.now)
     ctx.emit("state")

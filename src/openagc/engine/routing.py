@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from openagc.engine import logs, remote, session, transfer
 from openagc.engine.context import Ctx, Host
 from openagc.engine.logs import Moment
+from openagc.engine.states import Event
 from openagc.store.schema import (
     user_call_log,
     vicidial_auto_calls,
@@ -296,7 +297,8 @@ async def place_call(
             )
         )
     was_paused = ctx.vla["status"] == "PAUSED"
-    await ctx.set(
+    await ctx.enter(
+        Event.DIAL,
         status="INCALL",
         callerid=callerid,
         lead_id=lead_id,
@@ -739,7 +741,8 @@ async def claim_for_agent(ctx: Ctx, call: dict[str, Any]) -> bool:
         return False
     inbound = call["call_type"] == "IN"
     comments = "INBOUND" if inbound else "AUTO"
-    if not await ctx.set(
+    if not await ctx.enter(
+        Event.DELIVER,
         VLA.status.in_(session.IDLE_STATES),
         sa.not_(VLA.external_pause.like("PAUSE%")),
         VLA.external_pause.notlike("LOGOUT%"),

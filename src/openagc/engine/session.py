@@ -4,8 +4,9 @@ State lives in the database: `vicidial_live_agents.status` (PAUSED, READY, CLOSE
 disposition sub-state (PAUSED with `lead_id` > 0, a `vicidial_agent_log` row whose `dispo_epoch` is set).
 A pending pause or logout during a call is the `external_pause` command still waiting in its column.
 
-Each transition runs inside one transaction through a `Ctx`: it reads the agent's row, writes rows, and
-queues switch operations and push events that the caller runs only after the commit (database first).
+Each transition runs inside one transaction through a `Ctx` (context.py): it reads the agent's row, writes rows,
+and queues switch operations and push events that the caller runs only after the commit (database first). The
+moves themselves, with their effects, are the table of `states.py`; `Ctx.enter` checks each against it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openagc.engine import agent_phone, logs
 from openagc.engine.context import Ctx, Host, load
 from openagc.engine.logs import Moment
+from openagc.engine.states import Event, Phase
 from openagc.store.schema import (
     vicidial_auto_calls,
     vicidial_callbacks,
@@ -95,7 +97,7 @@ async def ready(ctx: Ctx, *, new_row: bool = False) -> bool:
     }
     if ctx.campaign.get("dial_method") == "INBOUND_MAN":
         values["outbound_autodial"] = "N"
-    if not await ctx.set(VLA.status.notin_(LIVE_STATES), **values):
+    if not await ctx.enter(Event.READY, VLA.status.notin_(LIVE_STATES), **values):
         return False
     await logs.val_ready(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0))
     ctx.emit("state")
@@ -106,7 +108,8 @@ async def pause(ctx: Ctx, code: str = "") -> bool:
     """VDADpause from READY/CLOSER: wait closes, a new (paused) agent-log row opens."""
     if ctx.vla["status"] not in IDLE_STATES:
         return False
-    if not await ctx.set(
+    if not await ctx.enter(
+        Event.PAUSE,
         VLA.status.in_(IDLE_STATES),
         status="PAUSED",
         ring_callerid="",
@@ -180,7 +183,7 @@ async def pick_up(
     }
     if comments == "INBOUND":
         values["last_inbound_call_time"] = ctx.at.now
-    await ctx.set(**values)
+    await ctx.enter(Event.PICK_UP, **values)
     await ctx.conn.execute(
         sa.update(vicidial_list)
         .where(vicidial_list.c.lead_id == lead_id)
@@ -330,7 +333,7 @@ async def end_call(ctx: Ctx, *, term_reason: str = "AGENT", hangup_channel: bool
         values["last_inbound_call_finish"] = ctx.at.now
     if hangup_channel and ctx.vla.get("external_hangup") not in ("", None):
         values["external_hangup"] = "0"
-    await ctx.set(**values)
+    await ctx.enter(Event.CALL_END, **values)
     await ctx.engine.call_ended(ctx)  # recordings stop with the call (VDstop_rec_after_each_call)
     await logs.val_call_end(
         ctx.conn,
@@ -412,7 +415,8 @@ async def dispo(ctx: Ctx, value: str) -> bool:
     lead = await ctx.lead(lead_id)
     val = await logs.val_row(ctx.conn, int(ctx.vla["agent_log_id"] or 0))
     inbound = bool(val and val["comments"] == "INBOUND")
-    await ctx.set(
+    await ctx.enter(
+        Event.DISPOSITION,
         lead_id=0,
         preview_lead_id=0,
         last_state_change=ctx.at.now,
@@ -675,6 +679,7 @@ async def login(engine: Host, conn: AsyncConnection, at: Moment, req: LoginReque
     )
     ctx = await load(engine, conn, req.user, at)
     assert ctx is not None
+    ctx.moved(Event.LOGIN, Phase.OUT, ctx.phase)
     await ctx.new_cycle(sub_status="LOGIN")
     await conn.execute(
         sa.update(vicidial_campaigns)
@@ -765,6 +770,7 @@ async def logout(ctx: Ctx, *, expect_command: bool = False, event: str = "LOGOUT
         where.append(VLA.external_pause.in_(("LOGOUT", LOGOUT_AFTER_DISPO)))
     if (await ctx.conn.execute(sa.delete(vicidial_live_agents).where(*where))).rowcount != 1:
         return False
+    ctx.moved(Event.LOGOUT, ctx.phase, Phase.OUT)
     if expect_command:  # the row's delete was the LOGOUT command's claim
         ctx.applied("external_pause", "LOGOUT")
     if await logs.last_user_event(ctx.conn, ctx.user) != "LOGOUT":

@@ -9,6 +9,7 @@ Per agent, one `Transfer`:
  IDLE ──BLIND_TRANSFER / LOCAL_CLOSER / LEAVE_VM──▶ (customer redirected, call ended → dispo) ──▶ IDLE
 ```
 
+The table of these moves and their effects is `states.TRANSFER_TRANSITIONS`; `Transfer.move` follows it.
 The state is the lock: a command that starts a transfer (dial, park-and-dial, blind, local closer,
 voicemail) is refused (`command_ignored`, reason `transfer in progress`) unless the agent's transfer is
 IDLE, so a second transfer can never start while one is in progress. HANGUP_XFER / HANGUP_BOTH /
@@ -23,13 +24,13 @@ row and a `vicidial_closer_log` row carrying `xfercallid` (AGENTDIRECT: `agent_o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 
-from openagc.engine import logs, media, session
+from openagc.engine import logs, media, session, states
 from openagc.engine.context import Ctx, Host
+from openagc.engine.states import TransferEvent, TransferPhase
 from openagc.store.schema import (
     groups_alias,
     user_call_log,
@@ -52,21 +53,19 @@ ENDS = frozenset({"HANGUP_XFER", "HANGUP_BOTH", "LEAVE_3WAY_CALL"})
 LEG_PREFIXES = ("DC", "DV")
 
 
-class Phase(StrEnum):
-    IDLE = "IDLE"
-    DIALING = "DIALING"
-    CONFERENCED = "CONFERENCED"
-
-
 @dataclass
 class Transfer:
     """The agent's transfer in progress (per engine process; a restart finds it IDLE)."""
 
-    phase: Phase = Phase.IDLE
+    phase: TransferPhase = TransferPhase.IDLE
     call_ids: list[str] = field(default_factory=list)  # the 3rd-party legs' tracking ids
     number: str = ""
     multi: bool = False
     last_id: str = ""  # the last command id executed (compared as a string)
+
+    def move(self, user: str, event: TransferEvent) -> None:
+        """The next phase, as `states.TRANSFER_TRANSITIONS` has it."""
+        self.phase = states.transfer_step(user, self.phase, event)
 
 
 def state(ctx_or_engine: Any, user: str) -> Transfer:
@@ -111,7 +110,7 @@ async def transferconf(ctx: Ctx) -> bool:
     if cmd.command_id and cmd.command_id == xfer.last_id:
         ctx.ignored("external_transferconf", value, "repeated command id")
         return True
-    if cmd.function in STARTS and xfer.phase != Phase.IDLE:
+    if cmd.function in STARTS and xfer.phase not in states.TRANSFER_MAY_START:
         ctx.ignored("external_transferconf", value, "transfer in progress")
         return True
     handler = HANDLERS.get(cmd.function)
@@ -197,7 +196,7 @@ async def _redirect_vd(ctx: Ctx, prefix: str, exten: str, *, sounds: tuple[str, 
 
 async def _finish_call(ctx: Ctx) -> None:
     """After a blind, local-closer or voicemail transfer: call-end logging without a hangup, then dispo."""
-    state(ctx, ctx.user).phase = Phase.IDLE
+    state(ctx, ctx.user).move(ctx.user, TransferEvent.DONE)
     await session.end_call(ctx, term_reason="AGENT", hangup_channel=False)
 
 
@@ -297,7 +296,8 @@ async def dial_with_customer(ctx: Ctx, cmd: Command) -> None:
     context = media.context_of(await media.phone(ctx))
     timeout = int(ctx.campaign.get("dial_timeout") or 60)
     engine, conf = ctx.engine, ctx.conf
-    xfer.phase, xfer.call_ids, xfer.number, xfer.multi = Phase.DIALING, [], cmd.number, bool(numbers)
+    xfer.move(ctx.user, TransferEvent.DIAL)
+    xfer.call_ids, xfer.number, xfer.multi = [], cmd.number, bool(numbers)
     for (out_prefix, number), call_id in targets:
         dial = out_prefix + number
         await logs.manager(
@@ -385,7 +385,8 @@ async def _legs_done(ctx: Ctx, status: str) -> None:
         T = vicidial_3way_press_live.c
         await ctx.conn.execute(sa.update(vicidial_3way_press_live).where(
             T.caller_code.in_(xfer.call_ids), T.status.in_(("CALLING", "ACCEPTED"))).values(status=status))
-    xfer.phase, xfer.call_ids, xfer.multi = Phase.IDLE, [], False
+    xfer.move(ctx.user, TransferEvent.DONE)
+    xfer.call_ids, xfer.multi = [], False
 
 
 HANDLERS = {
@@ -403,7 +404,7 @@ HANDLERS = {
 async def call_over(ctx: Ctx) -> None:
     """The agent's call is over (dispo): a transfer still marked in progress is released."""
     xfer = state(ctx, ctx.user)
-    if xfer.phase != Phase.IDLE:
+    if xfer.phase != TransferPhase.IDLE:
         await _legs_done(ctx, "HUNGUP")
 
 
@@ -432,8 +433,8 @@ async def _leg_event(ctx: Ctx, event: SwitchEvent) -> None:
     if ch.call_id not in xfer.call_ids:
         return
     T = vicidial_3way_press_live.c
-    if event.kind == EventKind.ANSWERED and xfer.phase == Phase.DIALING:
-        xfer.phase = Phase.CONFERENCED
+    if event.kind == EventKind.ANSWERED and xfer.phase == TransferPhase.DIALING:
+        xfer.move(ctx.user, TransferEvent.ANSWERED)
         if xfer.multi:  # press-1 race: the first to answer wins, the others are hung up
             await ctx.conn.execute(sa.update(vicidial_3way_press_live).where(T.caller_code == ch.call_id)
                                    .values(status="ACCEPTED"))
@@ -457,7 +458,8 @@ async def _leg_event(ctx: Ctx, event: SwitchEvent) -> None:
         if ch.call_id in xfer.call_ids:
             xfer.call_ids.remove(ch.call_id)
         if not xfer.call_ids:
-            xfer.phase, xfer.multi = Phase.IDLE, False
+            xfer.move(ctx.user, TransferEvent.LEG_GONE)
+            xfer.multi = False
             UCL = user_call_log.c
             await ctx.conn.execute(sa.update(user_call_log).where(UCL.callerid == ch.call_id, UCL.user == ctx.user)
                                    .values(xfer_hungup="XFER_HUNGUP", xfer_hungup_datetime=ctx.at.now))
