@@ -13,20 +13,20 @@ from openagc.engine.states import Event, Phase, TransferEvent, TransferPhase
 from tests.engine.conftest import wait_for
 
 #: spec §3.3, one line a move (QUEUE is entered by the dialer or the inbound queue, VDADcheckINCOMING leaves it).
-SPEC_MOVES = {
-    (Phase.OUT, Event.LOGIN, Phase.PAUSED),
-    (Phase.PAUSED, Event.READY, Phase.READY),
-    (Phase.PAUSED, Event.READY, Phase.CLOSER),
-    (Phase.READY, Event.PAUSE, Phase.PAUSED),
-    (Phase.CLOSER, Event.PAUSE, Phase.PAUSED),
-    (Phase.READY, Event.DELIVER, Phase.QUEUE),
-    (Phase.CLOSER, Event.DELIVER, Phase.QUEUE),
-    (Phase.QUEUE, Event.PICK_UP, Phase.INCALL),
-    (Phase.PAUSED, Event.DIAL, Phase.INCALL),
-    (Phase.INCALL, Event.CALL_END, Phase.DISPO),
-    (Phase.DISPO, Event.DISPOSITION, Phase.PAUSED),
-    (Phase.PAUSED, Event.LOGOUT, Phase.OUT),
-}
+SPEC_MOVES = {(Phase(source), Event(event), Phase(target)) for source, event, target in map(str.split, """
+    OUT     login       PAUSED
+    PAUSED  ready       READY
+    PAUSED  ready       CLOSER
+    READY   pause       PAUSED
+    CLOSER  pause       PAUSED
+    READY   deliver     QUEUE
+    CLOSER  deliver     QUEUE
+    QUEUE   pick_up     INCALL
+    PAUSED  dial        INCALL
+    INCALL  call_end    DISPO
+    DISPO   disposition PAUSED
+    PAUSED  logout      OUT
+""".strip().splitlines())}
 
 
 def test_the_table_has_the_spec_moves() -> None:
