@@ -11,6 +11,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from openagc.integrations import events as events_part
+from openagc.integrations import keys
 from openagc.store.event_log import NewEvent
 from tests.integrations.event_support import SseReader, WsReader, api_user, append
 from tests.support import FROZEN_AT, wait_for
@@ -248,3 +249,18 @@ def test_streams_are_bounded_per_api_user(backend, db):
     finally:
         for reader in readers:
             reader.close()
+
+
+def test_an_api_key_reads_with_its_users_scope(backend, db, integrator):
+    with backend.sync.begin() as conn:
+        _, token = keys.create(conn, user="7000", name="crm")
+    append(backend, [ev(campaign="OTHER"), ev()])
+    bearer = {"Authorization": f"Bearer {token}"}
+    reader = SseReader(backend.server.base_url, auth=None, headers=bearer, params={"after": 0})
+    try:
+        reader.wait(lambda e: e and e[-1]["id"] == 2, "the event in its scope")
+    finally:
+        reader.close()
+    assert seen(reader) == [(2, "agent.state", "1000", "TESTCAMP", "AGENTS")]
+    wrong = backend.client.get(URL, headers={"Authorization": "Bearer oagc_nope_nope"})
+    assert (wrong.status_code, wrong.json()) == (401, {"error": "invalid API key"})
