@@ -178,6 +178,8 @@ def test_the_websocket_carries_the_same_events_and_refuses_like_the_stream(backe
     append(backend, [ev(), ev(campaign="OTHER")])
     ws = WsReader(backend.server.base_url, auth=integrator, query="after=0&type=agent.state,call.ended")
     try:
+        ws.send("hello")  # what a client sends is ignored
+        ws.send(b"\x00")
         append(backend, [ev(kind="call.ended"), ev(kind="call.ringing"), ev(kind="call.ended", campaign="OTHER"),
                          ev(kind="agent.state", user="1001")])
         wait_for(lambda: ws.events and ws.events[-1]["id"] == 6, what="the last event")
