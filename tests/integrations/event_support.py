@@ -117,6 +117,9 @@ class WsReader:
     def events(self) -> list[dict[str, Any]]:
         return [m for m in list(self.messages) if m.get("type") != "reset"]
 
+    def send(self, message: str | bytes) -> None:
+        self._ws.send(message)
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._ws.close()

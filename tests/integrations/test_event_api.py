@@ -11,6 +11,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from openagc.integrations import events as events_part
+from openagc.integrations import keys
 from openagc.store.event_log import NewEvent
 from tests.integrations.event_support import SseReader, WsReader, api_user, append
 from tests.support import FROZEN_AT, wait_for
@@ -177,6 +178,8 @@ def test_the_websocket_carries_the_same_events_and_refuses_like_the_stream(backe
     append(backend, [ev(), ev(campaign="OTHER")])
     ws = WsReader(backend.server.base_url, auth=integrator, query="after=0&type=agent.state,call.ended")
     try:
+        ws.send("hello")  # what a client sends is ignored
+        ws.send(b"\x00")
         append(backend, [ev(kind="call.ended"), ev(kind="call.ringing"), ev(kind="call.ended", campaign="OTHER"),
                          ev(kind="agent.state", user="1001")])
         wait_for(lambda: ws.events and ws.events[-1]["id"] == 6, what="the last event")
@@ -248,3 +251,39 @@ def test_streams_are_bounded_per_api_user(backend, db):
     finally:
         for reader in readers:
             reader.close()
+
+
+def test_an_api_key_reads_with_its_users_scope(backend, db, integrator):
+    with backend.sync.begin() as conn:
+        _, token = keys.create(conn, user="7000", name="crm")
+    append(backend, [ev(campaign="OTHER"), ev()])
+    bearer = {"Authorization": f"Bearer {token}"}
+    reader = SseReader(backend.server.base_url, auth=None, headers=bearer, params={"after": 0})
+    try:
+        reader.wait(lambda e: e and e[-1]["id"] == 2, "the event in its scope")
+    finally:
+        reader.close()
+    assert seen(reader) == [(2, "agent.state", "1000", "TESTCAMP", "AGENTS")]
+    wrong = backend.client.get(URL, headers={"Authorization": "Bearer oagc_nope_nope"})
+    assert (wrong.status_code, wrong.json()) == (401, {"error": "invalid API key"})
+
+
+def test_a_background_job_that_keeps_failing_says_so_once(caplog):
+    """The ticker, the pruning: a database that is down for a while is one warning, and one when it is back."""
+    calls = []
+
+    async def job() -> None:
+        calls.append(1)
+        if len(calls) <= 3:
+            raise ConnectionError("database down")
+
+    async def go() -> None:
+        task = events_part._every(0.001, job, "the test job")
+        while len(calls) < 5:
+            await asyncio.sleep(0.001)
+        task.cancel()
+
+    with caplog.at_level("WARNING", logger="openagc.integrations.events"):
+        asyncio.run(go())
+    assert [r.getMessage() for r in caplog.records] == ["the test job failed; trying again every 0.001 s",
+                                                        "the test job works again"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -150,7 +151,7 @@ class _Keyed:
     decision: Decision | None = None  # its bucket's answer (None: the key has no limit), taken once per request
 
 
-async def _admit_key(conn: AsyncConnection, keyed: _Keyed, token: str, services: Services, now: Any) -> None:
+async def _admit_key(conn: AsyncConnection, keyed: _Keyed, token: str, services: Services, now: datetime) -> None:
     """Find the key and take its turn at the bucket (once, even when a conflict runs the transaction again)."""
     if keyed.key is None:
         keyed.key = await api_keys.lookup(conn, token)

@@ -1,14 +1,20 @@
 """Integrators' events of the engine's transactions (`docs/events.md`).
 
-`begin` reads the agent's view right after `context.load` locked its row; `append`, last in the transaction,
-reads it again, derives the events (`integrations/agent_events.derive`, the same function the stock-VICIdial
-watcher uses), adds what only the engine knows (recordings it started or stopped, transfers, park, command
-outcomes) and appends them to the event log; `publish`, after the commit, wakes the streams.
+The agent's view (`integrations/agent_events.AgentView`) is taken from its `vicidial_live_agents` row as the
+transaction holds it: `ctx.vla`, read and row-locked by `context.load` and kept equal to the row by `Ctx.set` and
+`Ctx.enter`, the engine's one way of writing it (a logout deletes it: no view after). `begin` takes the view
+before the change; `append`, last in the transaction, takes it after, reads the log rows behind the change (a
+disposition, how a call ended), derives the events with the function the stock-VICIdial watcher uses
+(`agent_events.derive`), adds what only the engine knows (recordings it started or stopped, transfers, park,
+command outcomes) and appends them to the event log; `publish`, after the commit, wakes the streams.
+
+A transaction that changed nothing an event reports reads nothing more; one in which the agent had a lead reads
+the status of its agent log row and the highest callback id at the start (a disposition may follow).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from openagc.integrations import agent_rows
@@ -39,12 +45,19 @@ class Journal:
     ids: list[int] = field(default_factory=list)
 
 
+def _view(ctx: Ctx, log_status: str = "") -> AgentView | None:
+    if any(e["event"] == "logged_out" for e in ctx.events):
+        return None
+    return AgentView.of(ctx.vla | {"user_group": ctx.user_group, "log_status": log_status})
+
+
 async def begin(ctx: Ctx) -> None:
-    """Remember the agent's view as the transaction found it (its row is locked by now)."""
-    before = await agent_rows.view(ctx.conn, ctx.user)
+    """Remember the agent's view as the transaction found it."""
+    before = _view(ctx)
     callbacks_after = None
-    if before is not None and before.lead_id:  # a disposition may schedule a callback
-        callbacks_after = await agent_rows.highest(ctx.conn, agent_rows.CB.callback_id)
+    if before is not None and before.lead_id:  # a disposition may come, with a callback
+        log_status, callbacks_after = await agent_rows.before_disposition(ctx.conn, before.agent_log_id)
+        before = replace(before, log_status=log_status)
     ctx.journal = Journal(before, callbacks_after)
 
 
@@ -75,8 +88,11 @@ async def append(ctx: Ctx) -> None:
     if journal is None:
         return
     conn = ctx.conn
-    after = await agent_rows.view(conn, ctx.user)
-    facts = await agent_rows.facts_of(conn, journal.before, after)
+    after, before = _view(ctx), journal.before
+    # only a disposition given now can close a cycle with a status: the agent had a lead, and it moved on
+    disposed = before is not None and before.lead_id > 0 and (
+        after is None or (after.lead_id, after.agent_log_id) != (before.lead_id, before.agent_log_id))
+    facts = await agent_rows.facts_of(conn, before, after, dispositions=disposed)
     if journal.callbacks_after is not None and facts.dispositions:
         facts.callbacks = await agent_rows.new_callbacks(conn, journal.callbacks_after, user=ctx.user)
     who = after or journal.before or AgentView(ctx.user, campaign_id=ctx.campaign_id, user_group=ctx.user_group)

@@ -55,14 +55,21 @@ async def view(conn: AsyncConnection, user: str) -> AgentView | None:
     return (await views(conn, user)).get(user)
 
 
-async def facts_of(conn: AsyncConnection, before: AgentView | None, after: AgentView | None) -> Facts:
+async def facts_of(conn: AsyncConnection, before: AgentView | None, after: AgentView | None, *,
+                   dispositions: bool | None = None) -> Facts:
     """The log rows behind a change of one agent: dispositions of the cycles it closed, how its call ended, the
-    numbers of the leads involved and the in-group of an inbound call. Reads nothing when no call or cycle moved."""
+    numbers of the leads involved and the in-group of an inbound call. Reads nothing when no call or cycle moved.
+
+    Dispositions are looked for when the agent's cycle, its status or the lead moved, unless the caller knows
+    better (`dispositions`: the engine knows whether it gave one)."""
     facts = Facts()
     if before is None and after is None:
         return facts
-    if before is not None and (after is None or (after.agent_log_id, after.log_status, after.lead_id) != (
-            before.agent_log_id, before.log_status, before.lead_id)):
+    if dispositions is None:
+        dispositions = before is not None and (after is None or (
+            after.agent_log_id, after.log_status, after.lead_id) != (
+            before.agent_log_id, before.log_status, before.lead_id))
+    if dispositions and before is not None:
         facts.dispositions = await _dispositions(conn, before)
     ended = before.call if before is not None and before.call != (after.call if after else "") else ""
     started = after.call if after is not None and after.call != (before.call if before else "") else ""
@@ -78,6 +85,15 @@ async def facts_of(conn: AsyncConnection, before: AgentView | None, after: Agent
     if inbound:
         facts.groups = await _groups(conn, inbound)
     return facts
+
+
+async def before_disposition(conn: AsyncConnection, agent_log_id: int) -> tuple[str, int]:
+    """(the status of the agent log row `agent_log_id`, the highest callback id): what a disposition is told
+    apart by, read in one statement."""
+    row = (await conn.execute(sa.select(
+        sa.select(AL.status).where(AL.agent_log_id == agent_log_id).scalar_subquery().label("status"),
+        sa.select(sa.func.max(CB.callback_id)).scalar_subquery().label("callback_id")))).one()
+    return row.status or "", int(row.callback_id or 0)
 
 
 async def _dispositions(conn: AsyncConnection, before: AgentView) -> list[dict[str, Any]]:

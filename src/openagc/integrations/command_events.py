@@ -25,8 +25,10 @@ async def outcome_events(conn: AsyncConnection, ended: Iterable[Mapping[str, Any
     if not records:
         return []
     by = {f"command {int(r['command_id'])}": r for r in records}
-    rows = await conn.execute(sa.select(openagc_commands).where(CMD.state == SUPERSEDED, CMD.ended_by.in_(sorted(by)))
-                              .order_by(CMD.command_id))
+    users, columns = sorted({r["user"] for r in records}), sorted({r["command"] for r in records})
+    rows = await conn.execute(sa.select(openagc_commands).where(  # (user, command, state): the records' index
+        CMD.user.in_(users), CMD.command.in_(columns), CMD.state == SUPERSEDED, CMD.ended_by.in_(sorted(by)))
+        .order_by(CMD.command_id))
     superseded: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows.mappings():
         superseded.setdefault(row["ended_by"], []).append(row)

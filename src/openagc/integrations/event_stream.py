@@ -268,9 +268,8 @@ async def ws(websocket: WebSocket) -> None:
         await websocket.accept()
 
         async def until_closed() -> None:  # a client's close (or the server's shutdown) ends the stream
-            with contextlib.suppress(WebSocketDisconnect):
-                while True:
-                    await websocket.receive_text()
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass  # what a client sends is ignored
             closing.set()
 
         async def until_shutdown() -> None:

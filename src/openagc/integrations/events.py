@@ -58,13 +58,20 @@ async def prune(services: Services) -> int:
 
 def _every(seconds: float, job: Callable[[], Awaitable[object]], what: str) -> asyncio.Task:
     async def loop() -> None:
+        failing = False
         while True:
             try:
                 await job()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database may be down for a while: the next round tries again
-                log.warning("%s failed", what, exc_info=True)
+            except Exception:  # the database may be down for a while: the next round tries again (said once)
+                if not failing:
+                    log.warning("%s failed; trying again every %g s", what, seconds, exc_info=True)
+                failing = True
+            else:
+                if failing:
+                    log.warning("%s works again", what)
+                failing = False
             await asyncio.sleep(seconds)
 
     return asyncio.get_running_loop().create_task(loop())

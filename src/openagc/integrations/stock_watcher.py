@@ -181,13 +181,20 @@ class StockWatcher:
         return await event_log.append(conn, events, now_ms)  # last: the sequence row stays locked until commit
 
     async def run(self) -> None:
+        failing = False
         while True:
             try:
                 await self.poll()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("stock event watcher pass failed", exc_info=True)
+            except Exception:  # the database may be down for a while: said once, tried again every period
+                if not failing:
+                    log.warning("stock event watcher pass failed; trying again", exc_info=True)
+                failing = True
+            else:
+                if failing:
+                    log.warning("stock event watcher works again")
+                failing = False
             await asyncio.sleep(self.period)
 
     async def release(self) -> None:

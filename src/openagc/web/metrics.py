@@ -34,7 +34,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openagc import health
-from openagc.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from openagc.metrics import observe_http
 from openagc.openapi.describe import METRICS, OPERATIONS, operation, text_answer
 from openagc.store.schema import VLA_STATUSES, vicidial_live_agents
 
@@ -226,5 +226,4 @@ class HttpMetrics:
         finally:
             label = self._label(scope)
             seconds = state["seconds"] if state["seconds"] is not None else time.perf_counter() - started
-            HTTP_REQUESTS.labels(label, str(state["status"] or 500)).inc()
-            HTTP_SECONDS.labels(label).observe(seconds)
+            observe_http(label, str(state["status"] or 500), seconds)
