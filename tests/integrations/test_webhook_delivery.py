@@ -128,7 +128,7 @@ def test_each_event_is_posted_signed_with_the_secret_and_nothing_else_verifies_i
 def test_filters_and_the_owners_scope_decide_what_is_delivered(backend, db, centre, receiver, dispatchers):
     # 7777: an admin of the AGENTS group, which may see campaigns TESTCAMP and MANUALCAMP and the agents of AGENTS.
     db.insert("vicidial_users", **{"user": "7777", "pass": "x", "user_level": 8, "user_group": "AGENTS",
-                                   "active": "Y"})
+                                   "active": "Y", "view_reports": "1"})
     scoped = centre.subscribe(receiver.url("/scoped"), owner="7777")
     scoped_kinds = centre.subscribe(receiver.url("/kinds"), owner="7777", kinds=["agent.state", "call.answered"])
     everything = centre.subscribe(receiver.url("/all"), owner="6666")
@@ -389,3 +389,17 @@ def test_the_attempt_log_keeps_what_the_event_log_keeps(db, centre, dispatchers)
     dispatchers(replace(FAST, retention_hours=72))
     wait_for(lambda: db.count("openagc_webhook_attempts") == 2, 60, "the old attempt pruned")
     assert [a[0] for a in attempts(db, hook)] == [2, 3]
+
+
+def test_an_owner_who_may_no_longer_read_events_disables_the_subscription(db, centre, receiver, dispatchers, caplog):
+    caplog.set_level(logging.WARNING, logger=DISPATCH_LOG)
+    hook = centre.subscribe(receiver.url())
+    dispatchers()
+    db.update("vicidial_users", {"user": "6666"}, view_reports="0")
+    centre.append(state())
+    wait_for(lambda: subscription(db, hook)["active"] == "N", 60, "the subscription disabled")
+    reason = "its owner: user '6666' may not read events (user level 7 or more with view_reports)"
+    assert subscription(db, hook)["disabled_reason"] == reason
+    assert [r.getMessage() for r in caplog.records if r.name == DISPATCH_LOG] == [f"webhook {hook} disabled: {reason}"]
+    assert receiver.got() == [] and attempts(db, hook) == []
+    assert subscription(db, hook)["last_event_id"] == 0  # nothing passed over: enabling later delivers it

@@ -34,7 +34,7 @@ from openagc import metrics
 from openagc.bus import Bus
 from openagc.config import Settings
 from openagc.integrations.webhooks import sender, store
-from openagc.integrations.webhooks.scope import scope_of_user
+from openagc.integrations.webhooks.scope import NotPermitted, scope_of_owner
 from openagc.integrations.webhooks.store import Subscription
 from openagc.store import event_log
 from openagc.store.database import Database
@@ -235,12 +235,15 @@ class Dispatcher:
         cursor = sub.last_event_id
         while not self._stopping:
             async with self.db.connect() as conn:
-                scope = await scope_of_user(conn, sub.owner)
+                try:
+                    scope = await scope_of_owner(conn, sub.owner)
+                except NotPermitted as exc:
+                    scope, refused = None, str(exc)
                 newest = await event_log.last_id(conn)  # every event up to it is committed, hence in the read
                 events = await event_log.read_after(conn, cursor, limit=self.policy.batch, where=sub.filter())
                 oldest = await event_log.oldest_id(conn)
             if scope is None:
-                await self._disable(sub.id, f"the owner {sub.owner} is not an active user")
+                await self._disable(sub.id, f"its owner: {refused}")
                 return
             if oldest is not None and oldest > cursor + 1 and newest > cursor:
                 log.warning("webhook %d: events %d to %d were pruned before this subscription reached them", sub.id,
