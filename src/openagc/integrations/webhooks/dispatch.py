@@ -292,7 +292,8 @@ class Dispatcher:
                                     self.policy.timeout)
         metrics.WEBHOOK_DELIVERIES.labels(outcome.result).inc()
 
-        async def record(conn: AsyncConnection) -> bool:
+        async def record(conn: AsyncConnection) -> tuple[bool, int]:
+            """Log the attempt and move the cursor or count the failure: (delivered, failures in a row)."""
             await store.log_attempt(conn, webhook_id=sub.id, event_id=event.id, attempt=number, at_ms=outcome.at_ms,
                                     status=outcome.status, error=outcome.error, duration_ms=outcome.duration_ms,
                                     dispatcher=self.name)
@@ -300,11 +301,11 @@ class Dispatcher:
                 moved = await conn.execute(sa.update(openagc_webhooks).where(
                     W.webhook_id == sub.id, W.lease_owner == self.name,
                 ).values(last_event_id=event.id, failures=0, next_attempt_ms=0, delivered=W.delivered + 1))
-                return moved.rowcount == 1
+                return moved.rowcount == 1, 0
             failures = (await conn.execute(sa.select(W.failures).where(
                 W.webhook_id == sub.id, W.lease_owner == self.name))).scalar()
             if failures is None:
-                return False
+                return False, 0
             failures = int(failures) + 1
             values: dict[str, Any] = {"failures": failures, "failed": W.failed + 1,
                                       "next_attempt_ms": now_ms() + int(self.policy.pause(failures, self._rnd) * 1000)}
@@ -313,12 +314,13 @@ class Dispatcher:
                            "disabled_reason": f"{failures} failures in a row (last: {outcome.describe()})"[:255]}
             await conn.execute(sa.update(openagc_webhooks).where(
                 W.webhook_id == sub.id, W.lease_owner == self.name).values(**values))
-            if failures >= self.policy.max_failures:
-                log.warning("webhook %d disabled after %d failures in a row (last: %s); `openagc webhooks enable %d` "
-                            "resumes with event %d", sub.id, failures, outcome.describe(), sub.id, event.id)
-            return False
+            return False, failures
 
-        return await self.db.transaction(record)
+        delivered, failures = await self.db.transaction(record)
+        if failures >= self.policy.max_failures:
+            log.warning("webhook %d disabled after %d failures in a row (last: %s); `openagc webhooks enable %d` "
+                        "resumes with event %d", sub.id, failures, outcome.describe(), sub.id, event.id)
+        return delivered
 
     async def _disable(self, webhook_id: int, reason: str) -> None:
         async with self.db.begin() as conn:
