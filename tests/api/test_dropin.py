@@ -16,7 +16,7 @@ from openagc.service import create_app
 from openagc.store.database import Database, make_sync_engine
 from openagc.store.demo import seed_demo
 from openagc.store.migrate import upgrade
-from tests.support import MARIADB_SERVER, LiveServer, live_agent_row
+from tests.support import MARIADB_SERVER, LiveServer, drop_database, live_agent_row
 
 EXTRA_COLUMNS = {
     # names no table of ours declares, shaped like upstream's (NOT NULL with a default)
@@ -80,8 +80,7 @@ def test_api_runs_on_a_wider_upstream_schema(backend, tmp_path):
     finally:
         sync.dispose()
         if admin is not None:
-            with admin.connect() as c:
-                c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+            drop_database(admin, name)
             admin.dispose()
 
 

@@ -14,7 +14,7 @@ from openagc.store.database import Database, make_sync_engine
 from openagc.store.demo import seed_demo
 from openagc.store.migrate import upgrade
 from openagc.store.schema import metadata
-from tests.support import FROZEN_AT, MARIADB_SERVER, LiveServer, live_agent_row
+from tests.support import FROZEN_AT, MARIADB_SERVER, LiveServer, drop_database, live_agent_row
 
 EXTRA_COLUMNS = {
     "vicidial_users": ["legacy_hotkeys CHAR(1) NOT NULL DEFAULT '0'", "legacy_wrapup SMALLINT DEFAULT -1"],
@@ -86,6 +86,5 @@ def test_the_companion_runs_on_a_wider_upstream_schema(backend, tmp_path):
         engine.dispose()
     finally:
         if admin is not None:
-            with admin.connect() as c:
-                c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+            drop_database(admin, name)
             admin.dispose()

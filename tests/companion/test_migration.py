@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 
 from openagc.store.database import make_sync_engine
 from openagc.store.migrate import alembic_config, downgrade, upgrade
-from tests.support import MARIADB_SERVER, Backend
+from tests.support import MARIADB_SERVER, Backend, drop_database
 
 COLUMNS = ("modify_users", "view_reports")
 
@@ -31,8 +31,7 @@ def url(backend: Backend, tmp_path) -> Iterator[str]:
     try:
         yield f"{MARIADB_SERVER}/{name}".replace("mysql+pymysql", "mysql+asyncmy")
     finally:
-        with admin.connect() as c:
-            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        drop_database(admin, name)
         admin.dispose()
 
 

@@ -40,7 +40,7 @@ import sqlalchemy as sa
 
 from openagc.store.command_records import FAMILIES as FAMILY_OF_COLUMN
 from openagc.store.command_records import parse_validity
-from tests.support import MARIADB_SERVER
+from tests.support import MARIADB_SERVER, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAGC = str(Path(sys.executable).with_name("openagc"))
@@ -230,8 +230,7 @@ class Cluster:
         if os.environ.get("OPENAGC_FAULT_KEEP_DB"):  # debugging: look at the database after the run
             print(f"database kept: {self.dbname}")
         else:
-            with self.admin.connect() as c:
-                c.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.dbname}")
+            drop_database(self.admin, self.dbname)
         self.admin.dispose()
 
 

@@ -159,9 +159,17 @@ def test_bad_input_is_a_clear_400_and_creates_nothing(backend, db, payload, erro
     assert hooks(db) == []
 
 
+def test_an_admin_who_may_not_read_events_cannot_subscribe(backend, db):
+    db.update("vicidial_users", {"user": "6666"}, view_reports="0")
+    answer = backend.client.post("/api/v1/webhooks", auth=ADMIN, json={"url": URL})
+    assert (answer.status_code, answer.json()) == (
+        403, {"error": "user '6666' may not read events (user level 7 or more with view_reports)"})
+    assert hooks(db) == []
+
+
 def test_another_owners_subscription_is_not_found(backend, db):
     db.insert("vicidial_users", **{"user": "7777", "pass": "1234", "user_level": 9, "user_group": "ADMIN",
-                                   "active": "Y", "vdc_agent_api_access": "1"})
+                                   "active": "Y", "vdc_agent_api_access": "1", "view_reports": "1"})
     hook = db.insert("openagc_webhooks", url=URL, owner="7777", secret=SECRET, created_ms=1, active="N", failures=20)
     before = hooks(db)
     assert backend.client.get("/api/v1/webhooks", auth=ADMIN).json() == {"webhooks": []}
@@ -225,6 +233,7 @@ def test_the_command_line_adds_lists_tests_enables_and_removes(backend, db, rece
 @pytest.mark.parametrize(("args", "error"), [
     (("add", "ftp://x/", "--owner", "6666"), "url 'ftp://x/' must be an absolute http:// or https:// URL"),
     (("add", URL, "--owner", "nobody"), "no user 'nobody'"),
+    (("add", URL, "--owner", "1000"), "user '1000' may not read events (user level 7 or more with view_reports)"),
     (("add", URL, "--owner", "6666", "--secret", "abc"),
      "the secret must start with whsec_ (leave the secret out to have one generated)"),
     (("add", URL, "--owner", "6666", "--campaign", "TOOLONGCAMP"),

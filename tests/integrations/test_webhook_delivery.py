@@ -59,8 +59,14 @@ def dispatchers(backend, centre):
         return d
 
     yield start
-    for d in started:
-        d.stop()
+    errors = []
+    for d in started:  # every one, even when another's stop failed: none may keep its connections open
+        try:
+            d.stop()
+        except Exception as exc:  # raised below, after the others stopped
+            errors.append(exc)
+    if errors:
+        raise errors[0]
 
 
 def attempts(db, webhook_id: int) -> list[tuple]:
@@ -75,7 +81,7 @@ def subscription(db, webhook_id: int) -> dict:
 
 def caught_up(db, hooks: list[int], last: int, what: str) -> None:
     """Wait until every subscription's cursor is at `last`: its deliveries and their attempts are committed."""
-    wait_for(lambda: all(subscription(db, h)["last_event_id"] == last for h in hooks), 20, what)
+    wait_for(lambda: all(subscription(db, h)["last_event_id"] == last for h in hooks), 60, what)
 
 
 def public_events(backend, ids: list[int]) -> list[dict]:
@@ -122,7 +128,7 @@ def test_each_event_is_posted_signed_with_the_secret_and_nothing_else_verifies_i
 def test_filters_and_the_owners_scope_decide_what_is_delivered(backend, db, centre, receiver, dispatchers):
     # 7777: an admin of the AGENTS group, which may see campaigns TESTCAMP and MANUALCAMP and the agents of AGENTS.
     db.insert("vicidial_users", **{"user": "7777", "pass": "x", "user_level": 8, "user_group": "AGENTS",
-                                   "active": "Y"})
+                                   "active": "Y", "view_reports": "1"})
     scoped = centre.subscribe(receiver.url("/scoped"), owner="7777")
     scoped_kinds = centre.subscribe(receiver.url("/kinds"), owner="7777", kinds=["agent.state", "call.answered"])
     everything = centre.subscribe(receiver.url("/all"), owner="6666")
@@ -196,7 +202,7 @@ def test_a_timeout_and_a_refused_connection_are_failures_retried_until_the_recei
     dispatchers(timeout)
     centre.append(state())
     caught_up(db, [hanging], 1, "the event after the timeout")
-    wait_for(lambda: len(attempts(db, refused)) >= 2, 10, "two refused attempts")
+    wait_for(lambda: len(attempts(db, refused)) >= 2, 60, "two refused attempts")
     late = Receiver(port)
     try:
         caught_up(db, [refused], 1, "the event once the receiver listens")
@@ -219,7 +225,7 @@ def test_repeated_failures_disable_a_subscription_and_enabling_it_resumes_from_i
     failing = centre.subscribe(receiver.url("/failing"))
     d = dispatchers(replace(FAST, max_failures=3))
     centre.append(state(n=1), state(n=2))
-    wait_for(lambda: subscription(db, failing)["active"] == "N", 10, "the subscription disabled")
+    wait_for(lambda: subscription(db, failing)["active"] == "N", 60, "the subscription disabled")
 
     row = subscription(db, failing)
     assert (row["failures"], row["last_event_id"], row["failed"]) == (3, 0, 3)
@@ -266,7 +272,7 @@ def test_a_restarted_dispatcher_resumes_from_the_cursor_without_loss_or_repeat(
     hook = centre.subscribe(receiver.url())
     first = dispatchers()
     ids = centre.append(*(state(n=n) for n in range(10)))
-    wait_for(lambda: len(receiver.delivered_ids()) >= 3, 10, "a few deliveries")
+    wait_for(lambda: len(receiver.delivered_ids()) >= 3, 60, "a few deliveries")
     first.stop()
     centre.wakes.remove(first.wake)
     cursor = subscription(db, hook)["last_event_id"]
@@ -301,7 +307,8 @@ def test_a_crashed_dispatchers_lease_runs_out_and_another_carries_on(backend, db
 
 
 def test_a_lease_is_taken_by_one_dispatcher_at_a_time(backend, db, centre):
-    a, b = DispatcherThread(backend.url, name="a"), DispatcherThread(backend.url, name="b")
+    a = DispatcherThread(backend.url, name="a")
+    b = DispatcherThread(backend.url, name="b")
     try:
         for d in (a, b):
             d.run(d.dispatcher.stop())  # not running: only their compare-and-set is exercised here
@@ -341,11 +348,11 @@ def test_at_most_concurrency_subscriptions_are_in_flight(db, centre, receiver, d
     receiver.hold()
     dispatchers(replace(FAST, concurrency=2, timeout=60))  # held requests wait for the test, never time out
     centre.append(state())
-    wait_for(lambda: receiver.in_flight == 2, 10, "the dispatcher's two slots filled")
+    wait_for(lambda: receiver.in_flight == 2, 60, "the dispatcher's two slots filled")
     for released in range(1, 6):
         receiver.let_one_go()
-        wait_for(lambda n=released: receiver.passed == n, 10, "one request let through")
-        wait_for(lambda n=released: receiver.in_flight == min(2, 5 - n), 10, "the freed slot filled again")
+        wait_for(lambda n=released: receiver.passed == n, 60, "one request let through")
+        wait_for(lambda n=released: receiver.in_flight == min(2, 5 - n), 60, "the freed slot filled again")
     caught_up(db, hooks, 1, "every subscription")
     assert receiver.most_in_flight == 2
     assert len(receiver.got()) == 5
@@ -365,7 +372,7 @@ def test_the_served_app_runs_the_dispatcher_with_the_engine_off(backend, db, cen
         receiver.plan.append(500)
         ids = centre.append(state(n=1), state("call.ended"), state(n=2))
         services.bus.publish(EVENTS_TOPIC, ids[-1])
-        wait_for(lambda: receiver.delivered_ids() == [ids[0], ids[2]], 10, "the agent.state events")
+        wait_for(lambda: receiver.delivered_ids() == [ids[0], ids[2]], 60, "the agent.state events")
         assert verify(created.json()["secret"], receiver.got()[0].headers, receiver.got()[0].body)
         assert [r.answered for r in receiver.got()] == [500, 200, 200]
     finally:
@@ -380,5 +387,19 @@ def test_the_attempt_log_keeps_what_the_event_log_keeps(db, centre, dispatchers)
         db.insert("openagc_webhook_attempts", webhook_id=hook, event_id=event_id, attempt=1, attempted_ms=at,
                   status=200, duration_ms=1, dispatcher="earlier")
     dispatchers(replace(FAST, retention_hours=72))
-    wait_for(lambda: db.count("openagc_webhook_attempts") == 2, 10, "the old attempt pruned")
+    wait_for(lambda: db.count("openagc_webhook_attempts") == 2, 60, "the old attempt pruned")
     assert [a[0] for a in attempts(db, hook)] == [2, 3]
+
+
+def test_an_owner_who_may_no_longer_read_events_disables_the_subscription(db, centre, receiver, dispatchers, caplog):
+    caplog.set_level(logging.WARNING, logger=DISPATCH_LOG)
+    hook = centre.subscribe(receiver.url())
+    dispatchers()
+    db.update("vicidial_users", {"user": "6666"}, view_reports="0")
+    centre.append(state())
+    wait_for(lambda: subscription(db, hook)["active"] == "N", 60, "the subscription disabled")
+    reason = "its owner: user '6666' may not read events (user level 7 or more with view_reports)"
+    assert subscription(db, hook)["disabled_reason"] == reason
+    assert [r.getMessage() for r in caplog.records if r.name == DISPATCH_LOG] == [f"webhook {hook} disabled: {reason}"]
+    assert receiver.got() == [] and attempts(db, hook) == []
+    assert subscription(db, hook)["last_event_id"] == 0  # nothing passed over: enabling later delivers it

@@ -186,8 +186,10 @@ class DispatcherThread(Loop):
     def stop(self) -> None:
         if not self.stopped:
             self.stopped = True
-            self.run(self.dispatcher.stop())
-            self.close()
+            try:
+                self.run(self.dispatcher.stop())
+            finally:
+                self.close()
 
 
 class Centre(Loop):

@@ -99,6 +99,7 @@ def add(
 ) -> None:
     """Subscribe a URL to the events appended from now on; prints the secret once."""
     from openagc.integrations.webhooks import store
+    from openagc.integrations.webhooks.scope import NotPermitted
 
     settings = _database(ctx, config)
     fields = {"url": url, "secret": secret or None, "kinds": kind or None, "campaigns": campaign or None,
@@ -114,7 +115,7 @@ def add(
 
     try:
         created = _run(settings.database, body)
-    except store.Invalid as exc:
+    except NotPermitted as exc:
         _fail(str(exc))
     typer.echo(f"webhook {created.id} added: events after {created.last_event_id} go to {created.url}")
     typer.echo(f"secret (shown only now; receivers verify signatures with it): {new.secret}")

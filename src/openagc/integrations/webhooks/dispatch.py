@@ -34,7 +34,7 @@ from openagc import metrics
 from openagc.bus import Bus
 from openagc.config import Settings
 from openagc.integrations.webhooks import sender, store
-from openagc.integrations.webhooks.scope import scope_of_user
+from openagc.integrations.webhooks.scope import NotPermitted, scope_of_owner
 from openagc.integrations.webhooks.store import Subscription
 from openagc.store import event_log
 from openagc.store.database import Database
@@ -235,12 +235,15 @@ class Dispatcher:
         cursor = sub.last_event_id
         while not self._stopping:
             async with self.db.connect() as conn:
-                scope = await scope_of_user(conn, sub.owner)
+                try:
+                    scope = await scope_of_owner(conn, sub.owner)
+                except NotPermitted as exc:
+                    scope, refused = None, str(exc)
                 newest = await event_log.last_id(conn)  # every event up to it is committed, hence in the read
                 events = await event_log.read_after(conn, cursor, limit=self.policy.batch, where=sub.filter())
                 oldest = await event_log.oldest_id(conn)
             if scope is None:
-                await self._disable(sub.id, f"the owner {sub.owner} is not an active user")
+                await self._disable(sub.id, f"its owner: {refused}")
                 return
             if oldest is not None and oldest > cursor + 1 and newest > cursor:
                 log.warning("webhook %d: events %d to %d were pruned before this subscription reached them", sub.id,
@@ -289,7 +292,8 @@ class Dispatcher:
                                     self.policy.timeout)
         metrics.WEBHOOK_DELIVERIES.labels(outcome.result).inc()
 
-        async def record(conn: AsyncConnection) -> bool:
+        async def record(conn: AsyncConnection) -> tuple[bool, int]:
+            """Log the attempt and move the cursor or count the failure: (delivered, failures in a row)."""
             await store.log_attempt(conn, webhook_id=sub.id, event_id=event.id, attempt=number, at_ms=outcome.at_ms,
                                     status=outcome.status, error=outcome.error, duration_ms=outcome.duration_ms,
                                     dispatcher=self.name)
@@ -297,11 +301,11 @@ class Dispatcher:
                 moved = await conn.execute(sa.update(openagc_webhooks).where(
                     W.webhook_id == sub.id, W.lease_owner == self.name,
                 ).values(last_event_id=event.id, failures=0, next_attempt_ms=0, delivered=W.delivered + 1))
-                return moved.rowcount == 1
+                return moved.rowcount == 1, 0
             failures = (await conn.execute(sa.select(W.failures).where(
                 W.webhook_id == sub.id, W.lease_owner == self.name))).scalar()
             if failures is None:
-                return False
+                return False, 0
             failures = int(failures) + 1
             values: dict[str, Any] = {"failures": failures, "failed": W.failed + 1,
                                       "next_attempt_ms": now_ms() + int(self.policy.pause(failures, self._rnd) * 1000)}
@@ -310,12 +314,13 @@ class Dispatcher:
                            "disabled_reason": f"{failures} failures in a row (last: {outcome.describe()})"[:255]}
             await conn.execute(sa.update(openagc_webhooks).where(
                 W.webhook_id == sub.id, W.lease_owner == self.name).values(**values))
-            if failures >= self.policy.max_failures:
-                log.warning("webhook %d disabled after %d failures in a row (last: %s); `openagc webhooks enable %d` "
-                            "resumes with event %d", sub.id, failures, outcome.describe(), sub.id, event.id)
-            return False
+            return False, failures
 
-        return await self.db.transaction(record)
+        delivered, failures = await self.db.transaction(record)
+        if failures >= self.policy.max_failures:
+            log.warning("webhook %d disabled after %d failures in a row (last: %s); `openagc webhooks enable %d` "
+                        "resumes with event %d", sub.id, failures, outcome.describe(), sub.id, event.id)
+        return delivered
 
     async def _disable(self, webhook_id: int, reason: str) -> None:
         async with self.db.begin() as conn:

@@ -8,8 +8,8 @@
 
 Callers authenticate as every `/api/v1/` caller does (`caller.identify`: HTTP Basic or Bearer) and need
 user_level 8 or more (as `/simulate/inbound`): 401 / 403 otherwise, 400 for bad input, 404 for an id that is not
-one of the caller's subscriptions; a refused request changes nothing. The caller owns what it creates, so its
-user group's scope decides what is delivered.
+one of the caller's subscriptions; a refused request changes nothing. The caller owns what it creates, so it must
+be allowed to read events (`view_reports`, 403 otherwise) and its user group's scope decides what is delivered.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from openagc.integrations.caller import Caller, identify
 from openagc.integrations.webhooks import store
 from openagc.integrations.webhooks.dispatch import WAKE_TOPIC
+from openagc.integrations.webhooks.scope import NotPermitted
 from openagc.openapi.describe import (
     BOOLEAN,
     INTEGER,
@@ -61,7 +62,8 @@ NEW_WEBHOOK = obj({"url": {"type": "string", "format": "uri", "maxLength": store
     name: _VALUES | {"items": _VALUES["items"] | {"maxLength": longest}} for name, longest in store.FILTERS.items()},
     "secret": {"type": "string", "pattern": "^whsec_", "description": "The base64 of 24 to 64 bytes after whsec_ "
                "(left out: a new one is made)."}}, ["url"], additionalProperties=False)
-_REFUSED = {401: refusal("No or wrong credentials."), 403: refusal("The caller's user_level is below 8."),
+_REFUSED = {401: refusal("No or wrong credentials."), 403: refusal(
+                "The caller's user_level is below 8 (or, creating, it may not read events: view_reports)."),
             429: refusal("The API key's rate limit is spent.")}
 _NOT_FOUND = {404: refusal("No such subscription of the caller's.")}
 _ID = param("path", "webhook_id", "The subscription's id.", INTEGER)
@@ -125,6 +127,8 @@ async def _create(request: Request, caller: Caller) -> Response:
             created = await store.create(conn, new, int(time.time() * 1000))
     except store.Invalid as exc:
         raise Refused(str(exc), 400) from None
+    except NotPermitted as exc:
+        raise Refused(str(exc), 403) from None
     services.bus.publish(WAKE_TOPIC, created.id)
     return JSONResponse(created.public() | {"secret": new.secret}, status_code=201)
 

@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.integrations.agent_events import KINDS
 from openagc.integrations.webhooks import signing
+from openagc.integrations.webhooks.scope import scope_of_owner
 from openagc.store import event_log
 from openagc.store.event_log import EventFilter
-from openagc.store.schema import openagc_webhook_attempts, openagc_webhooks, vicidial_users
+from openagc.store.schema import openagc_webhook_attempts, openagc_webhooks
 
 W, A = openagc_webhooks.c, openagc_webhook_attempts.c
 MAX_URL = 1000
@@ -182,19 +183,10 @@ def new_subscription(owner: str, fields: Mapping[str, Any]) -> NewSubscription:
                            **lists)
 
 
-async def check_owner(conn: AsyncConnection, user: str) -> None:
-    """The owner must be an active user (its user group's scope decides what is delivered)."""
-    U = vicidial_users.c
-    active = (await conn.execute(sa.select(U.active).where(U.user == user).limit(1))).scalar()
-    if active is None:
-        raise Invalid(f"no user {user!r}")
-    if active != "Y":
-        raise Invalid(f"user {user!r} is not active")
-
-
 async def create(conn: AsyncConnection, new: NewSubscription, now_ms: int) -> Subscription:
-    """Insert `new`; delivery starts with the events appended after this moment."""
-    await check_owner(conn, new.owner)
+    """Insert `new`; delivery starts with the events appended after this moment. `NotPermitted` when its owner may
+    not read events."""
+    await scope_of_owner(conn, new.owner)
     start = await event_log.last_id(conn)
     result = await conn.execute(sa.insert(openagc_webhooks).values(
         url=new.url, owner=new.owner, secret=new.secret, kinds=_text(new.kinds), campaigns=_text(new.campaigns),
