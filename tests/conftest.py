@@ -124,7 +124,8 @@ def eng(engine_env: EngineEnv, db: Db) -> Iterator[EngineEnv]:
     yield engine_env
     stop = engine_env.services.extra.pop("engine_stop", None)
     if stop is not None:
-        # Stopping may wait on an SQLite statement queued behind another connection's write lock (busy_timeout
-        # 30 s, seen twice in CI after console tests) plus the engine's stop grace: the bound is above both.
+        # Stopping waits for the engine's work in flight (at most its stop grace, 10 s); the bound leaves room for a
+        # loaded machine. (A 20 s bound once timed out here: SQLite reads then took the write lock, see
+        # store/database.py; they no longer do.)
         engine_env.run(stop(), timeout=60)
     assert not states.UNDECLARED, f"moves not in the state table (engine/states.py): {dict(states.UNDECLARED)}"

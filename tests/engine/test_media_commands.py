@@ -18,6 +18,7 @@ def test_recording_start_with_stage_then_stop_writes_a_wav_of_that_length(eng, d
     body = agent_api("recording", agent_user="1000", value="START", stage="a/b c*1")
     assert body.startswith("SUCCESS"), body
     wait_for(lambda: vla(db)["external_recording"].isdigit())
+    eng.settle()  # the recording leg is originated after the commit that wrote the column
     rec_id = int(vla(db)["external_recording"])
     row = db.row("recording_log", recording_id=rec_id)
     assert row["filename"] == "20260115-103000_3125551001a_b_c_1"  # FULLDATE_CUSTPHONE + sanitised stage
@@ -31,6 +32,7 @@ def test_recording_start_with_stage_then_stop_writes_a_wav_of_that_length(eng, d
     eng.advance(42)
     assert agent_api("recording", agent_user="1000", value="STOP").startswith("SUCCESS")
     wait_for(lambda: db.row("recording_log", recording_id=rec_id)["location"])
+    eng.settle()  # and hung up after the commit that closed the row
     row = db.row("recording_log", recording_id=rec_id)
     assert (row["length_in_sec"], float(row["length_in_min"])) == (42, 0.7)
     assert row["end_epoch"] - row["start_epoch"] == 42
