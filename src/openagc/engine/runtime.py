@@ -217,7 +217,6 @@ class Engine:
         they were), so a command is applied once, after the final commit.
         """
         async with self.locks[user]:
-            at = self.moment()
             memory = self._memory(user)
             attempts = 0
 
@@ -226,7 +225,9 @@ class Engine:
                 attempts += 1
                 if attempts > 1:
                     self._restore(user, memory)
-                ctx = await context.load(self, conn, user, at)
+                # the transition's instant: now that its transaction has begun (not when it started to wait for
+                # the database), so no change it reads is older than the time it is recorded at
+                ctx = await context.load(self, conn, user, self.moment())
                 if ctx is None:
                     return None, None
                 await events.begin(ctx)
