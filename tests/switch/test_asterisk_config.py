@@ -252,7 +252,7 @@ def _targets(settings: AsteriskSettings) -> dict[str, str]:
     campaign = {"dial_prefix": settings.dial_prefix, "three_way_dial_prefix": ""}
     ctx = SimpleNamespace(campaign=campaign, user="1000", campaign_id="TESTCAMP")
     lead = {"phone_code": "1", "phone_number": "3125551212", "lead_id": 5}
-    vm_base = str(vicidial_campaigns.c.am_message_exten.server_default.arg.text).strip("'")  # type: ignore[union-attr]
+    vm_base = str(vicidial_campaigns.c.am_message_exten.server_default.arg)  # type: ignore[union-attr]
     customer = local_exten(settings.dial_pattern.format(prefix=settings.dial_prefix, number="13125551002",
                                                         carrier="", context=c))
     assert customer[1] == c

@@ -116,11 +116,10 @@ def enum(*values: str) -> sa.Enum:
     return sa.Enum(*values, native_enum=True, create_constraint=False, validate_strings=False)
 
 
-def default(value: str | int | float) -> sa.TextClause:
-    """A server default written as upstream writes it: ``default('0')`` -> DEFAULT '0'."""
-    if isinstance(value, str):
-        return sa.text("'" + value.replace("'", "''") + "'")
-    return sa.text(str(value))
+def default(value: str | int | float) -> str:
+    """A server default as upstream writes it: ``default('0')`` and ``default(0)`` -> DEFAULT '0'. SQLAlchemy renders
+    (and quotes) the value as a literal; MariaDB and SQLite's column affinity store it with the column's type."""
+    return str(value)
 
 
 class now_local(FunctionElement[Any]):  # noqa: N801 - used like a SQL function
