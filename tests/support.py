@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +57,25 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def scratch_database(backend: Backend, suffix: str, tmp_path: Any) -> Iterator[str]:
+    """An empty database of `backend`'s kind for one test (an SQLite file in `tmp_path`, or MariaDB database
+    `<session database>_<suffix>`, dropped afterwards); yields its URL."""
+    if backend.kind == "sqlite":
+        yield str(tmp_path / f"{suffix}.db")
+        return
+    admin = sa.create_engine(MARIADB_SERVER, isolation_level="AUTOCOMMIT")
+    name = f"{backend.dbname}_{suffix}"
+    with admin.connect() as c:
+        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        c.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    try:
+        yield f"{MARIADB_SERVER}/{name}".replace("mysql+pymysql", "mysql+asyncmy")
+    finally:
+        drop_database(admin, name)
+        admin.dispose()
 
 
 def drop_database(admin: sa.Engine, name: str) -> None:

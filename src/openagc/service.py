@@ -16,7 +16,7 @@ from openagc.api.app import api_php, command_status
 from openagc.bus import AGENT_COMMAND, RedisBridge
 from openagc.companion import app as companion
 from openagc.config import Settings
-from openagc.integrations import discovery, keys, ratelimit
+from openagc.integrations import discovery, ratelimit
 from openagc.integrations.webhooks import dispatch as webhooks
 from openagc.integrations.webhooks import http as webhooks_http
 from openagc.openapi import routes as openapi
@@ -59,7 +59,6 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         *openapi.routes(),  # /openapi.json and /docs, generated from the routes (docs/openapi.md)
         *webhooks_http.routes(services),
     ]
-    keys.register()  # integrator endpoints (`integrations.caller`) accept API keys
     parts = [m for m in (_part(n) for n in PARTS) if m is not None]
     for module in parts:
         if hasattr(module, "routes"):

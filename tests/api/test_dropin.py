@@ -16,7 +16,7 @@ from openagc.service import create_app
 from openagc.store.database import Database, make_sync_engine
 from openagc.store.demo import seed_demo
 from openagc.store.migrate import upgrade
-from tests.support import MARIADB_SERVER, LiveServer, drop_database, live_agent_row
+from tests.support import LiveServer, live_agent_row, scratch_database
 
 EXTRA_COLUMNS = {
     # names no table of ours declares, shaped like upstream's (NOT NULL with a default)
@@ -41,15 +41,11 @@ def _widen(url: str) -> None:
 
 
 def test_api_runs_on_a_wider_upstream_schema(backend, tmp_path):
-    if backend.kind == "sqlite":
-        url, admin = str(tmp_path / "upstream.db"), None
-    else:
-        admin = sa.create_engine(MARIADB_SERVER, isolation_level="AUTOCOMMIT")
-        name = f"{backend.dbname}_dropin"
-        with admin.connect() as c:
-            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-            c.exec_driver_sql(f"CREATE DATABASE {name}")
-        url = f"{MARIADB_SERVER}/{name}".replace("mysql+pymysql", "mysql+asyncmy")
+    with scratch_database(backend, "dropin", tmp_path) as url:
+        _run_on(url)
+
+
+def _run_on(url: str) -> None:
     sync = make_sync_engine(url)
     try:
         upgrade(sync.url.render_as_string(hide_password=False))
@@ -79,9 +75,6 @@ def test_api_runs_on_a_wider_upstream_schema(backend, tmp_path):
             assert tuple(logged) == (2, "")
     finally:
         sync.dispose()
-        if admin is not None:
-            drop_database(admin, name)
-            admin.dispose()
 
 
 def schema_table(name: str) -> sa.Table:

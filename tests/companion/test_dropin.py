@@ -5,7 +5,6 @@ migration ran (the migration leaves them and their values alone)."""
 from __future__ import annotations
 
 import httpx
-import sqlalchemy as sa
 
 from openagc.api.app import Services
 from openagc.config import Settings
@@ -14,7 +13,7 @@ from openagc.store.database import Database, make_sync_engine
 from openagc.store.demo import seed_demo
 from openagc.store.migrate import upgrade
 from openagc.store.schema import metadata
-from tests.support import FROZEN_AT, MARIADB_SERVER, LiveServer, drop_database, live_agent_row
+from tests.support import FROZEN_AT, LiveServer, live_agent_row, scratch_database
 
 EXTRA_COLUMNS = {
     "vicidial_users": ["legacy_hotkeys CHAR(1) NOT NULL DEFAULT '0'", "legacy_wrapup SMALLINT DEFAULT -1"],
@@ -50,41 +49,32 @@ def _upstream_database(url: str) -> None:
 
 
 def test_the_companion_runs_on_a_wider_upstream_schema(backend, tmp_path):
-    if backend.kind == "sqlite":
-        url, admin = str(tmp_path / "upstream.db"), None
-    else:
-        admin = sa.create_engine(MARIADB_SERVER, isolation_level="AUTOCOMMIT")
-        name = f"{backend.dbname}_companion"
-        with admin.connect() as c:
-            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-            c.exec_driver_sql(f"CREATE DATABASE {name}")
-        url = f"{MARIADB_SERVER}/{name}".replace("mysql+pymysql", "mysql+asyncmy")
+    with scratch_database(backend, "companion", tmp_path) as url:
+        _run_on(url)
+
+
+def _run_on(url: str) -> None:
+    _upstream_database(url)
+    settings = Settings(database=url, engine=False, server_name="upstream", hostname="web1", cache_seconds=0)
+    server = LiveServer(create_app(settings, Services(settings=settings, db=Database(url))))
     try:
-        _upstream_database(url)
-        settings = Settings(database=url, engine=False, server_name="upstream", hostname="web1", cache_seconds=0)
-        server = LiveServer(create_app(settings, Services(settings=settings, db=Database(url))))
-        try:
-            base = f"{server.base_url}/vicidial/non_agent_api.php?source=test&user=6666&pass=1234"
-            assert httpx.get(f"{base}&function=agent_status&agent_user=1000").text == (
-                "INCALL|M1150103000000012345|12345|TESTCAMP|0|Agent 1000|AGENTS|1||DEAD|3125551001|1234567890"
-                "|8600051\n")
-            assert httpx.get(f"{base}&function=logged_in_agents").text == (
-                "1000|TESTCAMP|8600051|INCALL|12345|M1150103000000012345|0|Agent 1000|AGENTS|1\n")
-            assert httpx.get(f"{base}&function=callid_info&call_id=M1150103000000012345&detail=YES").text == (
-                "M1150103000000012345|0|2026-01-15 10:30:00|3125551001|OUTBOUND_MANUAL|TESTCAMP|101|INCALL|1000\n")
-            assert httpx.get(f"{base}&function=user_group_status&user_groups=AGENTS").text == (
-                "AGENTS|0|1|0|0|0|1|0|0\n")
-        finally:
-            server.stop()
-        engine = make_sync_engine(url)
-        with engine.connect() as conn:
-            logged = conn.exec_driver_sql(
-                "SELECT COUNT(*), MIN(api_script), MIN(legacy_info) FROM vicidial_api_log").one()
-            assert tuple(logged) == (4, "non-agent", "")
-            webserver = conn.exec_driver_sql("SELECT webserver, hostname FROM vicidial_webservers").one()
-            assert tuple(webserver) == ("upstream", "web1")
-        engine.dispose()
+        base = f"{server.base_url}/vicidial/non_agent_api.php?source=test&user=6666&pass=1234"
+        assert httpx.get(f"{base}&function=agent_status&agent_user=1000").text == (
+            "INCALL|M1150103000000012345|12345|TESTCAMP|0|Agent 1000|AGENTS|1||DEAD|3125551001|1234567890"
+            "|8600051\n")
+        assert httpx.get(f"{base}&function=logged_in_agents").text == (
+            "1000|TESTCAMP|8600051|INCALL|12345|M1150103000000012345|0|Agent 1000|AGENTS|1\n")
+        assert httpx.get(f"{base}&function=callid_info&call_id=M1150103000000012345&detail=YES").text == (
+            "M1150103000000012345|0|2026-01-15 10:30:00|3125551001|OUTBOUND_MANUAL|TESTCAMP|101|INCALL|1000\n")
+        assert httpx.get(f"{base}&function=user_group_status&user_groups=AGENTS").text == (
+            "AGENTS|0|1|0|0|0|1|0|0\n")
     finally:
-        if admin is not None:
-            drop_database(admin, name)
-            admin.dispose()
+        server.stop()
+    engine = make_sync_engine(url)
+    with engine.connect() as conn:
+        logged = conn.exec_driver_sql(
+            "SELECT COUNT(*), MIN(api_script), MIN(legacy_info) FROM vicidial_api_log").one()
+        assert tuple(logged) == (4, "non-agent", "")
+        webserver = conn.exec_driver_sql("SELECT webserver, hostname FROM vicidial_webservers").one()
+        assert tuple(webserver) == ("upstream", "web1")
+    engine.dispose()

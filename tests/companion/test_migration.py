@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 
 from openagc.store.database import make_sync_engine
 from openagc.store.migrate import alembic_config, downgrade, upgrade
-from tests.support import MARIADB_SERVER, Backend, drop_database
+from tests.support import Backend, scratch_database
 
 COLUMNS = ("modify_users", "view_reports")
 
@@ -20,19 +20,8 @@ COLUMNS = ("modify_users", "view_reports")
 @pytest.fixture
 def url(backend: Backend, tmp_path) -> Iterator[str]:
     """An empty database of the session's kind, of this test alone."""
-    if backend.kind == "sqlite":
-        yield str(tmp_path / "old.db")
-        return
-    admin = sa.create_engine(MARIADB_SERVER, isolation_level="AUTOCOMMIT")
-    name = f"{backend.dbname}_m0006"
-    with admin.connect() as c:
-        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        c.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-    try:
-        yield f"{MARIADB_SERVER}/{name}".replace("mysql+pymysql", "mysql+asyncmy")
-    finally:
-        drop_database(admin, name)
-        admin.dispose()
+    with scratch_database(backend, "m0006", tmp_path) as found:
+        yield found
 
 
 def _permissions(engine: sa.Engine) -> tuple:

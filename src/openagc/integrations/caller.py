@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -20,14 +19,9 @@ from starlette.requests import Request
 
 from openagc.companion.access import allowed_campaigns, viewable_groups
 from openagc.credentials import authenticate, load_user
-from openagc.integrations import ratelimit
+from openagc.integrations import keys, ratelimit
 from openagc.services import Services, load_system
 from openagc.store.schema import vicidial_user_groups
-
-# Resolvers of `Authorization: Bearer <token>`: each answers (the key's user name, the key's id), or None when the
-# token is not a valid key of its kind. API keys register theirs (`openagc.integrations.keys`).
-BearerResolver = Callable[[AsyncConnection, str], Awaitable[tuple[str, int] | None]]
-BEARER_RESOLVERS: list[BearerResolver] = []
 
 
 class Unauthorized(HTTPException):
@@ -107,15 +101,14 @@ async def identify(request: Request, services: Services) -> Caller:
 
 async def _bearer(conn: AsyncConnection, services: Services, token: str, client_ip: str) -> Caller | None:
     """A key's user, through every check api.php makes after the password (active, API access, IP lists …)."""
-    for resolve in BEARER_RESOLVERS:
-        found = await resolve(conn, token)
-        if found:
-            row = await load_user(conn, found[0])
-            system = await services.cache.get("system_settings", lambda: load_system(conn))
-            auth = await authenticate(conn, found[0], "", client_ip=client_ip, now=services.clock.now().replace(
-                microsecond=0), system=system, row=row, rule=services.lockout, by_key=True)
-            return await _caller(conn, row, key_id=found[1]) if auth.ok and row is not None else None
-    return None
+    found = await keys.resolve(conn, token)
+    if found is None:
+        return None
+    row = await load_user(conn, found[0])
+    system = await services.cache.get("system_settings", lambda: load_system(conn))
+    auth = await authenticate(conn, found[0], "", client_ip=client_ip, now=services.clock.now().replace(
+        microsecond=0), system=system, row=row, rule=services.lockout, by_key=True)
+    return await _caller(conn, row, key_id=found[1]) if auth.ok and row is not None else None
 
 
 async def _basic(conn: AsyncConnection, services: Services, header: str, client_ip: str) -> Caller | None:

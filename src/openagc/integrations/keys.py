@@ -167,17 +167,10 @@ async def touch(conn: AsyncConnection, key: ApiKey, now: datetime) -> None:
 
 
 async def resolve(conn: AsyncConnection, token: str) -> tuple[str, int] | None:
-    """`integrations.caller`'s Bearer resolver: (the key's user, its id) for a live key."""
+    """(The key's user, its id) for a live key (`integrations.caller` reads `Authorization: Bearer` with it)."""
     key = await lookup(conn, token)
     if key is None:
         return None
     await touch(conn, key, datetime.now())
     return key.user, key.key_id
 
-
-def register() -> None:
-    """Make the integrator endpoints (`integrations.caller`) accept keys (done once, when the app is built)."""
-    from openagc.integrations.caller import BEARER_RESOLVERS
-
-    if resolve not in BEARER_RESOLVERS:
-        BEARER_RESOLVERS.append(resolve)

@@ -59,3 +59,16 @@ def upgrade_connection(conn: sa.Connection, revision: str = "head") -> None:
     cfg = alembic_config(conn.engine.url.render_as_string(hide_password=False))
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, revision)
+
+
+def add_missing_columns(table: sa.Table, *names: str) -> None:
+    """In a migration: add the columns `names` of `table`, as `store/schema.py` declares them (type, nullability,
+    server default), where the database lacks them; an existing column (an upstream database) is never altered."""
+    from alembic import op
+
+    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table.name)}
+    for name in names:
+        if name not in present:
+            column = table.c[name]
+            default = column.server_default.arg if isinstance(column.server_default, sa.DefaultClause) else None
+            op.add_column(table.name, sa.Column(name, column.type, nullable=column.nullable, server_default=default))

@@ -12,16 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
-
-from openagc.store.types import default, enum
-
-TABLE = "vicidial_campaigns"
-COLUMNS = {
-    "disable_alter_custdata": (("Y", "N"), "N"),
-    "disable_alter_custphone": (("Y", "N", "HIDE"), "Y"),
-}
+from openagc.store.migrate import add_missing_columns
+from openagc.store.schema import vicidial_campaigns
 
 revision: str = "0004_alter_custdata"
 down_revision: str | Sequence[str] | None = "0003_commands"
@@ -30,10 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns(TABLE)}
-    for name, (values, dflt) in COLUMNS.items():
-        if name not in present:
-            op.add_column(TABLE, sa.Column(name, enum(*values), server_default=default(dflt), nullable=True))
+    add_missing_columns(vicidial_campaigns, "disable_alter_custdata", "disable_alter_custphone")
 
 
 def downgrade() -> None:
