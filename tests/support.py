@@ -6,15 +6,20 @@ every table and loads the demo data again before each test.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import io
 import json
 import os
 import socket
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+import traceback
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -34,6 +39,44 @@ MARIADB_SERVER = os.environ.get(
     "OPENAGC_TEST_MARIADB", "mysql+pymysql://openagc_test:openagc_test@127.0.0.1:3306"
 )
 FROZEN_AT = datetime(2026, 1, 15, 10, 30, 0)
+
+
+T = TypeVar("T")
+
+
+def run_on_loop(loop: asyncio.AbstractEventLoop, coro: Awaitable[T], timeout: float) -> T:
+    """Run a coroutine on an event loop running in another thread and return its result; on a timeout the error
+    says what every other thread and every task of that loop were doing (a hang is then diagnosable from the log)."""
+    future = asyncio.run_coroutine_threadsafe(coro, loop)  # type: ignore[arg-type]
+    try:
+        return future.result(timeout)
+    except concurrent.futures.TimeoutError:
+        raise TimeoutError(f"not done within {timeout} s\n{what_the_loop_does(loop)}") from None
+
+
+def what_the_loop_does(loop: asyncio.AbstractEventLoop) -> str:
+    """The stacks of the other threads and of the loop's tasks."""
+    lines = []
+    for thread in threading.enumerate():
+        frame = sys._current_frames().get(thread.ident or 0)
+        if frame is not None and thread is not threading.current_thread():
+            lines.append(f"thread {thread.name}:\n" + "".join(traceback.format_stack(frame)[-8:]))
+    tasks: concurrent.futures.Future[str] = concurrent.futures.Future()
+
+    def collect() -> None:
+        out = []
+        for task in asyncio.all_tasks(loop):
+            text = io.StringIO()
+            task.print_stack(limit=8, file=text)
+            out.append(text.getvalue())
+        tasks.set_result("\n".join(out))
+
+    loop.call_soon_threadsafe(collect)
+    try:
+        lines.append(tasks.result(2))
+    except concurrent.futures.TimeoutError:
+        lines.append("(the event loop did not run a callback within 2 s: it is blocked)")
+    return "\n".join(lines)
 
 
 class LiveServer:

@@ -29,7 +29,7 @@ from tests.ami_fake import FIXTURES
 from tests.asterisk.pbx import SERVER_IP, Asterisk, Observer, find_asterisk
 from tests.asterisk.recorder import AmiProxy, Transcript, hook
 from tests.scenarios.driver import CONF, LOGIN, Events, wait_for
-from tests.support import Api, Backend, Db
+from tests.support import Api, Backend, Db, run_on_loop
 
 ASTERISK = find_asterisk()
 NOT_RUN = "Asterisk tier: not run, no Asterisk found (set ASTERISK_BIN)"
@@ -80,7 +80,7 @@ class Tier:
 
     def run(self, coro: Any, timeout: float = 30.0) -> Any:
         """Run a coroutine on the server's event loop."""
-        return asyncio.run_coroutine_threadsafe(coro, self._loop()).result(timeout)
+        return run_on_loop(self._loop(), coro, timeout)
 
     def _loop(self) -> asyncio.AbstractEventLoop:
         if not hasattr(self, "_server_loop"):

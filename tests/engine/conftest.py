@@ -8,11 +8,6 @@ virtual-time switch and re-freezes the clock, so tests never see another test's 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import io
-import sys
-import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +16,7 @@ import pytest
 
 from openagc.engine import runtime
 from openagc.switch.simulated import CustomerScript, SimulatedSwitch
-from tests.support import AUTH, FROZEN_AT, Api, Backend, wait_for
+from tests.support import AUTH, FROZEN_AT, Api, Backend, run_on_loop, wait_for
 
 LOGIN = {"user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test", "campaign": "TESTCAMP"}
 
@@ -65,34 +60,7 @@ class EngineEnv:
     def run(self, coro: Any, timeout: float = 20.0) -> Any:
         """Run a coroutine on the server's event loop and return its result (on a timeout, the error says what
         the loop's thread and its tasks were doing)."""
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError(f"not done within {timeout} s\n{self._what_the_loop_does()}") from None
-
-    def _what_the_loop_does(self) -> str:
-        lines = []
-        for thread in threading.enumerate():
-            frame = sys._current_frames().get(thread.ident or 0)
-            if frame is not None and thread.name != threading.current_thread().name:
-                lines.append(f"thread {thread.name}:\n" + "".join(traceback.format_stack(frame)[-8:]))
-        tasks: concurrent.futures.Future = concurrent.futures.Future()
-
-        def collect() -> None:
-            out = []
-            for task in asyncio.all_tasks(self.loop):
-                text = io.StringIO()
-                task.print_stack(limit=8, file=text)
-                out.append(text.getvalue())
-            tasks.set_result("\n".join(out))
-
-        self.loop.call_soon_threadsafe(collect)
-        try:
-            lines.append(tasks.result(2))
-        except concurrent.futures.TimeoutError:
-            lines.append("(the event loop did not run a callback within 2 s: it is blocked)")
-        return "\n".join(lines)
+        return run_on_loop(self.loop, coro, timeout)
 
     def call(self, fn: Callable[[], Any]) -> Any:
         async def wrapper() -> Any:

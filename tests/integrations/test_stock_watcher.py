@@ -11,7 +11,7 @@ import pytest
 from openagc.integrations import stock_watcher
 from openagc.integrations.stock_watcher import StockWatcher
 from tests.integrations.event_support import SseReader, kinds
-from tests.support import FROZEN_AT, live_agent_row, wait_for
+from tests.support import FROZEN_AT, live_agent_row, run_on_loop, wait_for
 
 LEAD, NUMBER = 12345, "3125551001"
 CALLERID, UNIQUEID = "Y1151030000000012345", "1768473000.77"
@@ -20,7 +20,7 @@ CALLERID, UNIQUEID = "Y1151030000000012345", "1768473000.77"
 def on_server_loop(backend, coro_fn):
     """Run a coroutine function on the loop of the backend server's stock watcher."""
     _, loop, _ = backend.services.extra["stock_watcher"]
-    return asyncio.run_coroutine_threadsafe(coro_fn(), loop).result(20)
+    return run_on_loop(loop, coro_fn(), 20)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from openagc.integrations.webhooks.dispatch import WAKE_TOPIC, Dispatcher, Polic
 from openagc.store import event_log
 from openagc.store.database import Database
 from openagc.store.event_log import EVENTS_TOPIC, NewEvent
+from tests.support import run_on_loop
 
 T = TypeVar("T")
 SECRET = "whsec_" + base64.b64encode(b"openagc webhook test key 32 byte").decode()
@@ -156,7 +157,7 @@ class Loop:
         return Database(url)
 
     def run(self, coro: Awaitable[T], timeout: float = 60) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
+        return run_on_loop(self.loop, coro, timeout)
 
     def close(self) -> None:
         self.run(self.db.dispose())

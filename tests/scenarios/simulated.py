@@ -34,7 +34,7 @@ from tests.scenarios.driver import (
     Member,
     phone,
 )
-from tests.support import Db
+from tests.support import Db, run_on_loop
 
 STEP = 0.25  # virtual seconds a wait lets pass between two polls when no switch timer is due sooner
 REAL_GRACE = 3.0  # real seconds a wait polls on once its virtual time is spent
@@ -77,7 +77,7 @@ class SimulatedDriver(LiveDriver):
         shutil.rmtree(self.recordings_dir, ignore_errors=True)
 
     def _run(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+        return run_on_loop(self.loop, coro, 30)
 
     def _call(self, fn: Callable[[], Any]) -> Any:
         async def wrapper() -> Any:

@@ -7,7 +7,6 @@ as the tier drove it. The engine must send every action it sent live and leave t
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +18,7 @@ from openagc.switch.asterisk import AsteriskSettings, AsteriskSwitch, connect
 from openagc.switch.simulated import SimulatedSwitch
 from tests.ami_fake import FIXTURES, ReplayAmi, load
 from tests.scenarios.driver import wait_for
-from tests.support import Api, Backend, Db
+from tests.support import Api, Backend, Db, run_on_loop
 
 LOGIN = {"user": "1000", "pass": "1234", "phone_login": "1000", "phone_pass": "test", "campaign": "TESTCAMP"}
 DIAL = {"agent_user": "1000", "search": "YES", "preview": "NO", "focus": "YES", "phone_code": "1"}
@@ -48,7 +47,7 @@ class Replay:
         self.fake: ReplayAmi | None = None
 
     def run(self, coro: Any, timeout: float = 30.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        return run_on_loop(self.loop, coro, timeout)
 
     def begin(self, name: str) -> ReplayAmi:
         self.end()

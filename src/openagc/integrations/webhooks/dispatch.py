@@ -98,7 +98,7 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._client: httpx.AsyncClient | None = None
-        self._pruned_at = 0.0
+        self._prune_due = 0.0  # time.monotonic() at which the attempt log is next pruned
 
     async def start(self) -> Callable[[], Any]:
         """Start the loop; returns `stop` (the service's lifespan awaits it at shutdown)."""
@@ -123,7 +123,10 @@ class Dispatcher:
         self._stopping = True
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        if self._loop_task is not None:
+        if self._loop_task is not None:  # it ends at its next look; cancelled only if a statement hangs
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._loop_task), self.policy.timeout + 5)
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
@@ -143,7 +146,7 @@ class Dispatcher:
             await self._client.aclose()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 delay = await self._schedule()
@@ -158,8 +161,7 @@ class Dispatcher:
 
         Due: active, its retry time reached, no live lease, and behind the event log's last id.
         """
-        if time.monotonic() - self._pruned_at >= PRUNE_SECONDS:
-            self._pruned_at = time.monotonic()
+        if time.monotonic() >= self._prune_due:
             await self._prune()
         now = now_ms()
         async with self.db.connect() as conn:
@@ -170,6 +172,8 @@ class Dispatcher:
             upcoming = (await conn.execute(sa.select(sa.func.min(W.next_attempt_ms)).where(
                 W.active == "Y", W.next_attempt_ms > now))).scalar()
         for webhook_id in due:
+            if self._stopping:
+                break
             if webhook_id in self._tasks:
                 continue
             if len(self._tasks) >= self.policy.concurrency:
@@ -183,12 +187,18 @@ class Dispatcher:
         return max(delay, 0.001)
 
     async def _prune(self) -> None:
-        """The attempt log keeps what the event log keeps (`event_retention_hours`)."""
+        """The attempt log keeps what the event log keeps (`event_retention_hours`). A failed prune is tried
+        again at the next look (and does not hold up deliveries); a finished one after `PRUNE_SECONDS`."""
         cutoff = now_ms() - int(self.policy.retention_hours * 3_600_000)
-        while True:
-            async with self.db.begin() as conn:
-                if await store.prune_attempts(conn, older_than_ms=cutoff) == 0:
-                    return
+        try:
+            while not self._stopping:
+                async with self.db.begin() as conn:
+                    if await store.prune_attempts(conn, older_than_ms=cutoff) == 0:
+                        break
+        except Exception:
+            log.exception("webhook dispatcher: pruning the attempt log failed; trying again")
+            return
+        self._prune_due = time.monotonic() + PRUNE_SECONDS
 
     def _finished(self, webhook_id: int) -> None:
         """A pass ended: look again (events that came meanwhile, a retry time to sleep until, a free slot). A
