@@ -84,6 +84,12 @@ def caught_up(db, hooks: list[int], last: int, what: str) -> None:
     wait_for(lambda: all(subscription(db, h)["last_event_id"] == last for h in hooks), 60, what)
 
 
+def dispatch_log(caplog) -> list[str]:
+    """The dispatcher's log messages so far. It logs after its commit, from its own thread: a test waits for the
+    message, and the row it speaks of is then committed."""
+    return [r.getMessage() for r in caplog.records if r.name == DISPATCH_LOG]
+
+
 def public_events(backend, ids: list[int]) -> list[dict]:
     """The stored events' public JSON form (what a delivery's body must be)."""
     import asyncio
@@ -225,14 +231,15 @@ def test_repeated_failures_disable_a_subscription_and_enabling_it_resumes_from_i
     failing = centre.subscribe(receiver.url("/failing"))
     d = dispatchers(replace(FAST, max_failures=3))
     centre.append(state(n=1), state(n=2))
-    wait_for(lambda: subscription(db, failing)["active"] == "N", 60, "the subscription disabled")
+    wait_for(lambda: dispatch_log(caplog), 60, "the subscription disabled and the warning logged")
 
-    row = subscription(db, failing)
-    assert (row["failures"], row["last_event_id"], row["failed"]) == (3, 0, 3)
-    assert row["disabled_reason"] == "3 failures in a row (last: HTTP 500)" and row["disabled_ms"] > 0
-    assert [r.getMessage() for r in caplog.records if r.name == DISPATCH_LOG] == [
+    assert dispatch_log(caplog) == [
         f"webhook {failing} disabled after 3 failures in a row (last: HTTP 500); `openagc webhooks enable "
         f"{failing}` resumes with event 1"]
+    row = subscription(db, failing)
+    assert row["active"] == "N"
+    assert (row["failures"], row["last_event_id"], row["failed"]) == (3, 0, 3)
+    assert row["disabled_reason"] == "3 failures in a row (last: HTTP 500)" and row["disabled_ms"] > 0
     # While it is disabled nothing is sent to it, though the dispatcher keeps delivering to others.
     witness = centre.subscribe(receiver.url("/witness"))
     receiver.plan.append(200)
@@ -397,9 +404,9 @@ def test_an_owner_who_may_no_longer_read_events_disables_the_subscription(db, ce
     dispatchers()
     db.update("vicidial_users", {"user": "6666"}, view_reports="0")
     centre.append(state())
-    wait_for(lambda: subscription(db, hook)["active"] == "N", 60, "the subscription disabled")
     reason = "its owner: user '6666' may not read events (user level 7 or more with view_reports)"
-    assert subscription(db, hook)["disabled_reason"] == reason
-    assert [r.getMessage() for r in caplog.records if r.name == DISPATCH_LOG] == [f"webhook {hook} disabled: {reason}"]
+    wait_for(lambda: dispatch_log(caplog), 60, "the subscription disabled and the warning logged")
+    assert dispatch_log(caplog) == [f"webhook {hook} disabled: {reason}"]
+    assert subscription(db, hook)["active"] == "N" and subscription(db, hook)["disabled_reason"] == reason
     assert receiver.got() == [] and attempts(db, hook) == []
     assert subscription(db, hook)["last_event_id"] == 0  # nothing passed over: enabling later delivers it
