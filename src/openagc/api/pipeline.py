@@ -11,7 +11,7 @@ validity (A), permission (B), alt_user (C), logged in (D) — so no handler repe
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from openagc.api.reply import Line, error
 from openagc.clock import fmt_cid, fmt_datetime, fmt_entry
 from openagc.config import Settings
 from openagc.credentials import ApiUser
-from openagc.store import command_records
+from openagc.store import command_records, executor
 from openagc.store.schema import vicidial_live_agents, vicidial_manager, vicidial_users
 
 VLA = vicidial_live_agents.c
@@ -58,13 +58,14 @@ class Call:
     epoch: int
     settings: Settings
     services: Any = None  # the app's shared objects (clock, bus, remote clients …)
-    agent: sa.RowMapping | None = None  # the agent's vicidial_live_agents row, once looked up
+    agent: Mapping[str, Any] | None = None  # the agent's vicidial_live_agents row, once looked up
     lines: list[Line] = field(default_factory=list)
     woken: set[str] = field(default_factory=set)
     log_identity: Callable[[Call], tuple[str, str]] | None = None
     sent_names: frozenset[str] = frozenset()  # every parameter name the request carried (GET and POST)
     client_ip: str = ""  # the caller's address (REMOTE_ADDR)
     commands: list[int] = field(default_factory=list)  # ids of the command records this call wrote
+    unrecorded: list[tuple[str, dict[str, Any], datetime]] = field(default_factory=list)  # writes awaiting records
 
     # --- time formats upstream prints -------------------------------------------------------------
     @property
@@ -113,23 +114,32 @@ class Call:
 
     async def live_agent(
         self, user: str | None = None, columns: Iterable[sa.Column] | None = None
-    ) -> sa.RowMapping | None:
+    ) -> Mapping[str, Any] | None:
         """The first `vicidial_live_agents` row of `user` (default: agent_user)."""
         who = self.p.agent_user if user is None else user
-        stmt = SELECT_AGENT if columns is None else _select_agent(tuple(columns))
-        return (await self.db.execute(stmt, {"user": who})).mappings().first()
+        if columns is None:
+            return await executor.fetch_one(self.db, SELECT_AGENT, {"user": who})
+        return (await self.db.execute(_select_agent(tuple(columns)), {"user": who})).mappings().first()
 
     # --- writes -------------------------------------------------------------------------------------
     async def update_agent(self, user: str | None = None, **values: Any) -> int:
-        """Write command columns on every live row of `user` (default: agent_user), record each command
-        (`store.command_records`, same transaction) and wake its session after the commit."""
+        """Write command columns on every live row of `user` (default: agent_user) and wake its session after the
+        commit; each command's record is opened by `record_commands`, in the same transaction."""
         who = self.p.agent_user if user is None else user
         at = self.services.clock.now() if self.services is not None else self.now
-        changed, ids = await command_records.write(self.db, user=who, values=values, function=self.function,
-                                                   source="api", at=at)
+        changed = await command_records.write_columns(self.db, user=who, values=values)
+        if changed:
+            self.unrecorded.append((who, values, at))
         self.woken.add(who)
-        self.commands.extend(ids)
         return changed
+
+    async def record_commands(self, api_log_id: int | None) -> None:
+        """Open the records of the commands written (`store.command_records`), linked to the request's last log
+        row: written after it, so the link needs no statement of its own."""
+        for who, values, at in self.unrecorded:
+            self.commands.extend(await command_records.open_records(
+                self.db, user=who, values=values, function=self.function, source="api", at=at, api_log_id=api_log_id))
+        self.unrecorded.clear()
 
     async def insert_manager(self, **values: Any) -> int:
         """Queue one switch action in `vicidial_manager` (upstream's AMI command table)."""

@@ -17,7 +17,7 @@ After the commit an outcome is published on the bus (`OUTCOME_TOPIC`) so a calle
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.openapi.describe import INTEGER, STRING, component, nullable, obj
+from openagc.store import executor
 from openagc.store.schema import openagc_commands, vicidial_live_agents
 
 CMD, VLA = openagc_commands.c, vicidial_live_agents.c
@@ -104,40 +105,56 @@ def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
+INSERT_RECORD = sa.insert(openagc_commands)
+SUPERSEDE = sa.update(openagc_commands).where(
+    CMD.user == sa.bindparam("s_user"), CMD.command == sa.bindparam("s_command"), CMD.state == QUEUED,
+    CMD.command_id < sa.bindparam("s_id"),
+).values(state=SUPERSEDED, ended=sa.bindparam("s_ended"), ended_ms=sa.bindparam("s_ms"), ended_by=sa.bindparam("s_by"))
+#: The agent's row; the command columns to write are the executor's parameters (compiled once per set of columns).
+UPDATE_AGENT = sa.update(vicidial_live_agents).where(VLA.user == sa.bindparam("where_user"))
+
+
 async def open_record(conn: AsyncConnection, *, user: str, command: str, value: str, function: str, source: str,
-                      at: datetime, state: str = QUEUED, reason: str = "", by: str = "") -> int:
+                      at: datetime, state: str = QUEUED, reason: str = "", by: str = "",
+                      api_log_id: int | None = None) -> int:
     """Write a record; an older queued command of the same agent and column is superseded by it."""
     ms = _ms(at)
     values: dict[str, Any] = dict(user=user, command=command, value=value[:1000], function=function[:50],
                                   source=source, created=at.replace(microsecond=0), created_ms=ms, state=state,
-                                  reason=reason[:255])
+                                  reason=reason[:255], api_log_id=api_log_id)
     if state in FINAL:
         values |= dict(ended=at.replace(microsecond=0), ended_ms=ms, ended_by=by[:100])
-    result = await conn.execute(sa.insert(openagc_commands).values(**values))
-    command_id = int(result.inserted_primary_key[0])
-    await conn.execute(sa.update(openagc_commands).where(
-        CMD.user == user, CMD.command == command, CMD.state == QUEUED, CMD.command_id < command_id,
-    ).values(state=SUPERSEDED, ended=at.replace(microsecond=0), ended_ms=ms, ended_by=f"command {command_id}"))
+    command_id = int((await executor.execute(conn, INSERT_RECORD, values)).lastrowid or 0)
+    await executor.execute(conn, SUPERSEDE, dict(s_user=user, s_command=command, s_id=command_id,
+                                                 s_ended=at.replace(microsecond=0), s_ms=ms,
+                                                 s_by=f"command {command_id}"))
     return command_id
 
 
 async def write(conn: AsyncConnection, *, user: str, values: Mapping[str, Any], function: str, source: str,
                 at: datetime) -> tuple[int, list[int]]:
     """Write command columns on the agent's row and open a record for each command in them, in the caller's
-    transaction: (rows changed, record ids). The one way commands are written (api.php, /agent/, the console)."""
-    result = await conn.execute(sa.update(vicidial_live_agents).where(VLA.user == user).values(**values))
-    ids = []
-    if result.rowcount:
-        for written in commands_in(values):
-            ids.append(await open_record(conn, user=user, command=written.command, value=written.value,
-                                         function=function, source=source, at=at))
-    return result.rowcount, ids
+    transaction: (rows changed, record ids). The one way commands are written (api.php, /agent/, the console;
+    api.php opens the records after its log row, `write_columns` then `open_records`, so they carry its id)."""
+    rowcount = await write_columns(conn, user=user, values=values)
+    if not rowcount:
+        return 0, []
+    return rowcount, await open_records(conn, user=user, values=values, function=function, source=source, at=at)
 
 
-async def link_log(conn: AsyncConnection, command_ids: Iterable[int], api_log_id: int) -> None:
-    ids = list(command_ids)
-    if ids:
-        await conn.execute(sa.update(openagc_commands).where(CMD.command_id.in_(ids)).values(api_log_id=api_log_id))
+async def write_columns(conn: AsyncConnection, *, user: str, values: Mapping[str, Any]) -> int:
+    """The first half of `write`: the columns on every live row of `user`; rows changed."""
+    if any(isinstance(v, sa.ClauseElement) for v in values.values()):  # a SQL expression: SQLAlchemy's own path
+        return (await conn.execute(sa.update(vicidial_live_agents).where(VLA.user == user).values(**values))
+                ).rowcount
+    return (await executor.execute(conn, UPDATE_AGENT, {**values, "where_user": user})).rowcount
+
+
+async def open_records(conn: AsyncConnection, *, user: str, values: Mapping[str, Any], function: str, source: str,
+                       at: datetime, api_log_id: int | None = None) -> list[int]:
+    """The second half of `write`: a record for each command in `values` (written on a changed row); their ids."""
+    return [await open_record(conn, user=user, command=written.command, value=written.value, function=function,
+                              source=source, at=at, api_log_id=api_log_id) for written in commands_in(values)]
 
 
 async def pending(conn: AsyncConnection, user: str) -> list[dict[str, Any]]:
