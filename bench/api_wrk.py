@@ -15,7 +15,6 @@ whose row lock then serialises every request.
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import subprocess
 import sys
@@ -24,13 +23,12 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from common import free_port, fresh_database, machine, serve, stop
+from common import FIRST_AGENT, add_agents, free_port, fresh_database, machine, parse_wrk, serve, stop
 
 from openagc.store.database import make_sync_engine
-from openagc.store.schema import vicidial_api_log, vicidial_live_agents, vicidial_users
+from openagc.store.schema import vicidial_api_log
 
 AUTH = "source=bench&user=6666&pass=1234"
-FIRST_AGENT = 2000
 SCENARIOS = {
     # name: (query, expected result, expected reason)
     "version": ("function=version", "SUCCESS", ""),
@@ -56,7 +54,7 @@ SCENARIOS = {
         "external_pause function set",
     ),
     "bad_password": (
-        "source=bench&user=6666&pass=wrong99&function=external_pause&agent_user={{agent}}&value=PAUSE",
+        "source=bench&user=6666&pass=wrong99&function=external_pause&agent_user={agent}&value=PAUSE",
         "ERROR",
         "Invalid Username/Password",
     ),
@@ -68,28 +66,7 @@ def prepare(kind: str, workdir: Path, agents: int) -> str:
     url = fresh_database(kind, workdir)
     engine = make_sync_engine(url)
     with engine.begin() as conn:
-        template = dict(conn.execute(sa.select(vicidial_users).where(vicidial_users.c.user == "1000")).mappings().one())
-        template.pop("user_id", None)
-        for i in range(agents):
-            user = str(FIRST_AGENT + i)
-            conn.execute(vicidial_users.insert().values(template | {"user": user, "custom_three": ""}))
-            conn.execute(
-                vicidial_live_agents.insert().values(
-                    user=user,
-                    server_ip="10.10.10.15",
-                    conf_exten=str(8700000 + i),
-                    extension=f"SIP/{user}",
-                    status="PAUSED",
-                    lead_id=0,
-                    campaign_id="TESTCAMP",
-                    uniqueid="",
-                    callerid="",
-                    channel="",
-                    random_id=1,
-                    closer_campaigns="",
-                    comments="",
-                )
-            )
+        add_agents(conn, agents)
     engine.dispose()
     return url
 
@@ -119,21 +96,6 @@ def clear_logs(url: str) -> None:
         c.exec_driver_sql("DELETE FROM vicidial_api_log")
         c.exec_driver_sql("DELETE FROM vicidial_api_urls")
     engine.dispose()
-
-
-def parse_wrk(text: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    m = re.search(r"(\d+) requests in", text)
-    out["requests"] = float(m.group(1)) if m else 0.0
-    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    out["rps"] = float(m.group(1)) if m else 0.0
-    for pct in ("50", "99"):
-        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-        if m:
-            value = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-            out[f"p{pct}"] = value
-    out["non2xx"] = float(re.search(r"Non-2xx or 3xx responses: (\d+)", text).group(1)) if "Non-2xx" in text else 0
-    return out
 
 
 def rotate_agents_script(workdir: Path, query: str, agents: int) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,8 +19,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from openagc.store.database import make_sync_engine  # noqa: E402
 from openagc.store.demo import seed_demo  # noqa: E402
 from openagc.store.migrate import upgrade  # noqa: E402
+from openagc.store.schema import vicidial_live_agents, vicidial_users  # noqa: E402
 
 MARIADB_ROOT = os.environ.get("OPENAGC_BENCH_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
+FIRST_AGENT = 2000
 
 
 def free_port() -> int:
@@ -45,6 +48,34 @@ def fresh_database(kind: str, workdir: Path, name: str = "openagc_bench") -> str
         seed_demo(conn)
     engine.dispose()
     return url
+
+
+def add_agents(conn: sa.Connection, count: int, first: int = FIRST_AGENT) -> None:
+    """Agents `first`… (copies of demo user 1000), logged in, PAUSED, with no lead; existing ones are replaced."""
+    users = [str(first + i) for i in range(count)]
+    conn.execute(sa.delete(vicidial_live_agents).where(vicidial_live_agents.c.user.in_(users)))
+    conn.execute(sa.delete(vicidial_users).where(vicidial_users.c.user.in_(users)))
+    template = dict(conn.execute(sa.select(vicidial_users).where(vicidial_users.c.user == "1000")).mappings().one())
+    template.pop("user_id", None)
+    for i, user in enumerate(users):
+        conn.execute(vicidial_users.insert().values(template | {"user": user, "custom_three": ""}))
+        conn.execute(
+            vicidial_live_agents.insert().values(
+                user=user,
+                server_ip="10.10.10.15",
+                conf_exten=str(8700000 + i),
+                extension=f"SIP/{user}",
+                status="PAUSED",
+                lead_id=0,
+                campaign_id="TESTCAMP",
+                uniqueid="",
+                callerid="",
+                channel="",
+                random_id=1,
+                closer_campaigns="",
+                comments="",
+            )
+        )
 
 
 def serve(
@@ -107,6 +138,56 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
     return ordered[index]
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, seconds) `pid` and its descendants have used so far."""
+    total = 0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def parse_wrk(text: str) -> dict[str, float]:
+    """requests, rps, p50 and p99 (ms), non2xx and socket errors from `wrk --latency` output."""
+    out: dict[str, float] = {}
+    m = re.search(r"(\d+) requests in", text)
+    out["requests"] = float(m.group(1)) if m else 0.0
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    out["rps"] = float(m.group(1)) if m else 0.0
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        if m:
+            value = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+            out[f"p{pct}"] = value
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    out["non2xx"] = float(m.group(1)) if m else 0.0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    out["socket_errors"] = float(sum(int(g) for g in m.groups())) if m else 0.0
+    return out
 
 
 def machine() -> str:

@@ -45,8 +45,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from api_wrk import parse_wrk
-from common import free_port, fresh_database, machine, percentile, serve, stop
+from common import cpu_seconds, free_port, fresh_database, machine, parse_wrk, percentile, serve, stop, tree
 
 from openagc.store.database import make_sync_engine
 from openagc.store.demo import SERVER_IP
@@ -65,7 +64,6 @@ AUTH = "user=6666&pass=1234"
 BENCH_QUERY = f"source=bench&{AUTH}&function=external_pause&value=PAUSE&agent_user="
 EXPECTED = ("SUCCESS", "external_pause function set")
 PAGE = os.sysconf("SC_PAGE_SIZE")
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 # --- database ---------------------------------------------------------------------------------------------
@@ -133,25 +131,6 @@ def clear_logs(url: str) -> None:
 # --- the server process -------------------------------------------------------------------------------------
 
 
-def tree(pid: int) -> list[int]:
-    """`pid` and its descendants (with --workers 1 the server is one process, but be sure)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
-
-
 def rss_mb(pid: int) -> float:
     total = 0
     for p in tree(pid):
@@ -162,17 +141,6 @@ def rss_mb(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    total = 0
-    for p in tree(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / TICK
 
 
 def idle_cpu_percent(pid: int, seconds: float) -> float:
