@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.passhash import verify_pass_hash
+from openagc.store import executor
 from openagc.store.schema import (
     openagc_login_failures,
     servers,
@@ -97,9 +98,9 @@ class AuthResult:
 SELECT_USER = sa.select(*USER_COLUMNS).where(U.user == sa.bindparam("user")).limit(1)
 
 
-async def load_user(conn: AsyncConnection, user: str) -> sa.RowMapping | None:
+async def load_user(conn: AsyncConnection, user: str) -> Mapping[str, Any] | None:
     """The caller's `vicidial_users` row (one query serves language, permissions and credentials)."""
-    return (await conn.execute(SELECT_USER, {"user": user})).mappings().first()
+    return await executor.fetch_one(conn, SELECT_USER, {"user": user})
 
 
 def source_of(client_ip: str) -> str:

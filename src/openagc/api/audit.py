@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openagc.store import executor
 from openagc.store.schema import vicidial_api_log, vicidial_api_urls
 
-# Built once: executing a prepared Core statement with a parameter dict skips statement construction
-# and cache-key generation on every request (the hot path writes these two rows for every answer).
+# Built once and run through the executor (compiled once, straight on the driver): the hot path writes these
+# two rows for every answer.
 INSERT_LOG = sa.insert(vicidial_api_log)
 INSERT_URL = sa.insert(vicidial_api_urls)
 
@@ -38,7 +39,8 @@ async def write_log(
 
     Values are cut to their columns so strict SQL accepts them (upstream relied on silent truncation).
     """
-    inserted = await conn.execute(
+    inserted = await executor.execute(
+        conn,
         INSERT_LOG,
         {
             "user": user[:20],
@@ -56,6 +58,7 @@ async def write_log(
             "api_url": api_url,
         },
     )
-    api_id = int(inserted.inserted_primary_key[0])
-    await conn.execute(INSERT_URL, {"api_id": api_id, "api_date": api_date, "remote_ip": remote_ip[:50], "url": url})
+    api_id = int(inserted.lastrowid or 0)
+    await executor.execute(conn, INSERT_URL,
+                           {"api_id": api_id, "api_date": api_date, "remote_ip": remote_ip[:50], "url": url})
     return api_id

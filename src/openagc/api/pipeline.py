@@ -11,7 +11,7 @@ validity (A), permission (B), alt_user (C), logged in (D) — so no handler repe
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from openagc.api.reply import Line, error
 from openagc.clock import fmt_cid, fmt_datetime, fmt_entry
 from openagc.config import Settings
 from openagc.credentials import ApiUser
-from openagc.store import command_records
+from openagc.store import command_records, executor
 from openagc.store.schema import vicidial_live_agents, vicidial_manager, vicidial_users
 
 VLA = vicidial_live_agents.c
@@ -58,7 +58,7 @@ class Call:
     epoch: int
     settings: Settings
     services: Any = None  # the app's shared objects (clock, bus, remote clients …)
-    agent: sa.RowMapping | None = None  # the agent's vicidial_live_agents row, once looked up
+    agent: Mapping[str, Any] | None = None  # the agent's vicidial_live_agents row, once looked up
     lines: list[Line] = field(default_factory=list)
     woken: set[str] = field(default_factory=set)
     log_identity: Callable[[Call], tuple[str, str]] | None = None
@@ -113,11 +113,12 @@ class Call:
 
     async def live_agent(
         self, user: str | None = None, columns: Iterable[sa.Column] | None = None
-    ) -> sa.RowMapping | None:
+    ) -> Mapping[str, Any] | None:
         """The first `vicidial_live_agents` row of `user` (default: agent_user)."""
         who = self.p.agent_user if user is None else user
-        stmt = SELECT_AGENT if columns is None else _select_agent(tuple(columns))
-        return (await self.db.execute(stmt, {"user": who})).mappings().first()
+        if columns is None:
+            return await executor.fetch_one(self.db, SELECT_AGENT, {"user": who})
+        return (await self.db.execute(_select_agent(tuple(columns)), {"user": who})).mappings().first()
 
     # --- writes -------------------------------------------------------------------------------------
     async def update_agent(self, user: str | None = None, **values: Any) -> int:

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.openapi.describe import INTEGER, STRING, component, nullable, obj
+from openagc.store import executor
 from openagc.store.schema import openagc_commands, vicidial_live_agents
 
 CMD, VLA = openagc_commands.c, vicidial_live_agents.c
@@ -104,6 +105,17 @@ def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
+INSERT_RECORD = sa.insert(openagc_commands)
+SUPERSEDE = sa.update(openagc_commands).where(
+    CMD.user == sa.bindparam("s_user"), CMD.command == sa.bindparam("s_command"), CMD.state == QUEUED,
+    CMD.command_id < sa.bindparam("s_id"),
+).values(state=SUPERSEDED, ended=sa.bindparam("s_ended"), ended_ms=sa.bindparam("s_ms"), ended_by=sa.bindparam("s_by"))
+#: The agent's row; the command columns to write are the executor's parameters (compiled once per set of columns).
+UPDATE_AGENT = sa.update(vicidial_live_agents).where(VLA.user == sa.bindparam("where_user"))
+LINK_LOG = sa.update(openagc_commands).where(CMD.command_id == sa.bindparam("l_id")).values(
+    api_log_id=sa.bindparam("l_log"))
+
+
 async def open_record(conn: AsyncConnection, *, user: str, command: str, value: str, function: str, source: str,
                       at: datetime, state: str = QUEUED, reason: str = "", by: str = "") -> int:
     """Write a record; an older queued command of the same agent and column is superseded by it."""
@@ -113,11 +125,10 @@ async def open_record(conn: AsyncConnection, *, user: str, command: str, value: 
                                   reason=reason[:255])
     if state in FINAL:
         values |= dict(ended=at.replace(microsecond=0), ended_ms=ms, ended_by=by[:100])
-    result = await conn.execute(sa.insert(openagc_commands).values(**values))
-    command_id = int(result.inserted_primary_key[0])
-    await conn.execute(sa.update(openagc_commands).where(
-        CMD.user == user, CMD.command == command, CMD.state == QUEUED, CMD.command_id < command_id,
-    ).values(state=SUPERSEDED, ended=at.replace(microsecond=0), ended_ms=ms, ended_by=f"command {command_id}"))
+    command_id = int((await executor.execute(conn, INSERT_RECORD, values)).lastrowid or 0)
+    await executor.execute(conn, SUPERSEDE, dict(s_user=user, s_command=command, s_id=command_id,
+                                                 s_ended=at.replace(microsecond=0), s_ms=ms,
+                                                 s_by=f"command {command_id}"))
     return command_id
 
 
@@ -125,18 +136,24 @@ async def write(conn: AsyncConnection, *, user: str, values: Mapping[str, Any], 
                 at: datetime) -> tuple[int, list[int]]:
     """Write command columns on the agent's row and open a record for each command in them, in the caller's
     transaction: (rows changed, record ids). The one way commands are written (api.php, /agent/, the console)."""
-    result = await conn.execute(sa.update(vicidial_live_agents).where(VLA.user == user).values(**values))
+    if any(isinstance(v, sa.ClauseElement) for v in values.values()):  # a SQL expression: SQLAlchemy's own path
+        rowcount = (await conn.execute(sa.update(vicidial_live_agents).where(VLA.user == user).values(**values))
+                    ).rowcount
+    else:
+        rowcount = (await executor.execute(conn, UPDATE_AGENT, {**values, "where_user": user})).rowcount
     ids = []
-    if result.rowcount:
+    if rowcount:
         for written in commands_in(values):
             ids.append(await open_record(conn, user=user, command=written.command, value=written.value,
                                          function=function, source=source, at=at))
-    return result.rowcount, ids
+    return rowcount, ids
 
 
 async def link_log(conn: AsyncConnection, command_ids: Iterable[int], api_log_id: int) -> None:
     ids = list(command_ids)
-    if ids:
+    if len(ids) == 1:
+        await executor.execute(conn, LINK_LOG, {"l_id": ids[0], "l_log": api_log_id})
+    elif ids:
         await conn.execute(sa.update(openagc_commands).where(CMD.command_id.in_(ids)).values(api_log_id=api_log_id))
 
 
