@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from common import free_port, fresh_database, machine, serve, stop
+from common import free_port, fresh_database, group_cpu, machine, mariadb_cpu, serve, stop
 
 from openagc.store.database import make_sync_engine
 from openagc.store.schema import vicidial_api_log, vicidial_live_agents, vicidial_users
@@ -171,13 +171,15 @@ def main() -> None:
     token = api_key(url)
     proc = serve(url, port, workers=args.workers)
     print(f"machine: {machine()}; wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.agents} agents")
-    print("| scenario | db | workers | req/s | p50 ms | p99 ms | requests | log rows | all correct |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| scenario | db | workers | req/s | p50 ms | p99 ms | requests | log rows | all correct "
+          "| server CPU µs/req | MariaDB CPU µs/req |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     failed = False
     try:
         for name in args.scenarios.split(","):
             query, result, reason = SCENARIOS[name]
             clear_logs(url)
+            cpu, db_cpu = group_cpu(proc.pid), mariadb_cpu() if args.database == "mariadb" else None
             wrk = subprocess.run(
                 [
                     "wrk",
@@ -195,6 +197,9 @@ def main() -> None:
                 check=True,
             )
             stats = parse_wrk(wrk.stdout)
+            per = 1e6 / max(stats["requests"], 1)
+            cpu = (group_cpu(proc.pid) - cpu) * per
+            db = f"{(mariadb_cpu() - db_cpu) * per:.0f}" if db_cpu is not None else "—"
             time.sleep(0.5)
             rows = log_rows(url)
             correct = all(r == (result, reason) for r in rows)
@@ -204,7 +209,8 @@ def main() -> None:
             failed |= not ok
             print(
                 f"| {name} | {args.database} | {args.workers} | {stats['rps']:.0f} | {stats.get('p50', 0):.2f} "
-                f"| {stats.get('p99', 0):.2f} | {stats['requests']:.0f} | {len(rows)} | {'yes' if ok else 'NO'} |",
+                f"| {stats.get('p99', 0):.2f} | {stats['requests']:.0f} | {len(rows)} | {'yes' if ok else 'NO'} "
+                f"| {cpu:.0f} | {db} |",
                 flush=True,
             )
     finally:

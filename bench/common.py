@@ -13,7 +13,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+if not os.environ.get("PYTHONPATH"):  # PYTHONPATH=<another tree>/src measures that version of the code
+    sys.path.insert(0, str(ROOT / "src"))
 
 from openagc.store.database import make_sync_engine  # noqa: E402
 from openagc.store.demo import seed_demo  # noqa: E402
@@ -99,6 +100,36 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=20)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _cpu_of(stat: str) -> float:
+    """utime + stime in seconds from the text of /proc/<pid>/stat."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds so far of every live process in process group `pgid` (a server and its workers)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
+                total += _cpu_of(stat)
+    return total
+
+
+def mariadb_cpu() -> float | None:
+    """MariaDB's CPU seconds so far (`mariadbd`/`mysqld` on this machine), None without one: it counts whatever
+    else the server does meanwhile, so take it on a quiet server."""
+    for name in ("mariadbd", "mysqld"):
+        found = subprocess.run(["pidof", name], capture_output=True, text=True).stdout.split()
+        if found:
+            return _cpu_of(Path(f"/proc/{found[0]}/stat").read_text())
+    return None
 
 
 def percentile(values: list[float], pct: float) -> float:
