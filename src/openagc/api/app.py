@@ -353,8 +353,7 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
                     remote_ip=client_ip,
                     url=url_text,
                 )
-        if call.commands and api_log_id:
-            await command_records.link_log(conn, call.commands, api_log_id)
+        await call.record_commands(api_log_id or None)
         return call, t, reply
 
     wait_ms = wanted_wait_ms(raw, settings.command_wait_max_ms)

@@ -65,6 +65,7 @@ class Call:
     sent_names: frozenset[str] = frozenset()  # every parameter name the request carried (GET and POST)
     client_ip: str = ""  # the caller's address (REMOTE_ADDR)
     commands: list[int] = field(default_factory=list)  # ids of the command records this call wrote
+    unrecorded: list[tuple[str, dict[str, Any], datetime]] = field(default_factory=list)  # writes awaiting records
 
     # --- time formats upstream prints -------------------------------------------------------------
     @property
@@ -122,15 +123,23 @@ class Call:
 
     # --- writes -------------------------------------------------------------------------------------
     async def update_agent(self, user: str | None = None, **values: Any) -> int:
-        """Write command columns on every live row of `user` (default: agent_user), record each command
-        (`store.command_records`, same transaction) and wake its session after the commit."""
+        """Write command columns on every live row of `user` (default: agent_user) and wake its session after the
+        commit; each command's record is opened by `record_commands`, in the same transaction."""
         who = self.p.agent_user if user is None else user
         at = self.services.clock.now() if self.services is not None else self.now
-        changed, ids = await command_records.write(self.db, user=who, values=values, function=self.function,
-                                                   source="api", at=at)
+        changed = await command_records.write_columns(self.db, user=who, values=values)
+        if changed:
+            self.unrecorded.append((who, values, at))
         self.woken.add(who)
-        self.commands.extend(ids)
         return changed
+
+    async def record_commands(self, api_log_id: int | None) -> None:
+        """Open the records of the commands written (`store.command_records`), linked to the request's last log
+        row: written after it, so the link needs no statement of its own."""
+        for who, values, at in self.unrecorded:
+            self.commands.extend(await command_records.open_records(
+                self.db, user=who, values=values, function=self.function, source="api", at=at, api_log_id=api_log_id))
+        self.unrecorded.clear()
 
     async def insert_manager(self, **values: Any) -> int:
         """Queue one switch action in `vicidial_manager` (upstream's AMI command table)."""

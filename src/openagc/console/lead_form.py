@@ -30,7 +30,6 @@ from openagc.console.actions import LEAD, Agent, Refused, _act, _agent, _body, _
 from openagc.credentials import ApiUser, load_user
 from openagc.openapi.describe import INTEGER, component, nullable, obj
 from openagc.services import load_system
-from openagc.store import command_records
 from openagc.store.leads import UPDATABLE_LEAD_FIELDS
 from openagc.store.schema import vicidial_campaigns
 
@@ -137,8 +136,7 @@ async def save_lead(request: Request, services: Services) -> dict[str, Any]:
                     data=line.data[: settings.api_log_chars], api_date=services.clock.now().replace(microsecond=0),
                     run_time=time.perf_counter() - started, webserver=webserver_id, api_url=url_id,
                     remote_ip=client_ip, url=request.url.path)
-        if call.commands and api_log_id:
-            await command_records.link_log(conn, call.commands, api_log_id)
+        await call.record_commands(api_log_id or None)
         return call
 
     call = await services.db.transaction(write)

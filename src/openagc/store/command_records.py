@@ -17,7 +17,7 @@ After the commit an outcome is published on the bus (`OUTCOME_TOPIC`) so a calle
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,17 +112,16 @@ SUPERSEDE = sa.update(openagc_commands).where(
 ).values(state=SUPERSEDED, ended=sa.bindparam("s_ended"), ended_ms=sa.bindparam("s_ms"), ended_by=sa.bindparam("s_by"))
 #: The agent's row; the command columns to write are the executor's parameters (compiled once per set of columns).
 UPDATE_AGENT = sa.update(vicidial_live_agents).where(VLA.user == sa.bindparam("where_user"))
-LINK_LOG = sa.update(openagc_commands).where(CMD.command_id == sa.bindparam("l_id")).values(
-    api_log_id=sa.bindparam("l_log"))
 
 
 async def open_record(conn: AsyncConnection, *, user: str, command: str, value: str, function: str, source: str,
-                      at: datetime, state: str = QUEUED, reason: str = "", by: str = "") -> int:
+                      at: datetime, state: str = QUEUED, reason: str = "", by: str = "",
+                      api_log_id: int | None = None) -> int:
     """Write a record; an older queued command of the same agent and column is superseded by it."""
     ms = _ms(at)
     values: dict[str, Any] = dict(user=user, command=command, value=value[:1000], function=function[:50],
                                   source=source, created=at.replace(microsecond=0), created_ms=ms, state=state,
-                                  reason=reason[:255])
+                                  reason=reason[:255], api_log_id=api_log_id)
     if state in FINAL:
         values |= dict(ended=at.replace(microsecond=0), ended_ms=ms, ended_by=by[:100])
     command_id = int((await executor.execute(conn, INSERT_RECORD, values)).lastrowid or 0)
@@ -135,26 +134,27 @@ async def open_record(conn: AsyncConnection, *, user: str, command: str, value: 
 async def write(conn: AsyncConnection, *, user: str, values: Mapping[str, Any], function: str, source: str,
                 at: datetime) -> tuple[int, list[int]]:
     """Write command columns on the agent's row and open a record for each command in them, in the caller's
-    transaction: (rows changed, record ids). The one way commands are written (api.php, /agent/, the console)."""
+    transaction: (rows changed, record ids). The one way commands are written (api.php, /agent/, the console;
+    api.php opens the records after its log row, `write_columns` then `open_records`, so they carry its id)."""
+    rowcount = await write_columns(conn, user=user, values=values)
+    if not rowcount:
+        return 0, []
+    return rowcount, await open_records(conn, user=user, values=values, function=function, source=source, at=at)
+
+
+async def write_columns(conn: AsyncConnection, *, user: str, values: Mapping[str, Any]) -> int:
+    """The first half of `write`: the columns on every live row of `user`; rows changed."""
     if any(isinstance(v, sa.ClauseElement) for v in values.values()):  # a SQL expression: SQLAlchemy's own path
-        rowcount = (await conn.execute(sa.update(vicidial_live_agents).where(VLA.user == user).values(**values))
-                    ).rowcount
-    else:
-        rowcount = (await executor.execute(conn, UPDATE_AGENT, {**values, "where_user": user})).rowcount
-    ids = []
-    if rowcount:
-        for written in commands_in(values):
-            ids.append(await open_record(conn, user=user, command=written.command, value=written.value,
-                                         function=function, source=source, at=at))
-    return rowcount, ids
+        return (await conn.execute(sa.update(vicidial_live_agents).where(VLA.user == user).values(**values))
+                ).rowcount
+    return (await executor.execute(conn, UPDATE_AGENT, {**values, "where_user": user})).rowcount
 
 
-async def link_log(conn: AsyncConnection, command_ids: Iterable[int], api_log_id: int) -> None:
-    ids = list(command_ids)
-    if len(ids) == 1:
-        await executor.execute(conn, LINK_LOG, {"l_id": ids[0], "l_log": api_log_id})
-    elif ids:
-        await conn.execute(sa.update(openagc_commands).where(CMD.command_id.in_(ids)).values(api_log_id=api_log_id))
+async def open_records(conn: AsyncConnection, *, user: str, values: Mapping[str, Any], function: str, source: str,
+                       at: datetime, api_log_id: int | None = None) -> list[int]:
+    """The second half of `write`: a record for each command in `values` (written on a changed row); their ids."""
+    return [await open_record(conn, user=user, command=written.command, value=written.value, function=function,
+                              source=source, at=at, api_log_id=api_log_id) for written in commands_in(values)]
 
 
 async def pending(conn: AsyncConnection, user: str) -> list[dict[str, Any]]:
