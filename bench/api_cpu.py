@@ -13,7 +13,7 @@ requests rotate over `--agents` logged-in agents. Scenarios: `version`, `externa
 with `user`/`pass`, and `external_pause_key` with an API key (when this version of the code has keys). Every
 answer is checked. On MariaDB the server's own CPU time over the same requests (`/proc/<mariadbd>/stat`, utime +
 stime) is printed too: it counts whatever else the server did meanwhile, so take it on a quiet server. `--profile`
-writes a cProfile of one more round of each scenario (pstats format).
+writes a cProfile (CPU time) of one more round of each scenario (pstats format).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import cProfile
 import importlib.util
-import os
 import statistics
 import tempfile
 import time
@@ -30,18 +29,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
-from common import mariadb_cpu
+from api_wrk import DATABASE, FIRST_AGENT, prepare
+from common import drop_database, mariadb_cpu
 
 from openagc.config import Settings
 from openagc.service import create_app
 from openagc.store.database import make_sync_engine
-from openagc.store.demo import seed_demo
-from openagc.store.migrate import upgrade
-from openagc.store.schema import vicidial_live_agents, vicidial_users
 
-MARIADB_ROOT = os.environ.get("OPENAGC_BENCH_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
-FIRST_AGENT = 2000
 AUTH = {"user": "6666", "pass": "1234"}
 #: scenario → (parameters, the answer's expected start)
 SCENARIOS = {
@@ -52,33 +46,6 @@ SCENARIOS = {
                         "SUCCESS: external_status function set"),
     "external_pause_key": ({"function": "external_pause", "value": "PAUSE"}, "SUCCESS: external_pause function set"),
 }
-
-
-def prepare(kind: str, workdir: Path, agents: int) -> str:
-    if kind == "sqlite":
-        url = str(workdir / "cpu.db")
-    else:
-        admin = sa.create_engine(MARIADB_ROOT, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.exec_driver_sql("DROP DATABASE IF EXISTS openagc_bench_cpu")
-            c.exec_driver_sql("CREATE DATABASE openagc_bench_cpu CHARACTER SET utf8mb4")
-        admin.dispose()
-        url = f"{MARIADB_ROOT}/openagc_bench_cpu".replace("mysql+pymysql", "mysql+asyncmy")
-    engine = make_sync_engine(url)
-    upgrade(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        seed_demo(conn)
-        template = dict(conn.execute(sa.select(vicidial_users).where(vicidial_users.c.user == "1000")).mappings().one())
-        template.pop("user_id", None)
-        for i in range(agents):
-            user = str(FIRST_AGENT + i)
-            conn.execute(vicidial_users.insert().values(template | {"user": user, "custom_three": ""}))
-            conn.execute(vicidial_live_agents.insert().values(
-                user=user, server_ip="10.10.10.15", conf_exten=str(8700000 + i), extension=f"SIP/{user}",
-                status="PAUSED", lead_id=0, campaign_id="TESTCAMP", uniqueid="", callerid="", channel="",
-                random_id=1, closer_campaigns="", comments=""))
-    engine.dispose()
-    return url
 
 
 def make_key(url: str) -> str | None:
@@ -155,7 +122,7 @@ async def run(url: str, requests: int, agents: int, token: str | None, names: li
                 server.append((mariadb_cpu() - db_cpu) / requests * 1e6)
         out[name] = (statistics.median(samples), statistics.median(server) if server else None)
         if profile:
-            profiler = cProfile.Profile()
+            profiler = cProfile.Profile(time.process_time)  # CPU time, not the time spent waiting for the database
             profiler.enable()
             await round_of(name)
             profiler.disable()
@@ -178,7 +145,10 @@ def main() -> None:
     import openagc
 
     names = [n for n in args.scenarios.split(",") if n]
-    results = asyncio.run(run(url, args.requests, args.agents, token, names, args.profile))
+    try:
+        results = asyncio.run(run(url, args.requests, args.agents, token, names, args.profile))
+    finally:
+        drop_database(args.database, DATABASE)
     where = Path(openagc.__file__).resolve().parents[1]
     for name, (micros, server) in results.items():
         db = f"{server:.0f} µs" if server is not None else "—"

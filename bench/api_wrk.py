@@ -15,6 +15,7 @@ whose row lock then serialises every request.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -24,13 +25,14 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from common import free_port, fresh_database, group_cpu, machine, mariadb_cpu, serve, stop
+from common import drop_database, free_port, fresh_database, group_cpu, machine, mariadb_cpu, serve, stop
 
 from openagc.store.database import make_sync_engine
 from openagc.store.schema import vicidial_api_log, vicidial_live_agents, vicidial_users
 
 AUTH = "source=bench&user=6666&pass=1234"
 FIRST_AGENT = 2000
+DATABASE = f"openagc_bench_wrk_{os.getpid()}"  # this run's own (other runs may share the MariaDB server)
 SCENARIOS = {
     # name: (query, expected result, expected reason)
     "version": ("function=version", "SUCCESS", ""),
@@ -65,7 +67,7 @@ SCENARIOS = {
 
 def prepare(kind: str, workdir: Path, agents: int) -> str:
     """A fresh database whose agents 2000… are logged in, PAUSED, with no lead."""
-    url = fresh_database(kind, workdir)
+    url = fresh_database(kind, workdir, DATABASE)
     engine = make_sync_engine(url)
     with engine.begin() as conn:
         template = dict(conn.execute(sa.select(vicidial_users).where(vicidial_users.c.user == "1000")).mappings().one())
@@ -216,6 +218,7 @@ def main() -> None:
     finally:
         stop(proc)
         shutil.rmtree(workdir, ignore_errors=True)
+        drop_database(args.database, DATABASE)
     sys.exit(1 if failed else 0)
 
 

@@ -102,6 +102,16 @@ def stop(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def drop_database(kind: str, name: str) -> None:
+    """Drop the MariaDB database `fresh_database` made (an SQLite file goes with its directory)."""
+    if kind == "sqlite":
+        return
+    admin = sa.create_engine(MARIADB_ROOT, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+    admin.dispose()
+
+
 def _cpu_of(stat: str) -> float:
     """utime + stime in seconds from the text of /proc/<pid>/stat."""
     fields = stat.rsplit(")", 1)[1].split()
