@@ -4,6 +4,8 @@
     .venv/bin/python bench/api_cpu.py --database mariadb --scenarios version,external_pause,external_status
     .venv/bin/python bench/api_cpu.py --database mariadb --scenarios external_pause --profile /tmp/pause.prof
     PYTHONPATH=/path/to/other/tree/src .venv/bin/python bench/api_cpu.py   # the same for another version of the code
+    valgrind --tool=callgrind --instr-atstart=no .venv/bin/python bench/api_cpu.py --callgrind \
+        --database sqlite --requests 300 --scenarios external_pause   # "Collected" / 300: instructions a request
 
 On a machine shared with other work, wrk's requests a second move with everything else that runs; the CPU time
 this process spends per request (`time.process_time`, the database driver's threads included; MariaDB's own work
@@ -13,7 +15,9 @@ requests rotate over `--agents` logged-in agents. Scenarios: `version`, `externa
 with `user`/`pass`, and `external_pause_key` with an API key (when this version of the code has keys). Every
 answer is checked. On MariaDB the server's own CPU time over the same requests (`/proc/<mariadbd>/stat`, utime +
 stime) is printed too: it counts whatever else the server did meanwhile, so take it on a quiet server. `--profile`
-writes a cProfile (CPU time) of one more round of each scenario (pstats format).
+writes a cProfile (CPU time) of one more round of each scenario (pstats format). `--callgrind` (under callgrind) counts
+the instructions of one round after a warm-up round, independent of other work on the machine (this process only:
+on SQLite the database's work included, on MariaDB not).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import argparse
 import asyncio
 import cProfile
 import importlib.util
+import os
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -90,7 +96,7 @@ class Client:
 
 
 async def run(url: str, requests: int, agents: int, token: str | None, names: list[str],
-              profile: str | None) -> dict[str, tuple[float, float | None]]:
+              profile: str | None, callgrind: bool = False) -> dict[str, tuple[float, float | None]]:
     """Per scenario: (this process's µs CPU a request, MariaDB's µs CPU a request or None), medians of 3 rounds."""
     app = create_app(Settings(database=url, engine=False, server_name="bench", hostname="bench"))
     out: dict[str, tuple[float, float | None]] = {}
@@ -113,6 +119,12 @@ async def run(url: str, requests: int, agents: int, token: str | None, names: li
                 raise SystemExit(f"{name}: unexpected answer {status} {text!r}")
 
     for name in names:
+        if callgrind:  # one round warms up; callgrind counts the instructions of the next one only
+            await round_of(name)
+            subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
+            await round_of(name)
+            subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+            continue
         samples, server = [], []
         for _ in range(3):  # the first round warms caches up; the median of the three is reported
             cpu, db_cpu = time.process_time(), mariadb_cpu() if mariadb else None
@@ -138,6 +150,8 @@ def main() -> None:
     ap.add_argument("--agents", type=int, default=100)
     ap.add_argument("--scenarios", default="external_pause,external_pause_key",
                     help=f"comma-separated, of {', '.join(SCENARIOS)}")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="under `valgrind --tool=callgrind --instr-atstart=no`: count one round of one scenario")
     ap.add_argument("--profile", help="write a cProfile of one more round of each scenario to PROFILE.<scenario>")
     args = ap.parse_args()
     url = prepare(args.database, Path(tempfile.mkdtemp(prefix="openagc-bench-cpu-")), args.agents)
@@ -146,7 +160,7 @@ def main() -> None:
 
     names = [n for n in args.scenarios.split(",") if n]
     try:
-        results = asyncio.run(run(url, args.requests, args.agents, token, names, args.profile))
+        results = asyncio.run(run(url, args.requests, args.agents, token, names, args.profile, args.callgrind))
     finally:
         drop_database(args.database, DATABASE)
     where = Path(openagc.__file__).resolve().parents[1]
