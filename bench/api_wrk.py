@@ -15,6 +15,7 @@ whose row lock then serialises every request.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -23,12 +24,25 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from common import FIRST_AGENT, add_agents, free_port, fresh_database, machine, parse_wrk, serve, stop
+from common import (
+    FIRST_AGENT,
+    add_agents,
+    cpu_seconds,
+    drop_database,
+    free_port,
+    fresh_database,
+    machine,
+    mariadb_cpu,
+    parse_wrk,
+    serve,
+    stop,
+)
 
 from openagc.store.database import make_sync_engine
 from openagc.store.schema import vicidial_api_log
 
 AUTH = "source=bench&user=6666&pass=1234"
+DATABASE = f"openagc_bench_wrk_{os.getpid()}"  # this run's own (other runs may share the MariaDB server)
 SCENARIOS = {
     # name: (query, expected result, expected reason)
     "version": ("function=version", "SUCCESS", ""),
@@ -63,7 +77,7 @@ SCENARIOS = {
 
 def prepare(kind: str, workdir: Path, agents: int) -> str:
     """A fresh database whose agents 2000… are logged in, PAUSED, with no lead."""
-    url = fresh_database(kind, workdir)
+    url = fresh_database(kind, workdir, DATABASE)
     engine = make_sync_engine(url)
     with engine.begin() as conn:
         add_agents(conn, agents)
@@ -133,13 +147,15 @@ def main() -> None:
     token = api_key(url)
     proc = serve(url, port, workers=args.workers)
     print(f"machine: {machine()}; wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.agents} agents")
-    print("| scenario | db | workers | req/s | p50 ms | p99 ms | requests | log rows | all correct |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| scenario | db | workers | req/s | p50 ms | p99 ms | requests | log rows | all correct "
+          "| server CPU µs/req | MariaDB CPU µs/req |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     failed = False
     try:
         for name in args.scenarios.split(","):
             query, result, reason = SCENARIOS[name]
             clear_logs(url)
+            cpu, db_cpu = cpu_seconds(proc.pid), mariadb_cpu() if args.database == "mariadb" else None
             wrk = subprocess.run(
                 [
                     "wrk",
@@ -157,6 +173,9 @@ def main() -> None:
                 check=True,
             )
             stats = parse_wrk(wrk.stdout)
+            per = 1e6 / max(stats["requests"], 1)
+            cpu = (cpu_seconds(proc.pid) - cpu) * per
+            db = f"{(mariadb_cpu() - db_cpu) * per:.0f}" if db_cpu is not None else "—"
             time.sleep(0.5)
             rows = log_rows(url)
             correct = all(r == (result, reason) for r in rows)
@@ -166,12 +185,14 @@ def main() -> None:
             failed |= not ok
             print(
                 f"| {name} | {args.database} | {args.workers} | {stats['rps']:.0f} | {stats.get('p50', 0):.2f} "
-                f"| {stats.get('p99', 0):.2f} | {stats['requests']:.0f} | {len(rows)} | {'yes' if ok else 'NO'} |",
+                f"| {stats.get('p99', 0):.2f} | {stats['requests']:.0f} | {len(rows)} | {'yes' if ok else 'NO'} "
+                f"| {cpu:.0f} | {db} |",
                 flush=True,
             )
     finally:
         stop(proc)
         shutil.rmtree(workdir, ignore_errors=True)
+        drop_database(args.database, DATABASE)
     sys.exit(1 if failed else 0)
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+if not os.environ.get("PYTHONPATH"):  # PYTHONPATH=<another tree>/src measures that version of the code
+    sys.path.insert(0, str(ROOT / "src"))
 
 from openagc.store.database import make_sync_engine  # noqa: E402
 from openagc.store.demo import seed_demo  # noqa: E402
@@ -130,6 +131,26 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=20)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def drop_database(kind: str, name: str) -> None:
+    """Drop the MariaDB database `fresh_database` made (an SQLite file goes with its directory)."""
+    if kind == "sqlite":
+        return
+    admin = sa.create_engine(MARIADB_ROOT, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+    admin.dispose()
+
+
+def mariadb_cpu() -> float | None:
+    """MariaDB's CPU seconds so far (`mariadbd`/`mysqld` on this machine), None without one: it counts whatever
+    else the server does meanwhile, so take it on a quiet server."""
+    for name in ("mariadbd", "mysqld"):
+        found = subprocess.run(["pidof", name], capture_output=True, text=True).stdout.split()
+        if found:
+            return cpu_seconds(int(found[0]))
+    return None
 
 
 def percentile(values: list[float], pct: float) -> float:
