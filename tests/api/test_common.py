@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from starlette.requests import Request
 
+from openagc.api.app import api_page
+from openagc.config import Settings
 from openagc.passhash import upstream_pass_hash
 from tests.support import FROZEN_AT
 
@@ -269,15 +272,26 @@ def test_empty_get_value_still_wins_over_post(api, db, login):
     assert response.text == "ERROR: external_hangup not valid - |1000\n"
 
 
-def test_log_ids_for_webserver_and_url(api, db):
+def test_log_ids_for_webserver_and_url(api, db, backend):
     api("version")
     api("version")
     logs = db.logs()
     web = db.row("vicidial_webservers", webserver_id=logs[-1]["webserver"])
     assert (web["webserver"], web["hostname"]) == ("testserver", "testhost")
     url = db.row("vicidial_urls", url_id=logs[-1]["api_url"])["url"]
-    assert url.startswith("http://testserver:") and url.endswith("/agc/api.php")
+    port = backend.server.port  # ephemeral; upstream calls any port with "443" in it https (a port such as 35443 too)
+    assert url == f"{'https' if '443' in str(port) else 'http'}://testserver:{port}/agc/api.php"
     assert db.count("vicidial_webservers") == 1 and db.count("vicidial_urls") == 1
+
+
+@pytest.mark.parametrize(("port", "page"), [
+    (80, "http://web1/agc/api.php"), (443, "https://web1/agc/api.php"), (8080, "http://web1:8080/agc/api.php"),
+    (8443, "https://web1:8443/agc/api.php"), (35443, "https://web1:35443/agc/api.php"),
+])
+def test_the_logged_page_is_https_when_the_port_has_443_in_it_as_upstream_decides(port, page):
+    request = Request({"type": "http", "scheme": "http", "server": ("10.0.0.5", port), "path": "/agc/api.php",
+                       "query_string": b"", "headers": []})
+    assert api_page(request, Settings(server_name="web1")) == (page, "web1")
 
 
 def test_close_window_link(api, db, login):

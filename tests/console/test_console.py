@@ -85,6 +85,28 @@ def test_login_refused_shows_the_reason(page: Page, eng: EngineEnv) -> None:
     expect(page.locator("#app-view")).to_be_hidden()
 
 
+def test_a_late_first_state_check_leaves_a_login_being_typed_alone(page: Page, eng: EngineEnv) -> None:
+    """The page checks for a session when it opens; when that answer comes after the agent began typing (a busy
+    server), the agent keeps the focus, the text goes where it was typed, and an answer shown stays shown."""
+    held: list[Any] = []
+    page.route("**/agent/state", lambda route: held.append(route))  # the first check waits for the test
+    page.goto("/console/")
+    page.get_by_label("Phone login").fill("1000")
+    page.get_by_label("Phone password").fill("test")
+    page.get_by_label("User", exact=True).fill("1000")
+    page.get_by_label("Password", exact=True).fill("wrong")
+    page.get_by_label("Campaign").fill("TESTCAMP")
+    page.get_by_label("Password", exact=True).press("Enter")
+    expect(page.locator("#login-error")).to_have_text(LOGIN_REFUSED)
+    expect(page.locator("body")).to_have_attribute("data-session", "checking")
+    assert len(held) == 1
+    held[0].continue_()  # answers 401: no session
+    expect(page.locator("body")).to_have_attribute("data-session", "checked")
+    expect(page.locator("#login-error")).to_have_text(LOGIN_REFUSED)
+    expect(page.get_by_label("Password", exact=True)).to_be_focused()
+    expect(page.get_by_label("Phone login")).to_have_value("1000")
+
+
 def test_a_reload_keeps_the_session(page: Page, eng: EngineEnv) -> None:
     log_in(page)
     page.reload()

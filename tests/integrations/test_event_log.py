@@ -11,6 +11,10 @@ from openagc.store import event_log
 from openagc.store.database import Database
 from openagc.store.event_log import EventFilter, NewEvent
 
+# Event times near the tests' frozen clock (2026-01-15 10:30 UTC): the server the suite runs prunes events older than
+# `event_retention_hours` by that clock once a minute, and would take older ones away in the middle of a test.
+T0 = 1_768_473_000_000
+
 
 def _run(backend, body):
     async def go():
@@ -29,16 +33,16 @@ def test_appended_events_read_back_in_order_with_their_fields(backend, db):
             ids = await event_log.append(conn, [
                 NewEvent("agent.state", "1000", "TESTCAMP", "AGENTS", {"status": "READY"}),
                 NewEvent("call.answered", "1001", "TESTCAMP", "ADMIN", {"lead_id": 7}),
-            ], now_ms=1_700_000_000_123)
+            ], now_ms=T0 + 123)
         async with database.connect() as conn:
             return ids, await event_log.read_after(conn, 0), await event_log.last_id(conn)
 
     ids, events, last = _run(backend, body)
     assert ids == [1, 2] and last == 2
     assert [e.public() for e in events] == [
-        {"id": 1, "type": "agent.state", "time": "2023-11-14T22:13:20.123+00:00", "agent": "1000",
+        {"id": 1, "type": "agent.state", "time": "2026-01-15T10:30:00.123+00:00", "agent": "1000",
          "campaign": "TESTCAMP", "user_group": "AGENTS", "data": {"status": "READY"}},
-        {"id": 2, "type": "call.answered", "time": "2023-11-14T22:13:20.123+00:00", "agent": "1001",
+        {"id": 2, "type": "call.answered", "time": "2026-01-15T10:30:00.123+00:00", "agent": "1001",
          "campaign": "TESTCAMP", "user_group": "ADMIN", "data": {"lead_id": 7}},
     ]
 
@@ -47,10 +51,10 @@ def test_a_rolled_back_writer_gives_its_ids_back(backend, db):
     async def body(database: Database):
         with pytest.raises(RuntimeError):
             async with database.begin() as conn:
-                await event_log.append(conn, [NewEvent("agent.state", "1000")], now_ms=1)
+                await event_log.append(conn, [NewEvent("agent.state", "1000")], now_ms=T0 + 1)
                 raise RuntimeError("the change failed")
         async with database.begin() as conn:
-            ids = await event_log.append(conn, [NewEvent("agent.state", "1001")], now_ms=2)
+            ids = await event_log.append(conn, [NewEvent("agent.state", "1001")], now_ms=T0 + 2)
         async with database.connect() as conn:
             return ids, [e.user for e in await event_log.read_after(conn, 0)]
 
@@ -64,7 +68,7 @@ def test_filters_select_by_kind_agent_campaign_and_group(backend, db):
                 NewEvent("agent.state", "1000", "TESTCAMP", "AGENTS"),
                 NewEvent("call.ended", "1000", "TESTCAMP", "AGENTS"),
                 NewEvent("agent.state", "1001", "OTHER", "ADMIN"),
-            ], now_ms=5)
+            ], now_ms=T0 + 5)
         async with database.connect() as conn:
             read = event_log.read_after
             return (
@@ -80,11 +84,11 @@ def test_filters_select_by_kind_agent_campaign_and_group(backend, db):
 
 def test_pruning_bounds_retention_and_tells_a_late_reader_it_lost_events(backend, db):
     async def body(database: Database):
-        for at in (1_000, 2_000, 3_000):
+        for at in (T0 + 1_000, T0 + 2_000, T0 + 3_000):
             async with database.begin() as conn:
                 await event_log.append(conn, [NewEvent("agent.state", "1000")], now_ms=at)
         async with database.begin() as conn:
-            gone = await event_log.prune(conn, older_than_ms=2_500)
+            gone = await event_log.prune(conn, older_than_ms=T0 + 2_500)
         async with database.connect() as conn:
             return gone, await event_log.oldest_id(conn), await event_log.last_id(conn)
 
@@ -109,7 +113,7 @@ def test_a_reader_never_skips_an_event_while_writers_commit_out_of_order(backend
             rnd = random.Random(n)
             for i in range(per_writer):
                 async def once(conn, i=i):
-                    await event_log.append(conn, [NewEvent("agent.state", f"u{n}", data={"i": i})], now_ms=i)
+                    await event_log.append(conn, [NewEvent("agent.state", f"u{n}", data={"i": i})], now_ms=T0 + i)
                     await asyncio.sleep(rnd.uniform(0, 0.03))  # still inside the transaction
                 await database.transaction(once)
 

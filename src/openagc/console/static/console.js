@@ -116,14 +116,18 @@
   // --- views -------------------------------------------------------------------------------------------------
 
   function showLogin(message) {
+    var view = $("login-view");
+    // Someone already filling the form in (the page's first state check answered late) keeps their focus, and
+    // the answer to a login they sent meanwhile stays shown.
+    var typing = !view.hidden && view.contains(document.activeElement);
     closeStream();
     app.state = null;
     $("app-view").hidden = true;
     $("status-line").hidden = true;
-    $("login-view").hidden = false;
+    view.hidden = false;
     if ($("dispo-dialog").open) $("dispo-dialog").close();
-    $("login-error").textContent = message || "";
-    $("login-phone").focus();
+    if (message || !typing) $("login-error").textContent = message || "";
+    if (!typing) $("login-phone").focus();
   }
 
   function showApp() {
@@ -137,6 +141,7 @@
   }
 
   function start() {
+    document.body.setAttribute("data-session", "checking"); // "checked" once the first state check has answered
     return request("GET", "/agent/state").then(function (data) {
       showApp();
       render(data.state);
@@ -145,6 +150,8 @@
     }).catch(function (err) {
       if (err.status === 401 || err.status === 503) showLogin(err.status === 503 ? err.message : "");
       else showLogin(err.message);
+    }).then(function () {
+      document.body.setAttribute("data-session", "checked");
     });
   }
 
