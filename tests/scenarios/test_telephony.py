@@ -206,11 +206,11 @@ def test_park_and_grab(drv: Driver) -> None:
     ok(drv.api("park_call", agent_user="1000", value="PARK_CUSTOMER"))
     drv.wait_left(CONF, leg.channel)
     drv.wait(lambda: drv.on_hold(leg.channel), what="the customer on hold")
-    assert drv.roles() == [ME]
+    drv.wait(lambda: drv.roles() == [ME], what="only the agent left in the conference")
     drv.wait(lambda: drv.db.row("park_log", user="1000")["status"] == "PARKED", what="park_log PARKED")
     ok(drv.api("park_call", agent_user="1000", value="GRAB_CUSTOMER"))
     drv.wait_joined(CONF, lambda m: m.channel == leg.channel, 15, "the customer back")
-    assert not drv.on_hold(leg.channel)
+    drv.wait(lambda: not drv.on_hold(leg.channel), what="the customer's hold music stopped")  # its own switch event
     drv.wait(lambda: drv.db.row("park_log", user="1000")["status"] == "GRABBED", what="park_log GRABBED")
 
 
