@@ -12,7 +12,8 @@ switch) in its own process and:
 1. measures the server's CPU over `--idle-seconds` with no agent logged in, and its RSS (VmRSS);
 2. logs the N agents in through `POST /agent/login` (`--login-concurrency` requests in flight; in-group
    TEST_IN, not blended, so no auto-dialing) and makes them ready (`POST /agent/ready` → CLOSER); a login
-   answered 503 "no free conference" (concurrent logins on MariaDB) is sent again and counted as a retry;
+   answered 503 "no free conference" (concurrent logins on MariaDB) or "database busy, try again" is sent again
+   and counted as a retry;
 3. once every agent is CLOSER, measures RSS again → KB per idle session = (RSS after − RSS before) / N;
    the agents log in in two halves, and the second half's growth / (N/2) is also shown: the marginal
    cost of a session without the one-off allocations (code paths, caches) of the first logins;
@@ -196,7 +197,7 @@ def idle_cpu_percent(pid: int, seconds: float) -> float:
 @dataclass
 class Logins:
     failures: int = 0
-    retries: int = 0  # logins answered 503 "no free conference" and sent again
+    retries: int = 0  # logins answered 503 ("no free conference", "database busy, try again") and sent again
     login_s: float = 0.0
     ready_s: float = 0.0
 
@@ -212,7 +213,7 @@ async def login_all(base: str, users: list[str], concurrency: int, out: Logins) 
         if out.failures <= 3:
             print(f"{what}: {r.status_code} {r.text[:200]}", file=sys.stderr)
 
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
 
         async def login(user: str) -> None:
             body = {
@@ -230,10 +231,12 @@ async def login_all(base: str, users: list[str], concurrency: int, out: Logins) 
                 if r.status_code == 200 and "token" in r.json():
                     tokens[user] = r.json()["token"]
                     return
-                if r.status_code != 503 or "conference" not in r.text or attempt == LOGIN_ATTEMPTS - 1:
+                if r.status_code != 503 or attempt == LOGIN_ATTEMPTS - 1 or not (
+                        "conference" in r.text or "try again" in r.text):
                     failed(f"login {user}", r)
                     return
-                # concurrent logins on MariaDB can all miss a free conference (see the report); try again
+                # concurrent logins on MariaDB can all miss a free conference (see the report), or exhaust their
+                # retries of a deadlock on a loaded machine ("database busy, try again"): try again
                 out.retries += 1
                 await asyncio.sleep(random.uniform(0.01, 0.1))
 

@@ -9,7 +9,8 @@ own sessions (`Engine.rebuild`), and `Engine.pending_users` — the sweep's quer
 timed `--repeats` times: wall time per call, this process's CPU per call (time.process_time: building the
 statement, the driver, reading the rows), and on MariaDB the rows the server read per call (the global
 `Handler_read_key` + `Handler_read_next` + `Handler_read_rnd_next`: server-wide counters, so run it on a quiet
-server). Prints a Markdown table.
+server). The last line times what every sweep also did before (reading every user of the table). Prints a
+Markdown table.
 """
 
 from __future__ import annotations
@@ -99,6 +100,25 @@ def main() -> None:
         own, found, wall, cpu, read = asyncio.run(measure(url, k, args.repeats, args.shards))
         print(f"| {k} | {own} | {found} | {wall:.2f} | {cpu:.2f} | {'—' if read is None else f'{read:.0f}'} |",
               flush=True)
+    wall, cpu, read = asyncio.run(every_user(url, args.repeats))
+    print(f"| (before: every sweep also read every user) | {args.agents} | — | {wall:.2f} | {cpu:.2f} "
+          f"| {'—' if read is None else f'{read:.0f}'} |")
+
+
+async def every_user(url: str, repeats: int) -> tuple[float, float, float | None]:
+    """What each sweep also did before the engines shared the agents: read every user of the table."""
+    db = Database(url)
+    try:
+        before = await rows_read(db)
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        for _ in range(repeats):
+            async with db.connect() as conn:
+                {r[0] for r in await conn.execute(sa.select(vicidial_live_agents.c.user))}
+        wall, cpu = (time.perf_counter() - t0) / repeats, (time.process_time() - cpu0) / repeats
+        after = await rows_read(db)
+        return wall * 1000, cpu * 1000, None if before is None or after is None else (after - before) / repeats
+    finally:
+        await db.dispose()
 
 
 if __name__ == "__main__":
