@@ -67,6 +67,8 @@ class Shards:
         self._valid_until = 0.0  # time.monotonic() after which nothing held is counted on
         self._on_change = on_change
         self._task: asyncio.Task[None] | None = None
+        self._changes: set[asyncio.Task[None]] = set()
+        self._change_lock = asyncio.Lock()
 
     # --- what this engine does ------------------------------------------------------------------------------
 
@@ -99,7 +101,18 @@ class Shards:
         if gained or lost:
             log.info("engine %s: %d shards (+%d −%d), server work %s", self.holder, len(self.owned), len(gained),
                      len(lost), "yes" if server else "no")
-            await self._on_change(frozenset(gained), frozenset(lost))
+            # taking agents over (a reconciliation) may take longer than a renewal period: it must not hold the
+            # renewals up, or the leases would run out meanwhile
+            task = asyncio.get_running_loop().create_task(self._changed(frozenset(gained), frozenset(lost)))
+            self._changes.add(task)
+            task.add_done_callback(self._changes.discard)
+
+    async def _changed(self, gained: frozenset[int], lost: frozenset[int]) -> None:
+        async with self._change_lock:  # one hand-over at a time, in order
+            try:
+                await self._on_change(gained, lost)
+            except Exception:
+                log.exception("engine %s: taking over shards %s failed", self.holder, sorted(gained))
 
     async def _renew(self, conn: AsyncConnection, now: int, until: int) -> tuple[set[int], bool]:
         await leases.take(conn, ENGINE + self.holder, self.holder, until, now)
@@ -143,11 +156,14 @@ class Shards:
 
     async def stop(self) -> None:
         """Stop renewing and give every lease back (another engine takes the shards at its next renewal)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, *self._changes):
+            if task is not None:
+                task.cancel()
+        for task in (self._task, *list(self._changes)):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = None
         self._valid_until = 0.0
         self.owned, self.server = frozenset(), False
         try:
