@@ -63,6 +63,7 @@ class Shards:
         self.holder = leases.holder_name(ENGINE)
         self.server_name = f"{SERVER}{server_ip}"
         self.owned: frozenset[int] = frozenset()
+        self.share = self.count  # the fair share at the last renewal
         self.server = False
         self._valid_until = 0.0  # time.monotonic() after which nothing held is counted on
         self._on_change = on_change
@@ -94,7 +95,7 @@ class Shards:
         started, now = time.monotonic(), leases.now_ms()
         until = now + int(self.lease_s * 1000)
         before = self.owned if self._valid() else frozenset()
-        owned, server = await self.services.db.transaction(lambda conn: self._renew(conn, now, until))
+        owned, server, self.share = await self.services.db.transaction(lambda conn: self._renew(conn, now, until))
         self.owned, self.server = frozenset(owned), server
         self._valid_until = started + self.lease_s - self.renew_s
         gained, lost = self.owned - before, before - self.owned
@@ -114,7 +115,7 @@ class Shards:
             except Exception:
                 log.exception("engine %s: taking over shards %s failed", self.holder, sorted(gained))
 
-    async def _renew(self, conn: AsyncConnection, now: int, until: int) -> tuple[set[int], bool]:
+    async def _renew(self, conn: AsyncConnection, now: int, until: int) -> tuple[set[int], bool, int]:
         await leases.take(conn, ENGINE + self.holder, self.holder, until, now)
         rows = await leases.held(conn)
         live = sorted(name for name, (_, ends) in rows.items() if name.startswith(ENGINE) and ends > now)
@@ -134,14 +135,22 @@ class Shards:
                 kept.add(n)
         server = await leases.take(conn, self.server_name, self.holder, until, now)
         await leases.prune(conn, ENGINE, now - 60_000)
-        return kept, server
+        return kept, server, share
 
     async def start(self) -> None:
-        """Take the first leases (before the engine acts), then renew them in the background."""
-        try:
-            await self.renew()
-        except Exception:  # the database is not there yet: the renewal keeps trying, nothing is owned meanwhile
-            log.warning("engine %s could not take its leases", self.holder, exc_info=True)
+        """Take the first leases before the engine acts — waiting, at most one lease time, for its fair share (the
+        leases of a process killed a moment ago run out first, so a restarted engine reconciles its agents as it
+        starts) — then renew them in the background."""
+        deadline = time.monotonic() + self.lease_s + self.renew_s
+        while True:
+            try:
+                await self.renew()
+            except Exception:  # the database is not there yet: the renewal keeps trying, nothing owned meanwhile
+                log.warning("engine %s could not take its leases", self.holder, exc_info=True)
+                break
+            if len(self.owned) >= self.share or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(self.renew_s)
         self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def _loop(self) -> None:
