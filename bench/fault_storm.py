@@ -1,6 +1,7 @@
 """The fault tier's harness, larger: more agents, a longer storm, several engine kills.
 
     .venv/bin/python bench/fault_storm.py --agents 20 --seconds 30 --kills 3
+    .venv/bin/python bench/fault_storm.py --agents 20 --seconds 30 --kills 3 --engines 2 --down 6
 
 Two API processes (`--engine off`) and an engine process (`--engine on`, simulated switch) on a fresh MariaDB
 database and the local Redis; `--agents` agents log in; `--threads` threads per API process send conflicting
@@ -36,9 +37,12 @@ def main() -> int:
     ap.add_argument("--think-ms", type=float, default=100.0, help="a thread waits up to this between commands")
     ap.add_argument("--validity", default=VALIDITY, help="OPENAGC_COMMAND_VALIDITY of the processes")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--engines", type=int, default=1,
+                    help="engine processes sharing the agents; the oldest is killed, the others take over")
     args = ap.parse_args()
     config = RunConfig(agents=args.agents, seconds=args.seconds, kills=args.kills, down_seconds=args.down,
-                       threads_per_api=args.threads, think_ms=args.think_ms, validity=args.validity, seed=args.seed)
+                       threads_per_api=args.threads, think_ms=args.think_ms, validity=args.validity, seed=args.seed,
+                       engines=args.engines)
     workdir = Path(tempfile.mkdtemp(prefix="openagc-fault-"))
     result = run(config, workdir, log=print)
     audit, f = result.audit, result.audit.figures
@@ -60,6 +64,8 @@ def main() -> int:
               f"p99 {percentile(values, 99):.0f} ms")
     print(f"effects found in the database: {f['effects']}")
     print(f"written while the engine was down: {f['written_while_down']}")
+    if f["takeover_s"]:
+        print(f"a killed engine's shards taken over after: {', '.join(f'{t:.2f} s' for t in f['takeover_s'])}")
     print(f"reasons: {f['reasons']}")
     if audit.failures:
         print(f"\nAUDIT FAILED: {len(audit.failures)} failures (dump in {workdir})")

@@ -3,6 +3,7 @@
     .venv/bin/python bench/scale.py --database sqlite --agents 1000,2000,5000
     .venv/bin/python bench/scale.py --database mariadb --agents 1000,2000,5000
     .venv/bin/python bench/scale.py --agents 200 --idle-seconds 5 --duration 5      # smoke check
+    .venv/bin/python bench/scale.py --database mariadb --agents 5000 --engines 2 --api-workers 2   # scale-out
 
 For each N the script creates a fresh database with N more agents (users 90000…, copies of user 1000, each
 with its own phone and a spare `vicidial_conferences` row), starts `openagc serve --engine on` (simulated
@@ -11,7 +12,8 @@ switch) in its own process and:
 1. measures the server's CPU over `--idle-seconds` with no agent logged in, and its RSS (VmRSS);
 2. logs the N agents in through `POST /agent/login` (`--login-concurrency` requests in flight; in-group
    TEST_IN, not blended, so no auto-dialing) and makes them ready (`POST /agent/ready` → CLOSER); a login
-   answered 503 "no free conference" (concurrent logins on MariaDB) is sent again and counted as a retry;
+   answered 503 "no free conference" (concurrent logins on MariaDB) or "database busy, try again" is sent again
+   and counted as a retry;
 3. once every agent is CLOSER, measures RSS again → KB per idle session = (RSS after − RSS before) / N;
    the agents log in in two halves, and the second half's growth / (N/2) is also shown: the marginal
    cost of a session without the one-off allocations (code paths, caches) of the first logins;
@@ -23,6 +25,12 @@ switch) in its own process and:
    `external_status` over the N agents, each waking a session) while `wrk` drives `external_pause` PAUSE
    (`source=bench`, agent_user rotating over the N agents) for `--duration` seconds; then checks that
    every wrk request wrote a SUCCESS `vicidial_api_log` row (the traffic's rows carry `source=traffic`).
+
+With `--engines K` (K ≥ 1) the API and the engines run apart, as in the scale-out deployment: one
+`openagc serve --engine off --workers --api-workers` process takes the Agent API traffic, K `openagc serve
+--engine on` processes share the agents (engine/shards.py), all woken through Redis (`--redis-url`); the logins
+go to the engines in turn. CPU and RSS are then the engines' (each engine's idle CPU is shown too), and the
+table gains a column: the shards each engine holds.
 
 The simulated switch only accepts inbound callers in-process (`SimulatedSwitch.inject_inbound`), so the
 traffic is driven through the Agent API instead. Prints a Markdown table row per N and a `machine:` line.
@@ -40,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,7 +165,7 @@ def idle_cpu_percent(pid: int, seconds: float) -> float:
 @dataclass
 class Logins:
     failures: int = 0
-    retries: int = 0  # logins answered 503 "no free conference" and sent again
+    retries: int = 0  # logins answered 503 ("no free conference", "database busy, try again") and sent again
     login_s: float = 0.0
     ready_s: float = 0.0
 
@@ -172,7 +181,7 @@ async def login_all(base: str, users: list[str], concurrency: int, out: Logins) 
         if out.failures <= 3:
             print(f"{what}: {r.status_code} {r.text[:200]}", file=sys.stderr)
 
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
 
         async def login(user: str) -> None:
             body = {
@@ -190,10 +199,12 @@ async def login_all(base: str, users: list[str], concurrency: int, out: Logins) 
                 if r.status_code == 200 and "token" in r.json():
                     tokens[user] = r.json()["token"]
                     return
-                if r.status_code != 503 or "conference" not in r.text or attempt == LOGIN_ATTEMPTS - 1:
+                if r.status_code != 503 or attempt == LOGIN_ATTEMPTS - 1 or not (
+                        "conference" in r.text or "try again" in r.text):
                     failed(f"login {user}", r)
                     return
-                # concurrent logins on MariaDB can all miss a free conference (see the report); try again
+                # concurrent logins on MariaDB can all miss a free conference (see the report), or exhaust their
+                # retries of a deadlock on a loaded machine ("database busy, try again"): try again
                 out.retries += 1
                 await asyncio.sleep(random.uniform(0.01, 0.1))
 
@@ -267,32 +278,73 @@ def rotate_script(workdir: Path, agents: int) -> Path:
 # --- one N ---------------------------------------------------------------------------------------------------
 
 
+def shards_held(url: str) -> list[int]:
+    """Shards leased to each live engine, most first."""
+    from openagc.store.schema import openagc_engine_leases as leases
+
+    engine = make_sync_engine(url)
+    with engine.connect() as c:
+        holders = [r[0] for r in c.execute(sa.select(leases.c.holder).where(
+            leases.c.name.startswith("shard:"), leases.c.holder != ""))]
+    engine.dispose()
+    return sorted(Counter(holders).values(), reverse=True)
+
+
 def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
     workdir = Path(tempfile.mkdtemp(prefix="openagc-bench-"))
     url = prepare(args.database, workdir, agents)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {"OPENAGC_SWEEP_SECONDS": str(args.sweep_seconds)} if args.sweep_seconds else {}
-    proc = serve(url, port, engine="on", env=env)
+    procs: list[subprocess.Popen] = []
     try:
-        time.sleep(2)
-        empty_cpu = idle_cpu_percent(proc.pid, args.idle_seconds)
-        rss_before = rss_mb(proc.pid)
+        if args.engines:  # the API and K engines apart, woken through Redis
+            engine_bases = []
+            for _ in range(args.engines):
+                port = free_port()
+                procs.append(serve(url, port, engine="on", redis_url=args.redis_url, env=env))
+                engine_bases.append(f"http://127.0.0.1:{port}")
+            engines = list(procs)
+            port = free_port()
+            procs.append(serve(url, port, engine="off", workers=args.api_workers, redis_url=args.redis_url, env=env))
+            base = f"http://127.0.0.1:{port}"
+        else:  # one process: API and engine
+            port = free_port()
+            procs.append(serve(url, port, engine="on", env=env))
+            engines, base = list(procs), f"http://127.0.0.1:{port}"
+            engine_bases = [base]
+
+        def engines_cpu(seconds: float) -> tuple[float, list[float]]:
+            c0, t0 = [cpu_seconds(p.pid) for p in engines], time.monotonic()
+            time.sleep(seconds)
+            each = [100 * (cpu_seconds(p.pid) - c) / (time.monotonic() - t0) for p, c in zip(engines, c0, strict=True)]
+            return sum(each), each
+
+        def engines_rss() -> float:
+            return sum(rss_mb(p.pid) for p in engines)
+
+        time.sleep(2 + args.engines)  # the engines divide the shards (one renewal each)
+        empty_cpu, _ = engines_cpu(args.idle_seconds)
+        rss_before = engines_rss()
         # two halves: the second one's RSS growth is the marginal cost, without one-off warm-up allocations
         users = [str(FIRST_AGENT + i) for i in range(agents)]
         half = agents // 2
         logins = Logins()
-        asyncio.run(login_all(base, users[:half], args.login_concurrency, logins))
+
+        def log_in(some: list[str]) -> None:
+            for i, login_base in enumerate(engine_bases):
+                asyncio.run(login_all(login_base, some[i::len(engine_bases)], args.login_concurrency, logins))
+
+        log_in(users[:half])
         time.sleep(1)
-        rss_mid = rss_mb(proc.pid)
-        asyncio.run(login_all(base, users[half:], args.login_concurrency, logins))
+        rss_mid = engines_rss()
+        log_in(users[half:])
         deadline = time.monotonic() + 60
         while count_status(url, ("READY", "CLOSER")) < agents and time.monotonic() < deadline:
             time.sleep(0.5)
         idle = count_status(url, ("READY", "CLOSER"))
         time.sleep(2)
-        rss_after = rss_mb(proc.pid)
-        sweep_cpu = idle_cpu_percent(proc.pid, args.idle_seconds)
+        rss_after = engines_rss()
+        sweep_cpu, sweep_each = engines_cpu(args.idle_seconds)
+        held = shards_held(url)
 
         # steady traffic alone: the API's latency at a realistic rate with N agents logged in
         steady = Traffic(base, agents, args.traffic_rate, seed=2)
@@ -336,7 +388,8 @@ def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
             f"| {marginal:.1f} | {logins.login_s:.1f} + {logins.ready_s:.1f} ({logins.retries} retries) "
             f"| {empty_cpu:.1f} "
             f"| {traffic.sent} ({traffic.success} ok, {traffic.refused} refused, {traffic.failed} failed) "
-            f"| {steady_p50:.2f} | {steady_p99:.2f} |"
+            f"| {steady_p50:.2f} | {steady_p99:.2f} "
+            f"| {args.engines or 'in-process'}: shards {held}, idle CPU % each {[round(c, 1) for c in sweep_each]} |"
         )
         if not ok:
             print(
@@ -347,7 +400,8 @@ def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
             )
         return row, ok
     finally:
-        stop(proc)
+        for proc in procs:
+            stop(proc)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -362,6 +416,10 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--traffic-rate", type=float, default=50, help="background API requests/s")
+    ap.add_argument("--engines", type=int, default=0,
+                    help="engine processes apart from the API (0: one process runs the API and the engine)")
+    ap.add_argument("--api-workers", type=int, default=2, help="API worker processes with --engines")
+    ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", help="Redis for wake-ups with --engines")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -376,9 +434,9 @@ def main() -> None:
     print(
         "| N | db | RSS before MB | RSS after MB | KB per idle session | idle sweep CPU % | API p50 ms | p99 ms "
         "| req/s | all correct | KB per session, 2nd half | login + ready s | CPU % no agents | background requests "
-        "| steady-rate p50 ms | steady-rate p99 ms |"
+        "| steady-rate p50 ms | steady-rate p99 ms | engines |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     failed = False
     for agents in (int(a) for a in args.agents.split(",")):
         row, ok = run_one(args, agents)

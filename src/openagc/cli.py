@@ -216,7 +216,8 @@ def _demo_callers(flag: bool | None, config: str, settings: Settings) -> float:
 
 
 SERVE_OPTIONS = ("host", "port", "database", "engine", "workers", "switch", "ami_url", "redis_url", "ssl_certfile",
-                 "ssl_keyfile", "forwarded_allow_ips", "log_format")
+                 "ssl_keyfile", "forwarded_allow_ips", "log_format", "engine_shards", "engine_lease_seconds",
+                 "engine_renew_seconds")
 
 
 @app.command()
@@ -240,6 +241,15 @@ def serve(
         "127.0.0.1", "--forwarded-allow-ips",
         help="Proxies whose X-Forwarded-For/-Proto are trusted (client address, https); see docs/security.md."),
     log_format: str = typer.Option("text", "--log-format", help="Log lines as text or json (one object a line)."),
+    engine_shards: int = typer.Option(
+        64, "--engine-shards", min=1,
+        help="Engines sharing a database divide the agents into this many shards (the same in every engine)."),
+    engine_lease_seconds: float = typer.Option(
+        6.0, "--engine-lease", min=0.2,
+        help="An engine's lease on its shards lasts this long unrenewed: a dead engine's agents are taken over "
+        "within it."),
+    engine_renew_seconds: float = typer.Option(
+        1.0, "--engine-renew", min=0.05, help="How often an engine renews its leases (at most half the lease)."),
     config: str = typer.Option("", "--config", "-c", envvar="OPENAGC_CONFIG", help=CONFIG_HELP),
     demo_callers: bool | None = typer.Option(
         None, "--demo-callers/--no-demo-callers", show_default=False, metavar="",

@@ -56,6 +56,12 @@ class Settings:
     redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
     # Engine sweep period for commands written by plain SQL.
     sweep_seconds: float = field(default_factory=lambda: _float("SWEEP_SECONDS", 0.5))
+    # Engines sharing one database divide the agents into `engine_shards` shards (the same number in every engine),
+    # each leased by one engine for `engine_lease_seconds`, renewed every `engine_renew_seconds` (engine/shards.py):
+    # a dead engine's agents are taken over within the lease time plus one renewal.
+    engine_shards: int = field(default_factory=lambda: _int("ENGINE_SHARDS", 64))
+    engine_lease_seconds: float = field(default_factory=lambda: _float("ENGINE_LEASE_SECONDS", 6.0))
+    engine_renew_seconds: float = field(default_factory=lambda: _float("ENGINE_RENEW_SECONDS", 1.0))
     # The switch the engine drives: "simulated" (default) or "asterisk" (AMI at `ami_url`,
     # e.g. ami://cron:1234@127.0.0.1:5038).
     switch: str = field(default_factory=lambda: _env("SWITCH", "simulated"))

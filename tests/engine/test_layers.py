@@ -22,7 +22,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("session", frozenset({"context", "session"})),
     ("call operations", frozenset({"media", "transfer", "remote", "routing", "events"})),
     ("commands", frozenset({"command_outcomes", "commands"})),
-    ("runtime", frozenset({"runtime", "watcher", "manager", "reconcile", "http", "demo_centre", "simulate"})),
+    ("runtime", frozenset({"runtime", "watcher", "manager", "reconcile", "http", "demo_centre", "simulate",
+                              "shards"})),
 )
 LEVEL = {module: level for level, (_, modules) in enumerate(LAYERS) for module in modules}
 #: Shared with the API (moved out of it for the engine): they import neither the API nor the engine.

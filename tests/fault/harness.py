@@ -6,8 +6,9 @@ Used by the fault tier (`tests/fault/test_fault_storm.py`, a short run in `make 
 
 * `Cluster` — a fresh MariaDB database (created here, `openagc init-db` and `openagc seed --demo` through the CLI,
   extra agents as `openagc simulate` adds them), two API processes (`--engine off`) and one engine process
-  (`--engine on`, the simulated switch), all with `--redis-url`; every child dies with the process that started
-  it (`PR_SET_PDEATHSIG`) and the database is dropped at the end.
+  (`--engine on`, the simulated switch) or several sharing the agents (`RunConfig.engines`), all with
+  `--redis-url` and short engine leases (`LEASE`); every child dies with the process that started it
+  (`PR_SET_PDEATHSIG`) and the database is dropped at the end.
 * `Storm` — threads sending `format=json` commands through both API processes, for every agent at random:
   external_dial, external_pause PAUSE / RESUME, external_hangup, external_status, transfer_conference,
   park_call, recording, send_dtmf. Values that leave a trace carry a token of their own (a dialled number, DTMF
@@ -49,6 +50,8 @@ AUTH = {"source": "fault", "user": "6666", "pass": "1234"}
 CAMPAIGN = "TESTCAMP"
 #: Short validities keep the tier short: a deferred pause or disposition waits at most 8 s.
 VALIDITY = "dial=3,call=3,pause=8,status=8,screen=10"
+#: Engine leases (engine/shards.py): a killed engine's agents are taken over within LEASE + RENEW seconds.
+LEASE, RENEW = 2.0, 0.5
 FINAL = frozenset({"applied", "rejected", "expired", "superseded", "delivered"})
 FUNCTIONS = ("external_dial", "external_pause", "external_hangup", "external_status", "transfer_conference",
              "park_call", "recording", "send_dtmf")
@@ -123,7 +126,7 @@ class Cluster:
         self.sync_url = f"{MARIADB_SERVER}/{self.dbname}"
         self.url = self.sync_url.replace("mysql+pymysql", "mysql+asyncmy")
         self.procs: list[Proc] = []
-        self.engine_proc: Proc | None = None
+        self.engines: list[Proc] = []  # running, oldest first
         self.apis: list[Proc] = []
         self.engine_starts = 0
         self.admin = sa.create_engine(MARIADB_SERVER, isolation_level="AUTOCOMMIT")
@@ -150,7 +153,8 @@ class Cluster:
 
     def _env(self) -> dict[str, str]:
         keep = {k: v for k, v in os.environ.items() if not k.startswith("OPENAGC_")}
-        return keep | {"OPENAGC_COMMAND_VALIDITY": self.validity_text, "PYTHONUNBUFFERED": "1"}
+        return keep | {"OPENAGC_COMMAND_VALIDITY": self.validity_text, "PYTHONUNBUFFERED": "1",
+                       "OPENAGC_ENGINE_LEASE_SECONDS": str(LEASE), "OPENAGC_ENGINE_RENEW_SECONDS": str(RENEW)}
 
     def start(self, name: str, *, engine: bool) -> Proc:
         port = free_port()
@@ -181,19 +185,24 @@ class Cluster:
 
     def start_engine(self) -> Proc:
         self.engine_starts += 1
-        self.engine_proc = self.start(f"engine{self.engine_starts}", engine=True)
-        return self.engine_proc
+        proc = self.start(f"engine{self.engine_starts}", engine=True)
+        self.engines.append(proc)
+        return proc
 
-    def kill_engine(self) -> None:
-        """`kill -9` the engine process (its simulated switch, and every call on it, die with it)."""
-        assert self.engine_proc is not None
-        self.engine_proc.popen.send_signal(signal.SIGKILL)
-        self.engine_proc.popen.wait(10)
-        self.engine_proc = None
+    def kill_engine(self) -> int:
+        """`kill -9` the oldest engine process (its simulated switch, and every call on it, die with it); its pid."""
+        proc = self.engines.pop(0)
+        proc.popen.send_signal(signal.SIGKILL)
+        proc.popen.wait(10)
+        return proc.popen.pid
+
+    def shards_of(self, pid: int) -> int:
+        """Shards still leased to the engine process `pid` (holders are `engine:<host>:<pid>:<random>`)."""
+        return sum(1 for r in self.rows("SELECT holder FROM openagc_engine_leases WHERE name LIKE 'shard:%'")
+                   if f":{pid}:" in r["holder"])
 
     def login(self, user: str) -> dict[str, Any]:
-        assert self.engine_proc is not None
-        r = httpx.post(f"{self.engine_proc.base}/agent/login", timeout=30, json={
+        r = httpx.post(f"{self.engines[0].base}/agent/login", timeout=30, json={
             "user": user, "pass": "1234", "phone_login": user, "phone_pass": "test", "campaign": CAMPAIGN,
             "ingroups": [], "blended": False})
         r.raise_for_status()
@@ -370,7 +379,8 @@ def _epoch(value: Any) -> int:
     return int(time.mktime(value.timetuple()))
 
 
-def audit(cluster: Cluster, answers: list[Answer], restarts: list[tuple[float, float]] = ()) -> Audit:
+def audit(cluster: Cluster, answers: list[Answer], restarts: list[tuple[float, float]] = (),
+          taken_over: list[float] = ()) -> Audit:
     """From the database alone, against every answer of the storm:
 
     1. every SUCCESS answer carries a `command_id` whose record exists, is the agent's and the function's, and is
@@ -392,7 +402,9 @@ def audit(cluster: Cluster, answers: list[Answer], restarts: list[tuple[float, f
        its family's validity (whole seconds, as the engine dates rows), every `applied` record ended within it
        (plus 1 s: the engine checks the validity when its transaction starts and dates the outcome at its end);
     6. the kill happened mid-storm: commands were written while no engine ran, and each new engine carried out
-       commands written after it started.
+       commands written after it started; with several engines (`taken_over`: when the survivors held every shard
+       of the killed one, epoch seconds), every agent had a command applied that was written after the takeover
+       and before the new engine started: the survivors carried the dead engine's agents on.
     """
     out = Audit()
     validity = cluster.validity
@@ -529,6 +541,12 @@ def audit(cluster: Cluster, answers: list[Answer], restarts: list[tuple[float, f
         after = [r for r in cmds.values() if r["state"] == "applied" and r["ended_by"] == "engine"
                  and int(r["created_ms"]) >= up * 1000]
         out.check(bool(after), f"the engine started at {up:.1f} applied no command written after it started")
+    for (_, up), took in zip(restarts, taken_over, strict=False):
+        carried = {r["user"] for r in cmds.values() if r["state"] == "applied" and took * 1000 <= int(r["created_ms"])
+                   < up * 1000}
+        missing = sorted(set(cluster.agents) - carried)
+        out.check(not missing, f"agents with no command applied between the takeover ({took:.1f}) and the next "
+                  f"engine ({up:.1f}): {missing}")
 
     # applied while an engine ran (written outside the downtimes): the wake-up and the transaction, per family
     applied_ms: dict[str, list[int]] = defaultdict(list)
@@ -581,6 +599,7 @@ class RunConfig:
     think_ms: float = 100.0
     validity: str = VALIDITY
     seed: int = 11
+    engines: int = 1  # engine processes sharing the agents; the oldest is killed, the others take its agents over
 
 
 @dataclass
@@ -604,7 +623,8 @@ def run(config: RunConfig, workdir: Path, log: Any = print) -> RunResult:
     cluster = Cluster(workdir, agents=config.agents, validity=config.validity)
     try:
         cluster.start_apis(2)
-        cluster.start_engine()
+        for _ in range(config.engines):
+            cluster.start_engine()
         for user in cluster.agents:
             cluster.login(user)
         mark(f"{len(cluster.agents)} agents logged in; storm starts")
@@ -612,12 +632,18 @@ def run(config: RunConfig, workdir: Path, log: Any = print) -> RunResult:
                       think_ms=config.think_ms)
         storm.start()
         restarts: list[tuple[float, float]] = []  # (killed, new engine up), epoch seconds
+        taken_over: list[float] = []  # the survivors hold every shard of the killed engine, epoch seconds
         for _ in range(config.kills):
             time.sleep(config.seconds)  # the storm runs meanwhile
-            cluster.kill_engine()
+            pid = cluster.kill_engine()
             killed = time.time()
             mark(f"engine killed (kill -9), {len(storm.answers)} answers so far")
-            time.sleep(config.down_seconds)
+            if cluster.engines:
+                cluster.wait_for(lambda p=pid: cluster.shards_of(p) == 0, timeout=LEASE + 10, every=0.05,
+                                 what="the other engines taking the killed one's shards")
+                taken_over.append(time.time())
+                mark(f"its shards taken over after {taken_over[-1] - killed:.2f} s (lease {LEASE:g} s)")
+            time.sleep(max(0.0, killed + config.down_seconds - time.time()))
             cluster.start_engine()
             restarts.append((killed, time.time()))
             mark("a new engine is up")
@@ -628,7 +654,8 @@ def run(config: RunConfig, workdir: Path, log: Any = print) -> RunResult:
         with contextlib.suppress(TimeoutError):  # the audit reports what is still queued
             cluster.wait_for(lambda: cluster.queued() == 0, timeout=longest, what="every command's outcome")
         mark(f"settled: {cluster.queued()} queued")
-        result = audit(cluster, storm.answers, restarts)
+        result = audit(cluster, storm.answers, restarts, taken_over)
+        result.figures["takeover_s"] = [t - k for (k, _), t in zip(restarts, taken_over, strict=False)]
         mark("audited")
         if result.failures:  # what the audit saw, kept for the report (the database is dropped)
             dump(cluster, storm.answers, timeline, workdir)

@@ -9,6 +9,10 @@ storm goes on 8 s more, stops, and the run waits until no command is queued. The
 the database: a final record for every SUCCESS, a record for every SUCCESS api log row, each applied command's
 effect exactly once and no other command's, nothing carried out past its validity (see `audit`'s docstring).
 Validities are short (`dial=3,call=3,pause=8,status=8`) so the whole tier takes well under two minutes.
+
+The second run has two engine processes sharing the agents (engine/shards.py, leases of 2 s): the older one is
+killed mid-storm, the survivor takes its shards over within the lease, carries its agents on (every agent has a
+command applied after the takeover), and a new engine joins 5 s after the kill; the same audit holds.
 """
 
 from __future__ import annotations
@@ -24,18 +28,23 @@ from tests.fault.harness import RunConfig, reachable, run
 pytestmark = pytest.mark.fault
 
 
-def test_commands_survive_an_engine_kill_mid_storm(tmp_path: Path, fault_summary: list[str]) -> None:
+@pytest.mark.parametrize("config", [RunConfig(), RunConfig(engines=2, down_seconds=5.0)], ids=["one", "two_engines"])
+def test_commands_survive_an_engine_kill_mid_storm(config: RunConfig, tmp_path: Path,
+                                                    fault_summary: list[str]) -> None:
     why = reachable()
     if why is not None:
         fault_summary.append(f"fault tier not run: {why}")
         pytest.skip(why)
     started = time.monotonic()
-    result = run(RunConfig(), tmp_path, log=print)
+    result = run(config, tmp_path, log=print)
     figures = result.audit.figures
-    line = f"fault tier ({time.monotonic() - started:.0f} s): {result.audit.summary()}"
+    line = (f"fault tier, {config.engines} engine(s) ({time.monotonic() - started:.0f} s): "
+            f"{result.audit.summary()}" + (f"; taken over after {figures['takeover_s']} s" if config.engines > 1
+                                           else ""))
     fault_summary.append(line)
     print(line)
-    print(json.dumps({k: figures[k] for k in ("by_function", "reasons", "written_while_down")}, indent=1))
+    print(json.dumps({k: figures[k] for k in ("by_function", "reasons", "written_while_down", "takeover_s")},
+                     indent=1))
     assert not result.audit.failures, (
         f"{len(result.audit.failures)} failures (answers and rows in {tmp_path / 'fault-dump.json'}):\n"
         + "\n".join(result.audit.failures[:30]))

@@ -58,6 +58,8 @@ KEEPALIVE_SECONDS = 15.0
 LOGIN_REFUSED = "login refused: wrong user, password or phone, or too many failed attempts"
 ALT_DIAL = ("", "MAIN", "ALT", "ADDR3")
 MAX_PHONE_CODE = 10
+#: How long an `/agent/` command waits for its outcome when another engine carries the agent (engine/shards.py).
+OWNER_WAIT_SECONDS = 5.0
 _phone_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one login per phone at a time
 
 
@@ -75,6 +77,8 @@ class AgentEngine(Protocol):
     async def process(self, user: str) -> None: ...
 
     async def login(self, req: session.LoginRequest) -> tuple[str, str]: ...
+
+    def owns(self, user: str) -> bool: ...
 
 
 class Refused(Exception):
@@ -163,9 +167,17 @@ async def _command(engine: AgentEngine, user: str, gate: Any, **columns: Any) ->
     message = gate(state)
     if message:
         raise Refused(message)
-    await engine.services.db.transaction(lambda conn: command_records.write(
-        conn, user=user, values=columns, function="agent", source="agent", at=engine.services.clock.now()))
-    await engine.process(user)
+    # another engine's agent: its owner carries the command out; the answer waits for the outcome (bounded)
+    waiter = None if engine.owns(user) else command_records.OutcomeWaiter(engine.services.bus)
+    try:
+        _, ids = await engine.services.db.transaction(lambda conn: command_records.write(
+            conn, user=user, values=columns, function="agent", source="agent", at=engine.services.clock.now()))
+        await engine.process(user)
+        if waiter is not None:
+            await waiter.wait(ids, OWNER_WAIT_SECONDS)
+    finally:
+        if waiter is not None:
+            waiter.close()
     return {"ok": True, "state": await engine.state(user)}
 
 

@@ -12,6 +12,10 @@ switch reported the hangup:
 * leads left `INCALL` with no call and no agent;
 * `parked_channels` rows and open `recording_log` rows whose legs are gone;
 * the channel mirror (`live_channels`, `live_sip_channels`): this server's rows are written anew.
+
+With several engines, each reconciles its own agents (their phones, calls and recordings: at start, on
+`RESYNC`, and when it takes agents over); what belongs to no agent (waiting and ringing calls, orphan leads,
+parked rows, the mirror) is reconciled by the engine doing its server's shared work.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ class ReconcileHost(Host, Protocol):
 
     async def dial_failed(self, ctx: Ctx, event: SwitchEvent) -> None: ...
 
+    def owns(self, user: str) -> bool: ...
+
+    def serves_switch(self) -> bool: ...
+
 
 @dataclass
 class Reconciled:
@@ -79,10 +87,12 @@ async def reconcile(engine: ReconcileHost) -> Reconciled | None:
     agents = await _agents(engine)
     _phones(engine, agents, channels, done)
     await _calls(engine, channels, done)
-    await _orphan_leads(engine, done)
-    await _parked(engine, channels, done)
+    if engine.serves_switch():
+        await _orphan_leads(engine, done)
+        await _parked(engine, channels, done)
     await _recordings(engine, agents, channels, done)
-    await engine.rewrite_mirror()
+    if engine.serves_switch():
+        await engine.rewrite_mirror()
     for user in done.phones_lost + done.phones_connected:
         await engine.publish_phone(user)
     if done:
@@ -93,7 +103,7 @@ async def reconcile(engine: ReconcileHost) -> Reconciled | None:
 async def _agents(engine: ReconcileHost) -> list[dict[str, Any]]:
     async with engine.services.db.connect() as conn:
         rows = await conn.execute(sa.select(vicidial_live_agents).where(VLA.server_ip == engine.server_ip))
-        return [dict(r) for r in rows.mappings()]
+        return [dict(r) for r in rows.mappings() if engine.owns(r["user"])]
 
 
 def _phones(engine: ReconcileHost, agents: list[dict[str, Any]], channels: list[Channel], done: Reconciled) -> None:
@@ -125,6 +135,8 @@ async def _calls(engine: ReconcileHost, channels: list[Channel], done: Reconcile
         ghost = Channel(name=channel, uniqueid=row["uniqueid"] or "", call_id=callerid, kind=ChannelKind.CUSTOMER,
                         state=ChannelState.DOWN, number=row["phone_number"] or "")
         user = on_call.get(callerid)
+        if not (engine.owns(user) if user is not None else engine.serves_switch()):
+            continue  # another engine's agent, or a call of nobody's that the server's engine ends
         if user is not None:
             if row["uniqueid"]:
                 await engine.transact(user, lambda ctx, c=callerid: engine.customer_left(ctx, c))
@@ -178,7 +190,7 @@ async def _recordings(engine: ReconcileHost, agents: list[dict[str, Any]], chann
         rows = (await conn.execute(sa.select(RL.recording_id, RL.user, RL.start_epoch).where(
             RL.server_ip == engine.server_ip, RL.end_time.is_(None)))).all()
         for rec_id, user, start in rows:
-            if conf_of.get(user) in recording_in:
+            if not engine.owns(user) or conf_of.get(user) in recording_in:
                 continue
             length = max(0, at.epoch - int(start or at.epoch))
             await conn.execute(sa.update(recording_log).where(RL.recording_id == rec_id).values(

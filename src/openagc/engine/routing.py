@@ -692,9 +692,11 @@ async def waiting_calls(conn: Any) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def free_agent(conn: Any, call: dict[str, Any], phoneless: Collection[str] = ()) -> str | None:
+async def free_agent(conn: Any, call: dict[str, Any], phoneless: Collection[str] = (),
+                     among: Collection[str] | None = None) -> str | None:
     """The longest-waiting agent who may take `call` (in-group selected, or READY in the campaign); never one
-    of `phoneless` (agents whose phone left their conference: a call would go into an empty room)."""
+    of `phoneless` (agents whose phone left their conference: a call would go into an empty room); only one of
+    `among` when given (an engine's own agents)."""
     base = [
         VLA.status.in_(session.IDLE_STATES),
         sa.not_(VLA.external_pause.like("PAUSE%")),
@@ -702,6 +704,8 @@ async def free_agent(conn: Any, call: dict[str, Any], phoneless: Collection[str]
     ]
     if phoneless:
         base.append(VLA.user.notin_(list(phoneless)))
+    if among is not None:
+        base.append(VLA.user.in_(list(among)))
     if call.get("agent_only"):  # AGENTDIRECT: only the named agent, whatever in-groups they took
         stmt = sa.select(VLA.user).where(*base, VLA.user == call["agent_only"])
     elif call["call_type"] == "IN":

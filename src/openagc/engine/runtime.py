@@ -3,7 +3,8 @@
 `Engine` owns what is per process: the switch adapter (the simulated PBX unless one is given in
 `services.extra["switch"]`), per-agent locks, call timers, and the `Watcher`. Everything else is read from
 the database inside the transaction that acts (`transact`), so engine state survives restarts and several
-engine processes can share one database.
+engine processes can share one database: they divide the agents through leases (`shards`), each one sweeps,
+processes and times only its own, and one engine per server does the work that belongs to no agent.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -20,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import BaseRoute
 
+from openagc.bus import AGENT_COMMAND
 from openagc.engine import (
     agent_phone,
     command_outcomes,
@@ -37,6 +40,7 @@ from openagc.engine import (
 from openagc.engine.agent_phone import PhoneState
 from openagc.engine.context import Ctx
 from openagc.engine.logs import Moment
+from openagc.engine.shards import Shards
 from openagc.engine.topics import STATE_EVENT, agent_topic
 from openagc.engine.watcher import Watcher
 from openagc.integrations import stock_watcher
@@ -101,10 +105,13 @@ class Engine:
         self.command_validity = command_records.parse_validity(services.settings.command_validity)
         self._deliver_lock = asyncio.Lock()
         self._release_events: Callable[[], Awaitable[None]] | None = None
+        self.shards = Shards(services, self.server_ip, self._shards_moved)
+        self._sessions_read = 0.0  # time.monotonic() of the last full read of this engine's sessions
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.shards.start()  # which agents are this engine's, before it acts on any
         # the engine appends the events of its transactions: no stock-VICIdial watcher derives them as well
         self._release_events = await stock_watcher.hold_for_engine(self.services)
         await self.rebuild()
@@ -113,6 +120,7 @@ class Engine:
 
     async def stop(self) -> None:
         await self.watcher.stop()
+        await self.shards.stop()
         if self._release_events is not None:
             await self._release_events()
             self._release_events = None
@@ -129,9 +137,37 @@ class Engine:
         self._phone_dials.clear()
 
     async def rebuild(self) -> None:
-        """Sessions come back from `vicidial_live_agents` (the database is the truth)."""
+        """This engine's sessions come back from `vicidial_live_agents` (the database is the truth)."""
+        self._sessions_read = time.monotonic()
         async with self.services.db.connect() as conn:
-            self.sessions = {r[0] for r in await conn.execute(sa.select(VLA.user))}
+            self.sessions = {r[0] for r in await conn.execute(sa.select(VLA.user)) if self.owns(r[0])}
+
+    # --- the agents this engine owns (`shards`) ---------------------------------------------------------------
+
+    def owns(self, user: str) -> bool:
+        """Whether `user`'s session is this engine's to sweep, process, time and reconcile."""
+        return self.shards.owns(user)
+
+    def serves_switch(self) -> bool:
+        """Whether this engine does its server's work that belongs to no agent (see `shards`)."""
+        return self.shards.serves_switch()
+
+    def _own(self) -> list[str] | None:
+        """The users to filter this engine's agent queries by; None when it owns every shard (no filter)."""
+        return None if self.shards.everything else sorted(self.sessions)
+
+    async def _shards_moved(self, gained: frozenset[int], lost: frozenset[int]) -> None:
+        """Agents handed over: forget what this engine kept of those it lost; take over those it gained (their
+        sessions, and their phones and calls reconciled with the switch, as a restart would)."""
+        for user in [u for u in {*self.sessions, *self.timers, *self.transfers, *self.phone} if not self.owns(u)]:
+            self.sessions.discard(user)
+            self.timers.pop(user, None)
+            self.transfers.pop(user, None)
+            self.phone.pop(user, None)
+            self.phone_channel.pop(user, None)
+        if gained and self.watcher.loop is not None:  # at start, `start` rebuilds and reconciles itself
+            await self.rebuild()
+            await reconcile.reconcile(self)
 
     def moment(self) -> Moment:
         return Moment(self.services.clock.now().replace(microsecond=0))
@@ -270,8 +306,12 @@ class Engine:
             self.timers.pop(ctx.user, None)
             self.phone.pop(ctx.user, None)
             self.phone_channel.pop(ctx.user, None)
-        else:
+        elif self.owns(ctx.user):
             self.sessions.add(ctx.user)
+        else:  # a login here of another engine's agent: its owner carries the session on
+            self.phone.pop(ctx.user, None)
+            self.phone_channel.pop(ctx.user, None)
+            self.services.bus.publish(AGENT_COMMAND, ctx.user)
         await self.publish(ctx.user, ctx.events)
 
     async def publish(self, user: str, events: list[dict[str, Any]]) -> None:
@@ -301,7 +341,11 @@ class Engine:
         await transfer.call_over(ctx)
 
     async def process(self, user: str) -> None:
-        """Evaluate the agent's command columns (a wake-up or the sweep)."""
+        """Evaluate the agent's command columns (a wake-up or the sweep); another engine's agent is only woken
+        (its owner processes it)."""
+        if not self.owns(user):
+            self.services.bus.publish(AGENT_COMMAND, user)
+            return
         await self.transact(user, commands.process)
 
     async def login(self, req: session.LoginRequest) -> tuple[str, str]:
@@ -322,17 +366,24 @@ class Engine:
 
     async def sweep(self) -> None:
         """Everything no notification announced: SQL-written commands, timers, queues, dialing, notices."""
+        if time.monotonic() - self._sessions_read > self.shards.lease_s:  # logins no wake-up announced
+            await self.rebuild()
         for user in await self.pending_users():
             await self.process(user)
         for user in list(self.timers):
-            await self.process(user)
-        await manager.process(self)
+            if self.owns(user):
+                await self.process(user)
+        if self.serves_switch():
+            await manager.process(self)
         await self.deliver()
-        await self.dial_auto()
-        await self.notify()
-        await self.sync_channels()
+        if self.serves_switch():
+            await self.dial_auto()
+            await self.notify()
+            await self.sync_channels()
 
     async def pending_users(self) -> list[str]:
+        """This engine's agents with a command to look at. The query reads every row (no index serves its
+        conditions); the rows it returns, few, are kept if this engine owns them."""
         MQ, CMD = vicidial_manual_dial_queue.c, command_records.CMD
         queued = sa.select(MQ.user).where(MQ.status == "READY")
         soonest = min(self.command_validity.values()) * 1000  # a queued command that may be due to expire
@@ -361,12 +412,11 @@ class Engine:
                     )
                 )
             )
-            users = [r[0] for r in rows]
-            self.sessions |= {r[0] for r in await conn.execute(sa.select(VLA.user))}
-        return users
+            return [r[0] for r in rows if self.owns(r[0])]
 
     async def deliver(self) -> int:
-        """Hand waiting calls to free agents until no pair is left."""
+        """Hand waiting calls to this engine's free agents until no pair is left (every engine delivers to its
+        own; the claim of a call is a compare-and-set, so each call goes to one agent)."""
         delivered = 0
         async with self._deliver_lock:
             for _ in range(1000):
@@ -374,7 +424,7 @@ class Engine:
                     calls = await routing.waiting_calls(conn)
                     pairs = []
                     for call in calls:
-                        agent = await routing.free_agent(conn, call, self.phoneless())
+                        agent = await routing.free_agent(conn, call, self.phoneless(), self._own())
                         if agent is not None:
                             pairs.append((call, agent))
                             break
@@ -512,6 +562,8 @@ class Engine:
             return
         at = self.moment()
         if event.kind == EventKind.INBOUND:
+            if not self.serves_switch():
+                return  # the engine doing this server's shared work queues it; every engine delivers
 
             async def queue(conn: AsyncConnection) -> None:
                 if event.data.get("transfer") and event.data.get("exten"):
@@ -529,11 +581,15 @@ class Engine:
             EventKind.BUSY,
             EventKind.NO_ANSWER,
         ):
+            if not self.serves_switch():
+                return
             await self.services.db.transaction(lambda conn: routing.auto_call_result(conn, at, event))
             if event.kind == EventKind.ANSWERED:
                 await self.deliver()
             return
         user = await self._agent_on(ch.call_id)
+        if (user and not self.owns(user)) or (not user and not self.serves_switch()):
+            return  # another engine's agent, or a call of nobody's that the server's engine ends
         if event.kind == EventKind.ANSWERED and user:
             await self.transact(user, lambda ctx: session.connected(ctx, uniqueid=ch.uniqueid, channel=ch.name))
         elif event.kind in (EventKind.BUSY, EventKind.NO_ANSWER) and user:
@@ -578,7 +634,7 @@ class Engine:
             ))).all()
         user = next((u for u, ext, conf in rows if agent_phone.is_phone_of(ext or "", ch)), None)
         user = user or next((u for u, _, conf in rows if str(conf) == conference), None)
-        if user is None:
+        if user is None or not self.owns(user):
             return
         if event.kind == EventKind.ANSWERED:
             self._phone_dials.pop(ch.call_id, None)
@@ -628,7 +684,10 @@ class Engine:
 
     async def sync_channels(self) -> None:
         """Mirror the switch's channels into `live_sip_channels` (phones, outside parties) and `live_channels`
-        (Local, players, recordings), as upstream's channel daemon does; release emptied 3-way conferences."""
+        (Local, players, recordings), as upstream's channel daemon does; release emptied 3-way conferences.
+        The engine doing its server's shared work does it."""
+        if not self.serves_switch():
+            return
         async with self._sync_lock:
             await self._sync_channels()
 

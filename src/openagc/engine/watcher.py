@@ -1,7 +1,7 @@
 """Wake-ups and the sweep: when the engine looks at an agent.
 
 - The API publishes `AGENT_COMMAND` (user) on the bus after its transaction commits → that agent is
-  processed at once, in-process.
+  processed at once, in-process, by the engine that owns it (the others ignore it).
 - Every `settings.sweep_seconds` a sweep picks up what no notification announced: commands written by
   plain SQL, commands of other processes, timers, calls waiting in queue, auto-dial, notifications.
 - Switch events are queued and handled one at a time, in order, off the switch's own dispatcher.
@@ -40,6 +40,8 @@ class Woken(Protocol):
     async def on_switch_event(self, event: SwitchEvent) -> None: ...
 
     async def sync_channels(self) -> None: ...
+
+    def owns(self, user: str) -> bool: ...
 
 
 class Watcher:
@@ -95,7 +97,7 @@ class Watcher:
     # --- wake-ups -------------------------------------------------------------------------------------
 
     def _on_command(self, _topic: str, user: Any) -> None:
-        if self.loop is not None and isinstance(user, str):
+        if self.loop is not None and isinstance(user, str) and self.engine.owns(user):  # another engine's: its own
             self.loop.call_soon_threadsafe(self.wake, user)
 
     def wake(self, user: str) -> None:

@@ -23,10 +23,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import socket
-import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +34,7 @@ from openagc.integrations import agent_rows
 from openagc.integrations.agent_events import AgentView, Facts, callback_events, derive
 from openagc.store import event_log
 from openagc.store.event_log import NewEvent
+from openagc.store.leases import holder_name, now_ms
 from openagc.store.schema import openagc_event_watch, openagc_event_watch_agents
 
 if TYPE_CHECKING:
@@ -49,15 +46,6 @@ LEASE_MS = 15_000  # a holder that stops renewing loses the lease after this lon
 RENEW_MS = 5_000  # how often a holder renews
 ENGINE = "engine:"  # holders that are engines (a watcher taking over from one starts from a baseline)
 W, WA = openagc_event_watch.c, openagc_event_watch_agents.c
-
-
-def holder_name(kind: str) -> str:
-    return f"{kind}{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
-
-
-def _wall_ms() -> int:
-    """Leases run on the wall clock (the service's clock may be frozen or virtual)."""
-    return int(time.time() * 1000)
 
 
 class StockWatcher:
@@ -82,7 +70,7 @@ class StockWatcher:
     async def _due(self, conn: AsyncConnection) -> bool:
         """Whether a write pass is needed: the lease is free or due for renewal, or the tables moved."""
         lease = (await conn.execute(sa.select(W.holder, W.lease_until_ms, W.state).where(W.name == NAME))).first()
-        now = _wall_ms()
+        now = now_ms()
         if lease is None or lease.holder != self.holder:
             return lease is None or lease.lease_until_ms <= now
         if lease.lease_until_ms - now < LEASE_MS - RENEW_MS:
@@ -100,7 +88,7 @@ class StockWatcher:
 
     async def _write(self, conn: AsyncConnection) -> list[int]:
         """Under the lease row's lock: take or renew the lease, derive and append the events, save where it is."""
-        now = _wall_ms()
+        now = now_ms()
         lease = (await conn.execute(sa.select(W.holder, W.lease_until_ms, W.state).where(W.name == NAME)
                                     .with_for_update())).first()
         if lease is None:
@@ -244,7 +232,7 @@ async def hold_for_engine(services: Services) -> Callable[[], Awaitable[None]]:
 
     async def claim() -> None:
         async with services.db.begin() as conn:
-            until = _wall_ms() + LEASE_MS
+            until = now_ms() + LEASE_MS
             took = await conn.execute(sa.update(openagc_event_watch).where(W.name == NAME).values(
                 holder=holder, lease_until_ms=until))
             if took.rowcount == 0:

@@ -17,10 +17,12 @@ After the commit an outcome is published on the bus (`OUTCOME_TOPIC`) so a calle
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openagc.openapi.describe import INTEGER, STRING, component, nullable, obj
 from openagc.store import executor
 from openagc.store.schema import openagc_commands, vicidial_live_agents
+
+if TYPE_CHECKING:
+    from openagc.bus import Bus
 
 CMD, VLA = openagc_commands.c, vicidial_live_agents.c
 
@@ -255,3 +260,36 @@ def parse_validity(text: str) -> dict[str, int]:
             raise ValueError(f"command validity {item!r}: expected one of {sorted(VALIDITY)} = seconds")
         out[family.strip()] = int(seconds)
     return out
+
+
+class OutcomeWaiter:
+    """Listens for command outcomes (`OUTCOME_TOPIC`) from the moment it is made (before the command is even
+    committed, so an outcome that comes at once is not missed): api.php's `wait`, and an `/agent/` command whose
+    agent another engine carries."""
+
+    def __init__(self, bus: Bus) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._seen: set[int] = set()
+        self._wanted: set[int] = set()
+        self._event = asyncio.Event()
+        self._unsubscribe = bus.subscribe(OUTCOME_TOPIC, self._on_outcome)
+
+    def _on_outcome(self, _topic: str, record: Any) -> None:
+        if isinstance(record, dict) and isinstance(record.get("command_id"), int):
+            self._loop.call_soon_threadsafe(self._note, record["command_id"])
+
+    def _note(self, command_id: int) -> None:
+        self._seen.add(command_id)
+        if self._wanted and self._wanted <= self._seen:
+            self._event.set()
+
+    async def wait(self, command_ids: Iterable[int], seconds: float) -> None:
+        """Return once every command has an outcome, or after `seconds`."""
+        self._wanted = set(command_ids)
+        if self._wanted <= self._seen:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), seconds)
+
+    def close(self) -> None:
+        self._unsubscribe()

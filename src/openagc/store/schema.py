@@ -1601,3 +1601,13 @@ openagc_event_watch_agents = _table(
     _pk("user", VARCHAR(20)),
     col("seen", TEXT(), nullable=False),  # JSON object: the agent's row as the watcher last saw it
 )
+
+# Engines sharing the agents (store/leases.py, engine/shards.py): one row per lease — `shard:<n>` (the agents whose
+# user hashes to shard n), `server:<server_ip>` (that server's work that belongs to no agent) — and one per live
+# engine (`engine:<holder>`, its heartbeat: the fair share is the shards divided by the live engines).
+openagc_engine_leases = _table(
+    "openagc_engine_leases",
+    _pk("name", VARCHAR(120)),
+    col("holder", VARCHAR(100), nullable=False, dflt=""),
+    col("lease_until_ms", BIGINT(20, unsigned=True), nullable=False, dflt="0"),
+)

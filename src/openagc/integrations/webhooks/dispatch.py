@@ -17,11 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
-import socket
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,17 +36,13 @@ from openagc.integrations.webhooks.store import Subscription
 from openagc.store import event_log
 from openagc.store.database import Database
 from openagc.store.event_log import EVENTS_TOPIC, Event
+from openagc.store.leases import holder_name, now_ms
 from openagc.store.schema import openagc_webhooks
 
 log = logging.getLogger(__name__)
 W = openagc_webhooks.c
 WAKE_TOPIC = "webhooks.changed"  # bus message: a subscription was created or enabled
 PRUNE_SECONDS = 600.0  # how often a dispatcher prunes the attempt log
-
-
-def now_ms() -> int:
-    """Wall-clock milliseconds: leases and retries are compared across processes (keep their clocks in sync)."""
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)
@@ -90,7 +83,7 @@ class Dispatcher:
         self.db = db
         self.bus = bus
         self.policy = policy or Policy()
-        self.name = (name or f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}")[:64]
+        self.name = (name or holder_name(""))[:64]
         self._rnd = random.Random()
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
