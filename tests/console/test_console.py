@@ -20,16 +20,22 @@ from tests.support import Db
 
 # --- helpers ------------------------------------------------------------------------------------------------
 
-def log_in(page: Page, *, user: str = "1000", campaign: str = "TESTCAMP", ingroups: str = "") -> None:
-    page.goto("/console/")
-    expect(page.locator("#login-view")).to_be_visible()
+def fill_login(page: Page, *, user: str = "1000", password: str = "1234", campaign: str = "TESTCAMP",
+               ingroups: str = "") -> None:
+    """Fill the login form in as an agent types it (phone 1000-style login with the demo phone password)."""
     page.get_by_label("Phone login").fill(user)
     page.get_by_label("Phone password").fill("test")
     page.get_by_label("User", exact=True).fill(user)
-    page.get_by_label("Password", exact=True).fill("1234")
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Campaign").fill(campaign)
     if ingroups:
         page.get_by_label("In-groups").fill(ingroups)
+
+
+def log_in(page: Page, *, user: str = "1000", campaign: str = "TESTCAMP", ingroups: str = "") -> None:
+    page.goto("/console/")
+    expect(page.locator("#login-view")).to_be_visible()
+    fill_login(page, user=user, campaign=campaign, ingroups=ingroups)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#app-view")).to_be_visible()
     expect(page.locator("#conn-status")).to_have_attribute("data-conn", "live")
@@ -75,11 +81,7 @@ def test_login_ready_and_logout(page: Page, eng: EngineEnv, db: Db) -> None:
 
 def test_login_refused_shows_the_reason(page: Page, eng: EngineEnv) -> None:
     page.goto("/console/")
-    page.get_by_label("Phone login").fill("1000")
-    page.get_by_label("Phone password").fill("test")
-    page.get_by_label("User", exact=True).fill("1000")
-    page.get_by_label("Password", exact=True).fill("wrong")
-    page.get_by_label("Campaign").fill("TESTCAMP")
+    fill_login(page, password="wrong")
     page.get_by_label("Password", exact=True).press("Enter")  # keyboard submit
     expect(page.locator("#login-error")).to_have_text(LOGIN_REFUSED)  # one answer for every credential failure
     expect(page.locator("#app-view")).to_be_hidden()
@@ -91,11 +93,7 @@ def test_a_late_first_state_check_leaves_a_login_being_typed_alone(page: Page, e
     held: list[Any] = []
     page.route("**/agent/state", lambda route: held.append(route))  # the first check waits for the test
     page.goto("/console/")
-    page.get_by_label("Phone login").fill("1000")
-    page.get_by_label("Phone password").fill("test")
-    page.get_by_label("User", exact=True).fill("1000")
-    page.get_by_label("Password", exact=True).fill("wrong")
-    page.get_by_label("Campaign").fill("TESTCAMP")
+    fill_login(page, password="wrong")
     page.get_by_label("Password", exact=True).press("Enter")
     expect(page.locator("#login-error")).to_have_text(LOGIN_REFUSED)
     expect(page.locator("body")).to_have_attribute("data-session", "checking")
