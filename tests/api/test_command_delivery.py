@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from tests.support import AUTH
+from tests.support import AUTH, FROZEN_AT
 
 
 def json_call(api, function: str, **params: str) -> dict:
@@ -51,3 +51,41 @@ def test_the_watcher_runs_only_where_no_engine_serves_the_database():
     assert not watching(Settings(command_watch="auto", redis_url="redis://127.0.0.1:6379/0"))  # with an engine
     assert watching(Settings(command_watch="on", redis_url="redis://127.0.0.1:6379/0"))
     assert not watching(Settings(command_watch="off"))
+
+
+def test_a_pass_reads_all_queued_records_in_two_statements_and_writes_nothing_when_none_is_due(api, db, login,
+                                                                                              backend):
+    """The watcher's cost per pass does not grow with the queued records: one read of the records, one of their
+    agents' columns; no write transaction while every command still waits in its column."""
+    import asyncio
+
+    import sqlalchemy as sa
+
+    from openagc.api.delivery import settle_once
+    from openagc.config import Settings
+    from openagc.services import Services
+    from openagc.store import command_records as records
+    from openagc.store.database import Database
+
+    for user in ("1000", "1001", "1028"):
+        login(user)
+        json_call(api, "external_pause", agent_user=user, value="PAUSE")
+        json_call(api, "external_status", agent_user=user, value="A")
+    services = Services(settings=Settings(database=backend.url, engine=False), db=Database(backend.url))
+    services.clock.freeze(FROZEN_AT)
+    statements: list[str] = []
+    sa.event.listen(services.db.engine.sync_engine, "before_cursor_execute",
+                    lambda _c, _cur, sql, *_: statements.append(" ".join(sql.split()).upper()))
+
+    async def one_pass() -> list[dict]:
+        try:
+            return await settle_once(services, records.parse_validity(""))
+        finally:
+            await services.db.dispose()
+
+    assert asyncio.run(one_pass()) == []
+    statements = [s for s in statements if s != "BEGIN"]  # SQLite's deferred BEGIN of a read takes no lock
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("SELECT") and "FROM OPENAGC_COMMANDS" in statements[0]
+    assert statements[1].startswith("SELECT") and "FROM VICIDIAL_LIVE_AGENTS" in statements[1]
+    assert db.count("openagc_commands", state="queued") == 6

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openagc.api.params import PARAMETERS, filter_params
+from openagc.api.params import LOG_STRIP, MASK, PARAMETERS, filter_params, logging_query_string
 
 FUNCTIONS = [
     "external_hangup",
@@ -26,6 +28,25 @@ FUNCTIONS = [
 ]
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
 params = st.dictionaries(st.sampled_from(sorted(PARAMETERS)), text, max_size=8)
+
+query_names = st.sampled_from(["pass", "p%61ss", "%70ass", "pa%73%73", "PASS", "pass%20", "user", "p+ss", "%"]) | text
+
+
+def masked_by_a_parser(query: str) -> str:
+    """The reference: a pair is masked when `parse_qsl` reads its name as `pass`."""
+    out = []
+    for segment in query.split("&"):
+        name, sep, _ = segment.partition("=")
+        if sep and parse_qsl(f"{name}=", keep_blank_values=True) == [("pass", "")]:
+            segment = f"{name}={MASK}"
+        out.append(segment)
+    return "&".join(out)
+
+
+@given(pairs=st.lists(st.tuples(query_names, text), max_size=6))
+def test_the_logged_url_masks_every_pair_a_parser_reads_as_pass(pairs):
+    query = "&".join(f"{n}={v}" for n, v in pairs)
+    assert logging_query_string(query, []) == masked_by_a_parser(query).translate(LOG_STRIP)
 
 
 @given(raw=params, non_latin=st.booleans())

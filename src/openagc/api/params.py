@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ def _mask_passwords(pairs_text: str) -> str:
     out = []
     for segment in pairs_text.split("&"):
         name, sep, _ = segment.partition("=")
-        if sep and parse_qsl(f"{name}=", keep_blank_values=True) == [("pass", "")]:
+        if sep and (name == "pass" or ("%" in name and unquote_plus(name) == "pass")):  # as parse_qsl decodes
             segment = f"{name}={MASK}"
         out.append(segment)
     return "&".join(out)

@@ -224,6 +224,31 @@ def public(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Agents per statement when reading many agents' command columns (an IN list kept short).
+COLUMNS_CHUNK = 500
+
+
+async def columns_of(conn: AsyncConnection, records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Any]:
+    """{(user, column): value} of the command columns the records were written into, for their agents' rows
+    (an agent's first row, as `still_in_column` reads it); an agent with no row is absent."""
+    records = list(records)
+    users = sorted({r["user"] for r in records})
+    names = sorted({r["command"] for r in records})
+    held: dict[tuple[str, str], Any] = {}
+    for i in range(0, len(users), COLUMNS_CHUNK):
+        rows = await conn.execute(sa.select(VLA.user, *(VLA[n] for n in names))
+                                  .where(VLA.user.in_(users[i:i + COLUMNS_CHUNK])).order_by(VLA.live_agent_id))
+        for row in rows.mappings():
+            for name in names:
+                held.setdefault((row["user"], name), row[name])
+    return held
+
+
+def holds(held: Mapping[tuple[str, str], Any], record: Mapping[str, Any]) -> bool:
+    """Whether the columns read by `columns_of` still hold the record's command (its deferred form included)."""
+    return command_value(record["command"], held.get((record["user"], record["command"]))) == record["value"]
+
+
 async def still_in_column(conn: AsyncConnection, record: Mapping[str, Any]) -> bool:
     """Whether the agent's column still holds the record's command (its deferred form included)."""
     column = VLA[record["command"]]
