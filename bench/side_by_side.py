@@ -45,7 +45,7 @@ from common import (
 )
 
 from openagc.store.database import make_sync_engine
-from openagc.store.schema import vicidial_api_log, vicidial_api_urls, vicidial_live_agents
+from openagc.store.schema import openagc_commands, vicidial_api_log, vicidial_api_urls, vicidial_live_agents
 
 LUA = Path(__file__).with_name("side_by_side.lua")
 OURS, REFERENCE = "openagc", "upstream"  # the flavour of answers each side gives
@@ -250,7 +250,9 @@ def server_values(base: str, args: argparse.Namespace) -> dict[str, str]:
 
 
 def reset(database: str | None, agents: int) -> None:
-    """Agents back to PAUSED with no lead and no pending external_* command; the api log emptied."""
+    """Agents back to PAUSED with no lead and no pending external_* command; the api log emptied, and the agents'
+    command records removed (else openagc's drop-in watcher would end them all as delivered at the start of the
+    next run, a burst of work that is no part of the scenario)."""
     if not database:
         return
     engine = make_sync_engine(database)
@@ -264,6 +266,8 @@ def reset(database: str | None, agents: int) -> None:
         )
         conn.execute(sa.delete(vicidial_api_log))
         conn.execute(sa.delete(vicidial_api_urls))
+        if sa.inspect(conn).has_table(openagc_commands.name):
+            conn.execute(sa.delete(openagc_commands).where(openagc_commands.c.user.in_(users)))
     engine.dispose()
 
 
