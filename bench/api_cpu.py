@@ -11,7 +11,7 @@ On a machine shared with other work, wrk's requests a second move with everythin
 this process spends per request (`time.process_time`, the database driver's threads included; MariaDB's own work
 is not) is a steadier figure for comparing two versions of the request path. The app is the service's own
 (`create_app`: every middleware and the route), called directly as ASGI (no HTTP client's work counted);
-requests rotate over `--agents` logged-in agents. Scenarios: `version`, `external_pause` and `external_status`
+requests rotate over `--agents` logged-in agents. Scenarios: `version`, `external_pause`, `external_status` and `external_dial`
 with `user`/`pass`, and `external_pause_key` with an API key (when this version of the code has keys). Every
 answer is checked. On MariaDB the server's own CPU time over the same requests (`/proc/<mariadbd>/stat`, utime +
 stime) is printed too: it counts whatever else the server did meanwhile, so take it on a quiet server. `--profile`
@@ -50,6 +50,8 @@ SCENARIOS = {
                        "SUCCESS: external_pause function set"),
     "external_status": ({"function": "external_status", "value": "A"} | AUTH,
                         "SUCCESS: external_status function set"),
+    "external_dial": ({"function": "external_dial", "value": "7275551212", "phone_code": "1", "search": "YES",
+                       "preview": "NO", "focus": "YES"} | AUTH, "SUCCESS: external_dial function set"),
     "external_pause_key": ({"function": "external_pause", "value": "PAUSE"}, "SUCCESS: external_pause function set"),
 }
 

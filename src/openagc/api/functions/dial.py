@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from openagc.api.numbers import whole
 from openagc.api.pipeline import Call, api_function
 from openagc.api.reply import Line, error, notice, success, verbatim
+from openagc.store import executor
 from openagc.store.schema import (
     groups_alias,
     vicidial_campaigns,
@@ -71,13 +72,20 @@ def _callerid_number_ok(text: str | None) -> bool:
     return float(text) >= 4
 
 
+U = vicidial_users.c
+#: The checks every manual dial makes, built once for the executor (parameters `user`, `campaign_id`).
+MAY_DIAL_MANUALLY = sa.select(U.user).where(U.user == sa.bindparam("user"), U.agentcall_manual == "1").limit(1)
+PAUSED_ROW = sa.select(VLA.live_agent_id).where(VLA.user == sa.bindparam("user"), VLA.status == "PAUSED").limit(1)
+PAUSED_WITHOUT_LEAD = sa.select(VLA.live_agent_id).where(
+    VLA.user == sa.bindparam("user"), VLA.status == "PAUSED", VLA.lead_id < 1).limit(1)
+CAMPAIGN_API_MANUAL_DIAL = sa.select(VC.api_manual_dial).where(VC.campaign_id == sa.bindparam("campaign_id"))
+CAMPAIGN_PREVIEW = sa.select(VC.manual_preview_dial, VC.alt_number_dialing).where(
+    VC.campaign_id == sa.bindparam("campaign_id"))
+
+
 async def _may_dial_manually(call: Call) -> bool:
     """The agent's `vicidial_users.agentcall_manual` is exactly '1' (2–5 do not count)."""
-    U = vicidial_users.c
-    found = await call.scalar(
-        sa.select(U.user).where(U.user == call.p.agent_user, U.agentcall_manual == "1").limit(1)
-    )
-    return found is not None
+    return await executor.fetch_one(call.db, MAY_DIAL_MANUALLY, {"user": call.p.agent_user}) is not None
 
 
 def _manual_dial_denied(call: Call) -> Line:
@@ -88,17 +96,15 @@ def _not_paused(call: Call) -> Line:
     return error("agent_user is not paused", call.p.agent_user)
 
 
-async def _has_live_row(call: Call, *conditions: sa.ColumnElement[bool]) -> bool:
-    """Whether any of the agent's `vicidial_live_agents` rows meets `conditions`."""
-    found = await call.scalar(
-        sa.select(VLA.live_agent_id).where(VLA.user == call.p.agent_user, *conditions).limit(1)
-    )
-    return found is not None
+async def _has_live_row(call: Call, which: sa.Select) -> bool:
+    """Whether any of the agent's `vicidial_live_agents` rows is one `which` (`PAUSED_ROW` …) selects."""
+    return await executor.fetch_one(call.db, which, {"user": call.p.agent_user}) is not None
 
 
-async def _agent_campaign(call: Call, *columns: sa.Column) -> sa.RowMapping | None:
-    """`columns` of the agent's campaign row (None when the campaign does not exist)."""
-    return await call.first(sa.select(*columns).where(VC.campaign_id == (call.agent["campaign_id"] or "")))
+async def _agent_campaign(call: Call, which: sa.Select) -> dict | None:
+    """The agent's campaign row as `which` (`CAMPAIGN_PREVIEW` …) reads it (None when the campaign does not
+    exist)."""
+    return await executor.fetch_one(call.db, which, {"campaign_id": call.agent["campaign_id"] or ""})
 
 
 # --- external_dial --------------------------------------------------------------------------------
@@ -211,9 +217,9 @@ async def external_dial(call: Call) -> Line:
     """Queue a manual dial: into the agent's `external_dial` (STANDARD) or its manual dial queue."""
     p = call.p
     p.vendor_id = p.vendor_id.replace("!", "")  # `!` separates the dial-string fields
-    campaign = await _agent_campaign(call, VC.api_manual_dial)
+    campaign = await _agent_campaign(call, CAMPAIGN_API_MANUAL_DIAL)
     standard = campaign is not None and campaign["api_manual_dial"] == "STANDARD"
-    ready = not standard or await _has_live_row(call, VLA.status == "PAUSED", VLA.lead_id < 1)
+    ready = not standard or await _has_live_row(call, PAUSED_WITHOUT_LEAD)
     if p.dial_ingroup:
         IG = vicidial_inbound_groups.c
         if await call.scalar(sa.select(IG.group_id).where(IG.group_id == p.dial_ingroup).limit(1)) is None:
@@ -268,7 +274,7 @@ async def preview_dial_action(call: Call) -> Line:
     """Tell the agent screen to skip/dial/finish the lead being previewed (or in alt-number dialing)."""
     p = call.p
     campaign_id = call.agent["campaign_id"] or ""
-    campaign = await _agent_campaign(call, VC.manual_preview_dial, VC.alt_number_dialing)
+    campaign = await _agent_campaign(call, CAMPAIGN_PREVIEW)
     if campaign is not None:
         refusal = None
         if campaign["manual_preview_dial"] == "DISABLED":
@@ -281,7 +287,7 @@ async def preview_dial_action(call: Call) -> Line:
             reason, setting = refusal
             raise call.stop(error(reason, p.agent_user, campaign_id, setting,
                                   data=f"{campaign_id}|{setting}").ends())
-    if not await _has_live_row(call, VLA.status == "PAUSED"):
+    if not await _has_live_row(call, PAUSED_ROW):
         return _not_paused(call)
     if not await _may_dial_manually(call):
         return _manual_dial_denied(call)
