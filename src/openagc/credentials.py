@@ -125,10 +125,13 @@ def _user_locked(row: sa.RowMapping, now: datetime, rule: Lockout) -> bool:
     return count >= rule.user_failures and since is not None and now - since < timedelta(seconds=rule.seconds)
 
 
+SOURCE_FAILURES = sa.select(F.failures, F.window_start).where(
+    F.user == sa.bindparam("user"), F.source == sa.bindparam("source"))
+
+
 async def _source_locked(conn: AsyncConnection, user: str, source: str, now: datetime, rule: Lockout) -> bool:
-    found = (await conn.execute(sa.select(F.failures, F.window_start).where(F.user == user, F.source == source))
-             ).first()
-    return bool(found) and found.failures >= rule.failures and now - found.window_start < timedelta(
+    found = await executor.fetch_one(conn, SOURCE_FAILURES, {"user": user, "source": source})
+    return found is not None and found["failures"] >= rule.failures and now - found["window_start"] < timedelta(
         seconds=rule.seconds)
 
 
@@ -186,6 +189,17 @@ async def _count_failure(conn: AsyncConnection, user: str, source: str, now: dat
     return True
 
 
+#: upstream's `failed_*_today` notes of a refusal (`record_failure`); a BAD one also counts and keeps the address.
+NOTE_REFUSAL = sa.update(vicidial_users).where(U.user == sa.bindparam("where_user")).values(
+    failed_login_attempts_today=U.failed_login_attempts_today + 1,
+    failed_last_type_today=sa.bindparam("refusal_kind"))
+NOTE_BAD = sa.update(vicidial_users).where(U.user == sa.bindparam("where_user")).values(
+    failed_login_attempts_today=U.failed_login_attempts_today + 1,
+    failed_last_type_today=sa.bindparam("refusal_kind"),
+    failed_login_count_today=U.failed_login_count_today + 1,
+    failed_last_ip_today=sa.bindparam("refusal_ip"))
+
+
 async def record_failure(conn: AsyncConnection, row: sa.RowMapping, now: datetime, client_ip: str, code: str,
                           rule: Lockout) -> str:
     """Count a failed attempt (BAD only) and note it in upstream's `failed_*_today` columns; the final code.
@@ -197,14 +211,11 @@ async def record_failure(conn: AsyncConnection, row: sa.RowMapping, now: datetim
     if code == BAD and not await _count_failure(conn, row["user"], source_of(client_ip), now, rule):
         code = LOCK
     kind = {BAD: "01cBAD", LOCK: "03cLOCK"}.get(code, f"04c{code}")
-    values: dict[str, Any] = {
-        "failed_login_attempts_today": U.failed_login_attempts_today + 1,
-        "failed_last_type_today": kind,
-    }
     if code == BAD:
-        values["failed_login_count_today"] = U.failed_login_count_today + 1
-        values["failed_last_ip_today"] = client_ip[:50]
-    await conn.execute(sa.update(vicidial_users).where(U.user == row["user"]).values(**values))
+        await executor.execute(conn, NOTE_BAD, {"where_user": row["user"], "refusal_kind": kind,
+                                                "refusal_ip": client_ip[:50]})
+    else:
+        await executor.execute(conn, NOTE_REFUSAL, {"where_user": row["user"], "refusal_kind": kind})
     return code
 
 
