@@ -7,17 +7,17 @@
     valgrind --tool=callgrind --instr-atstart=no .venv/bin/python bench/api_cpu.py --callgrind \
         --database sqlite --requests 300 --scenarios external_pause   # "Collected" / 300: instructions a request
 
-On a machine shared with other work, wrk's requests a second move with everything else that runs; the CPU time
-this process spends per request (`time.process_time`, the database driver's threads included; MariaDB's own work
-is not) is a steadier figure for comparing two versions of the request path. The app is the service's own
-(`create_app`: every middleware and the route), called directly as ASGI (no HTTP client's work counted);
-requests rotate over `--agents` logged-in agents. Scenarios: `version`, `external_pause`, `external_status` and `external_dial`
-with `user`/`pass`, and `external_pause_key` with an API key (when this version of the code has keys). Every
-answer is checked. On MariaDB the server's own CPU time over the same requests (`/proc/<mariadbd>/stat`, utime +
-stime) is printed too: it counts whatever else the server did meanwhile, so take it on a quiet server. `--profile`
-writes a cProfile (CPU time) of one more round of each scenario (pstats format). `--callgrind` (under callgrind) counts
-the instructions of one round after a warm-up round, independent of other work on the machine (this process only:
-on SQLite the database's work included, on MariaDB not).
+On a machine shared with other work, wrk's requests a second move with everything else that runs; the CPU time this
+process spends per request (`time.process_time`, the database driver's threads included; MariaDB's own work is not)
+is a steadier figure for comparing two versions of the request path. The app is the service's own (`create_app`:
+every middleware and the route), called directly as ASGI (no HTTP client's work counted); requests rotate over
+`--agents` logged-in agents. Scenarios: `version`, `external_pause`, `external_status` and `external_dial` with
+`user`/`pass`, and `external_pause_key` with an API key (when this version of the code has keys). Every answer is
+checked. On MariaDB the server's own CPU time over the same requests (`/proc/<mariadbd>/stat`, utime + stime) is
+printed too: it counts whatever else the server did meanwhile, so take it on a quiet server. `--profile` writes a
+cProfile (CPU time) of one more round of each scenario (pstats format). `--callgrind` (under callgrind) counts the
+instructions of one round after a warm-up round, independent of other work on the machine (this process only: on
+SQLite the database's work included, on MariaDB not).
 """
 
 from __future__ import annotations

@@ -215,3 +215,42 @@ def test_a_command_carried_out_by_upstreams_screen_is_delivered(backend, watched
                                "value": db.row("openagc_commands", command_id=command_id)["value"],
                                "state": "delivered", "reason": "the agent's screen took it", "source": "api",
                                "function": "external_pause"}
+
+
+def test_a_holder_compares_with_what_it_wrote_and_still_sees_every_change(backend, watched):
+    """While a watcher holds the lease, a poll reads the agents' rows but not the views it wrote itself (kept in
+    memory since its last commit); a change made after that commit still comes out."""
+    import sqlalchemy as sa
+
+    db = watched
+    login(db)
+    _, _, stop = backend.services.extra["stock_watcher"]
+    on_server_loop(backend, stop)
+    statements: list[str] = []
+
+    async def go() -> tuple[list[int], list[int], list[int]]:
+        services = backend.new_services(engine=False)
+        sa.event.listen(services.db.engine.sync_engine, "before_cursor_execute",
+                        lambda _c, _cur, sql, *_: statements.append(" ".join(sql.split()).lower()))
+        watcher = StockWatcher(services, 1.0)
+        try:
+            taken = await watcher.poll()  # takes the lease over where the server's watcher left off
+            statements.clear()
+            quiet = await watcher.poll()  # nothing moved
+            reads_of_its_own_table = [s for s in statements if "from openagc_event_watch_agents" in s]
+            assert reads_of_its_own_table == [], statements
+            db.update("vicidial_live_agents", {"user": "1000"}, status="READY", pause_code="")
+            moved = await watcher.poll()
+            await watcher.release()
+            return taken, quiet, moved
+        finally:
+            await services.db.dispose()
+
+    try:
+        taken, quiet, moved = asyncio.run(go())
+    finally:
+        db.update("openagc_event_watch", {"name": "stock"}, lease_until_ms=0)
+        on_server_loop(backend, lambda: stock_watcher.start(backend.services))
+    assert quiet == []
+    assert len(moved) == 1 and moved[0] > max(taken, default=0)
+    assert [r["kind"] for r in db.rows("openagc_events") if r["event_id"] in moved] == ["agent.state"]

@@ -65,13 +65,13 @@ class AgentView:
     def of(cls, row: Mapping[str, Any]) -> AgentView:
         """From a row (or a stored view) holding these names; missing or NULL columns are empty."""
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = row.get(f.name)
-            values[f.name] = int(raw or 0) if f.type == "int" else ("" if raw is None else str(raw))
+        for name, whole in _VIEW_FIELDS:
+            raw = row.get(name)
+            values[name] = int(raw or 0) if whole else ("" if raw is None else str(raw))
         return cls(**values)
 
     def stored(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name, _ in _VIEW_FIELDS}
 
     @property
     def phase(self) -> str:
@@ -91,6 +91,11 @@ class AgentView:
     @property
     def inbound(self) -> bool:
         return self.comments in INBOUND_COMMENTS
+
+
+#: AgentView's fields as (name, is an int), read once: `dataclasses.fields` builds its tuple anew on every call, and
+#: the stock watcher and the engine's events make views of every agent they look at.
+_VIEW_FIELDS = tuple((f.name, f.type == "int") for f in fields(AgentView))
 
 
 @dataclass

@@ -55,6 +55,10 @@ class StockWatcher:
         self.services = services
         self.period = period
         self.holder = holder_name("stock:")
+        # The views the agents table holds, as this process last wrote them; kept while it holds the lease (no
+        # other process writes the table then), so a poll compares against memory instead of reading it back.
+        self._seen: dict[str, AgentView] | None = None
+        self._wrote: dict[str, AgentView] | None = None
 
     async def poll(self) -> list[int]:
         """One pass; returns the ids of the events it appended."""
@@ -62,7 +66,9 @@ class StockWatcher:
             due = await self._due(conn)
         if not due:
             return []
+        self._seen = None  # until the write has committed
         ids: list[int] = await self.services.db.transaction(self._write)
+        self._seen = self._wrote
         if ids:
             self.services.bus.publish(event_log.EVENTS_TOPIC, ids[-1])
         return ids
@@ -72,13 +78,13 @@ class StockWatcher:
         lease = (await conn.execute(sa.select(W.holder, W.lease_until_ms, W.state).where(W.name == NAME))).first()
         now = now_ms()
         if lease is None or lease.holder != self.holder:
+            self._seen = None
             return lease is None or lease.lease_until_ms <= now
         if lease.lease_until_ms - now < LEASE_MS - RENEW_MS:
             return True
         state = json.loads(lease.state or "{}")
-        seen = {row.user: AgentView.of(json.loads(row.seen)) for row in await conn.execute(
-            sa.select(WA.user, WA.seen))}
-        if await agent_rows.views(conn) != seen:
+        seen = self._seen if self._seen is not None else await _read_seen(conn)
+        if _as_stored(await agent_rows.views(conn)) != seen:
             return True
         if await agent_rows.highest(conn, agent_rows.RL.recording_id) > state.get("recording_id", 0):
             return True
@@ -88,6 +94,7 @@ class StockWatcher:
 
     async def _write(self, conn: AsyncConnection) -> list[int]:
         """Under the lease row's lock: take or renew the lease, derive and append the events, save where it is."""
+        self._wrote = None
         now = now_ms()
         lease = (await conn.execute(sa.select(W.holder, W.lease_until_ms, W.state).where(W.name == NAME)
                                     .with_for_update())).first()
@@ -117,14 +124,14 @@ class StockWatcher:
         current = await agent_rows.views(conn)
         await conn.execute(sa.delete(openagc_event_watch_agents))
         await _save_seen(conn, current, current)
+        self._wrote = _as_stored(current)
         state = {"recording_id": await agent_rows.highest(conn, agent_rows.RL.recording_id),
                  "callback_id": await agent_rows.highest(conn, agent_rows.CB.callback_id), "open": []}
         await conn.execute(sa.update(openagc_event_watch).where(W.name == NAME).values(state=json.dumps(state)))
         return []
 
     async def _derive(self, conn: AsyncConnection, state: dict[str, Any]) -> list[int]:
-        seen = {row.user: AgentView.of(json.loads(row.seen)) for row in await conn.execute(
-            sa.select(WA.user, WA.seen))}
+        seen = await _read_seen(conn)
         current = await agent_rows.views(conn)
         changed = sorted(u for u in seen.keys() | current.keys() if seen.get(u) != current.get(u))
         facts = {user: await agent_rows.facts_of(conn, seen.get(user), current.get(user)) for user in changed}
@@ -164,6 +171,7 @@ class StockWatcher:
             "open": sorted({*still_open, *(int(r["recording_id"]) for r in started)} - ended),
         }
         await _save_seen(conn, current, changed)
+        self._wrote = _as_stored(current)
         await conn.execute(sa.update(openagc_event_watch).where(W.name == NAME).values(state=json.dumps(state)))
         now_ms = int(self.services.clock.now().timestamp() * 1000)
         return await event_log.append(conn, events, now_ms)  # last: the sequence row stays locked until commit
@@ -197,6 +205,16 @@ async def _ended(conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
     return [r for r in await agent_rows.recordings(conn, ids) if r.get("end_time") is not None]
+
+
+async def _read_seen(conn: AsyncConnection) -> dict[str, AgentView]:
+    """The views the agents table holds (what the last write saw)."""
+    return {row.user: AgentView.of(json.loads(row.seen)) for row in await conn.execute(sa.select(WA.user, WA.seen))}
+
+
+def _as_stored(views: dict[str, AgentView]) -> dict[str, AgentView]:
+    """`views` keyed as the agents table keys them (its user column holds 20 characters)."""
+    return {user[:20]: view for user, view in views.items()}
 
 
 async def _save_seen(conn: AsyncConnection, current: dict[str, AgentView], users: Iterable[str]) -> None:
