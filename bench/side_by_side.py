@@ -396,42 +396,58 @@ def measure(sides: dict[str, str], args: argparse.Namespace, workdir: Path, emit
     return runs
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_side_arguments(ap: argparse.ArgumentParser, scenarios: str) -> None:
+    """The options this script and steady_rate.py share: the two sides, their database, the agents, credentials."""
     ap.add_argument("--ours", help="base URL of openagc, or `spawn` to start it here")
     ap.add_argument("--reference", help="base URL of the reference (upstream api.php)")
-    ap.add_argument("--ours-pids", help="PIDs whose process trees are our server (CPU per request); set by spawn")
-    ap.add_argument("--reference-pids", help="PIDs whose process trees are the reference (e.g. nginx's and php-fpm's)")
-    ap.add_argument("--db-pid", help="the database server's PID (its CPU per request; shared, so noisy)")
     ap.add_argument("--database", help="the database the servers share: agents set up and reset here")
     ap.add_argument("--workers", type=int, default=2, help="workers of a spawned openagc")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--warmup", type=int, default=1, help="seconds of each scenario on each side before round 1")
-    ap.add_argument("--connections", type=int, default=16)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--scenarios", default=scenarios, help=f"comma-separated, of {', '.join(SCENARIOS)}")
     ap.add_argument("--agents", type=int, default=100, help="logged-in agents 2000… the requests rotate over")
     ap.add_argument("--user", default="6666", help="API user")
     ap.add_argument("--password", default="1234")
     ap.add_argument("--bad-user", default="6667", help="user of the bad_password scenario (may get locked)")
     ap.add_argument("--bad-password", default="wrong99")
-    args = ap.parse_args()
+
+
+def check_side_arguments(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if not (args.ours or args.reference):
         ap.error("give --ours and/or --reference")
     if unknown := set(args.scenarios.split(",")) - set(SCENARIOS):
         ap.error(f"unknown scenarios {sorted(unknown)}; known: {', '.join(SCENARIOS)}")
+
+
+@contextmanager
+def sides_of(args: argparse.Namespace, workdir: Path) -> Iterator[dict[str, str]]:
+    """{"ours": base URL, "reference": base URL} of the sides given (ours spawned if asked), with the agents set up
+    in `--database`."""
+    with our_server(args, workdir) as ours:
+        if args.database:
+            engine = make_sync_engine(args.database)
+            with engine.begin() as conn:
+                add_agents(conn, args.agents)
+            engine.dispose()
+        yield {k: v for k, v in (("ours", ours), ("reference", args.reference)) if v}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_side_arguments(ap, ",".join(SCENARIOS))
+    ap.add_argument("--ours-pids", help="PIDs whose process trees are our server (CPU per request); set by spawn")
+    ap.add_argument("--reference-pids", help="PIDs whose process trees are the reference (e.g. nginx's and php-fpm's)")
+    ap.add_argument("--db-pid", help="the database server's PID (its CPU per request; shared, so noisy)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=1, help="seconds of each scenario on each side before round 1")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    check_side_arguments(ap, args)
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install wrk)")
     workdir = Path(tempfile.mkdtemp(prefix="openagc-side-"))
     try:
-        with our_server(args, workdir) as ours:
-            if args.database:
-                engine = make_sync_engine(args.database)
-                with engine.begin() as conn:
-                    add_agents(conn, args.agents)
-                engine.dispose()
-            sides = {k: v for k, v in (("ours", ours), ("reference", args.reference)) if v}
+        with sides_of(args, workdir) as sides:
             print(
                 f"machine: {machine()}; wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
                 f"{args.agents} agents, {args.rounds} rounds; " + ", ".join(f"{k} {v}" for k, v in sides.items())

@@ -31,10 +31,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from common import FIRST_AGENT, add_agents, machine, percentile
-from side_by_side import OURS, REFERENCE, SCENARIOS, Kind, our_server, reset, server_values
-
-from openagc.store.database import make_sync_engine
+from common import FIRST_AGENT, machine, percentile
+from side_by_side import (
+    OURS,
+    REFERENCE,
+    SCENARIOS,
+    Kind,
+    add_side_arguments,
+    check_side_arguments,
+    reset,
+    server_values,
+    sides_of,
+)
 
 DATE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
 
@@ -172,34 +180,16 @@ async def run_rate(base: str, kinds: tuple[Kind, ...], flavour: str, values: dic
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ours", help="base URL of openagc, or `spawn` to start it here")
-    ap.add_argument("--reference", help="base URL of the reference (upstream api.php)")
-    ap.add_argument("--database", help="the database the servers share: agents set up and reset here")
-    ap.add_argument("--workers", type=int, default=2, help="workers of a spawned openagc")
+    add_side_arguments(ap, "external_pause")
     ap.add_argument("--rates", default="100,200,400", help="requests a second, comma-separated")
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--connections", type=int, default=64, help="keep-alive connections of the pool")
-    ap.add_argument("--scenarios", default="external_pause")
-    ap.add_argument("--agents", type=int, default=100, help="logged-in agents 2000… the requests rotate over")
-    ap.add_argument("--user", default="6666", help="API user")
-    ap.add_argument("--password", default="1234")
-    ap.add_argument("--bad-user", default="6667")
-    ap.add_argument("--bad-password", default="wrong99")
     args = ap.parse_args()
-    if not (args.ours or args.reference):
-        ap.error("give --ours and/or --reference")
-    if unknown := set(args.scenarios.split(",")) - set(SCENARIOS):
-        ap.error(f"unknown scenarios {sorted(unknown)}; known: {', '.join(SCENARIOS)}")
+    check_side_arguments(ap, args)
     workdir = Path(tempfile.mkdtemp(prefix="openagc-steady-"))
     outcomes = []
     try:
-        with our_server(args, workdir) as ours:
-            if args.database:
-                engine = make_sync_engine(args.database)
-                with engine.begin() as conn:
-                    add_agents(conn, args.agents)
-                engine.dispose()
-            sides = {k: v for k, v in (("ours", ours), ("reference", args.reference)) if v}
+        with sides_of(args, workdir) as sides:
             flavours = {"ours": OURS, "reference": REFERENCE}
             values = {side: server_values(base, args) for side, base in sides.items()}
             print(f"machine: {machine()}; open loop, {args.duration:g} s a run, pool of {args.connections} "
