@@ -131,7 +131,7 @@ def _open_database(database: str, *, must_exist: bool = False) -> bool:
     try:
         engine = make_sync_engine(database, poolclass=sa.pool.NullPool)  # imports the driver
         with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
+            conn.execute(sa.select(1))
     except (sa.exc.SQLAlchemyError, OSError, ImportError) as exc:
         _fail(f"cannot open database {shown}: {_reason(exc)}")
     finally:

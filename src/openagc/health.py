@@ -34,7 +34,7 @@ async def _database(services: Services) -> dict[str, Any]:
     try:
         async with asyncio.timeout(2):
             async with services.db.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
+                await conn.execute(sa.select(1))
         status = "ok"
     except Exception:  # any failure to answer is "error"; the log of the request that needs it says why
         status = "error"

@@ -22,7 +22,7 @@ from openagc import API_BUILD, API_VERSION, metrics
 from openagc.api import functions  # noqa: F401  (registers every function)
 from openagc.api.audit import write_log
 from openagc.api.language import translator
-from openagc.api.outcomes import OutcomeWaiter, wanted_wait_ms
+from openagc.api.outcomes import wanted_wait_ms
 from openagc.api.params import filter_params, logging_query_string, pick
 from openagc.api.pipeline import REGISTRY, Call, run
 from openagc.api.reply import Line, Reply, bare, verbatim
@@ -230,7 +230,7 @@ async def _dispatch(call: Call, user_row: sa.RowMapping | None, reply: Reply, cl
     await run(spec, call)
 
 
-async def _json(services: Services, reply: Reply, commands: list[int], waiter: OutcomeWaiter | None,
+async def _json(services: Services, reply: Reply, commands: list[int], waiter: command_records.OutcomeWaiter | None,
                 wait_ms: int) -> str:
     """The JSON answer: upstream's line as JSON, plus `command_id` (ours) and, after a `wait`, the record."""
     extra: dict[str, Any] = {}
@@ -357,7 +357,7 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
         return call, t, reply
 
     wait_ms = wanted_wait_ms(raw, settings.command_wait_max_ms)
-    waiter = OutcomeWaiter(services.bus) if wait_ms else None  # listening before the command exists
+    waiter = command_records.OutcomeWaiter(services.bus) if wait_ms else None  # listening before the command exists
     headers = HEADERS
     try:
         try:
@@ -412,7 +412,7 @@ async def command_status(request: Request) -> Response:
     token = api_keys.bearer(authorization) if authorization else None
     keyed = _Keyed(None) if token is not None else None
     wait_ms = wanted_wait_ms({"format": "json", "wait": params.get("wait", "")}, services.settings.command_wait_max_ms)
-    waiter = OutcomeWaiter(services.bus) if wait_ms else None
+    waiter = command_records.OutcomeWaiter(services.bus) if wait_ms else None
     try:
         try:
             async with services.db.begin() as conn:

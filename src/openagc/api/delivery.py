@@ -35,7 +35,7 @@ async def settle_once(services: Services, validity: dict[str, int]) -> list[dict
 
     The pass reads the queued records and their agents' columns in two statements, whatever their number, and
     opens a write transaction only when a record is due (its column no longer holds it, or it is past its
-    validity); there each due record is checked again before it is ended (compare-and-set)."""
+    validity); there the due records' columns are read again and each record is ended by a compare-and-set."""
     async with services.db.connect() as conn:
         queued = [dict(r) for r in (await conn.execute(
             sa.select(records.openagc_commands).where(records.CMD.state == records.QUEUED)
@@ -43,16 +43,20 @@ async def settle_once(services: Services, validity: dict[str, int]) -> list[dict
         held = await records.columns_of(conn, queued) if queued else {}
     now = services.clock.now()  # after the read: no record read here is newer than `now`
     now_ms = int(now.timestamp() * 1000)
-    due = [r for r in queued if not records.holds(held, r)
-           or now_ms - int(r["created_ms"]) > records.validity_of(r, validity) * 1000]
+
+    def expired(record: dict) -> bool:
+        return now_ms - int(record["created_ms"]) > records.validity_of(record, validity) * 1000
+
+    due = [r for r in queued if not records.holds(held, r) or expired(r)]
     if not due:
         return []
     ended = []
     async with services.db.begin() as conn:
+        held = await records.columns_of(conn, due)
         for record in due:
-            if not await records.still_in_column(conn, record):
+            if not records.holds(held, record):
                 state, reason = records.DELIVERED, "the agent's screen took it"
-            elif now_ms - int(record["created_ms"]) > records.validity_of(record, validity) * 1000:
+            elif expired(record):
                 await records.clear_column(conn, record)
                 state, reason = records.EXPIRED, f"not taken within {records.validity_of(record, validity)} s"
             else:

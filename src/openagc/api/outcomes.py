@@ -3,14 +3,11 @@
 `wait` (milliseconds, our extension; upstream ignores unknown parameters) holds a `format=json` answer until the
 command reaches a final state or the wait ends. The caller is woken by the outcome itself — the engine publishes
 each committed outcome on the bus (`command_records.OUTCOME_TOPIC`, forwarded between processes by the Redis
-bridge) — and the record is then read once; nothing polls the database per request.
+bridge; `command_records.OutcomeWaiter` listens for it) — and the record is then read once; nothing polls the
+database per request.
 """
 
 from __future__ import annotations
-
-from openagc.store.command_records import OutcomeWaiter
-
-__all__ = ["OutcomeWaiter", "wanted_wait_ms"]
 
 
 def wanted_wait_ms(raw: dict[str, str], max_ms: int) -> int:

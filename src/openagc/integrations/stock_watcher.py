@@ -46,6 +46,7 @@ LEASE_MS = 15_000  # a holder that stops renewing loses the lease after this lon
 RENEW_MS = 5_000  # how often a holder renews
 ENGINE = "engine:"  # holders that are engines (a watcher taking over from one starts from a baseline)
 W, WA = openagc_event_watch.c, openagc_event_watch_agents.c
+Seen = dict[str, AgentView]  # the agents table's views: user (as that table keys it) → view
 
 
 class StockWatcher:
@@ -57,8 +58,7 @@ class StockWatcher:
         self.holder = holder_name("stock:")
         # The views the agents table holds, as this process last wrote them; kept while it holds the lease (no
         # other process writes the table then), so a poll compares against memory instead of reading it back.
-        self._seen: dict[str, AgentView] | None = None
-        self._wrote: dict[str, AgentView] | None = None
+        self._seen: Seen | None = None
 
     async def poll(self) -> list[int]:
         """One pass; returns the ids of the events it appended."""
@@ -67,8 +67,7 @@ class StockWatcher:
         if not due:
             return []
         self._seen = None  # until the write has committed
-        ids: list[int] = await self.services.db.transaction(self._write)
-        self._seen = self._wrote
+        ids, self._seen = await self.services.db.transaction(self._write)
         if ids:
             self.services.bus.publish(event_log.EVENTS_TOPIC, ids[-1])
         return ids
@@ -92,9 +91,9 @@ class StockWatcher:
             return True
         return bool(await _ended(conn, state.get("open", [])))
 
-    async def _write(self, conn: AsyncConnection) -> list[int]:
-        """Under the lease row's lock: take or renew the lease, derive and append the events, save where it is."""
-        self._wrote = None
+    async def _write(self, conn: AsyncConnection) -> tuple[list[int], Seen | None]:
+        """Under the lease row's lock: take or renew the lease, derive and append the events, save where it is;
+        (the events' ids, the views saved, or None when this process does not hold the lease)."""
         now = now_ms()
         lease = (await conn.execute(sa.select(W.holder, W.lease_until_ms, W.state).where(W.name == NAME)
                                     .with_for_update())).first()
@@ -104,10 +103,10 @@ class StockWatcher:
                     await conn.execute(sa.insert(openagc_event_watch).values(
                         name=NAME, holder=self.holder, lease_until_ms=now + LEASE_MS, state="{}"))
             except IntegrityError:  # another watcher created it first: the next pass sees who holds it
-                return []
+                return [], None
             return await self._baseline(conn)
         if lease.holder != self.holder and lease.lease_until_ms > now:
-            return []
+            return [], None
         await conn.execute(sa.update(openagc_event_watch).where(W.name == NAME).values(
             holder=self.holder, lease_until_ms=now + LEASE_MS))
         state = json.loads(lease.state or "{}")
@@ -119,18 +118,17 @@ class StockWatcher:
             log.info("deriving events from upstream's tables (lease taken over from %s)", lease.holder)
         return await self._derive(conn, state)
 
-    async def _baseline(self, conn: AsyncConnection) -> list[int]:
+    async def _baseline(self, conn: AsyncConnection) -> tuple[list[int], Seen]:
         """Start from what the tables hold now, without events."""
         current = await agent_rows.views(conn)
         await conn.execute(sa.delete(openagc_event_watch_agents))
         await _save_seen(conn, current, current)
-        self._wrote = _as_stored(current)
         state = {"recording_id": await agent_rows.highest(conn, agent_rows.RL.recording_id),
                  "callback_id": await agent_rows.highest(conn, agent_rows.CB.callback_id), "open": []}
         await conn.execute(sa.update(openagc_event_watch).where(W.name == NAME).values(state=json.dumps(state)))
-        return []
+        return [], _as_stored(current)
 
-    async def _derive(self, conn: AsyncConnection, state: dict[str, Any]) -> list[int]:
+    async def _derive(self, conn: AsyncConnection, state: dict[str, Any]) -> tuple[list[int], Seen]:
         seen = await _read_seen(conn)
         current = await agent_rows.views(conn)
         changed = sorted(u for u in seen.keys() | current.keys() if seen.get(u) != current.get(u))
@@ -171,10 +169,10 @@ class StockWatcher:
             "open": sorted({*still_open, *(int(r["recording_id"]) for r in started)} - ended),
         }
         await _save_seen(conn, current, changed)
-        self._wrote = _as_stored(current)
         await conn.execute(sa.update(openagc_event_watch).where(W.name == NAME).values(state=json.dumps(state)))
         now_ms = int(self.services.clock.now().timestamp() * 1000)
-        return await event_log.append(conn, events, now_ms)  # last: the sequence row stays locked until commit
+        # last: the sequence row stays locked until commit
+        return await event_log.append(conn, events, now_ms), _as_stored(current)
 
     async def run(self) -> None:
         failing = False
@@ -207,12 +205,12 @@ async def _ended(conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
     return [r for r in await agent_rows.recordings(conn, ids) if r.get("end_time") is not None]
 
 
-async def _read_seen(conn: AsyncConnection) -> dict[str, AgentView]:
+async def _read_seen(conn: AsyncConnection) -> Seen:
     """The views the agents table holds (what the last write saw)."""
     return {row.user: AgentView.of(json.loads(row.seen)) for row in await conn.execute(sa.select(WA.user, WA.seen))}
 
 
-def _as_stored(views: dict[str, AgentView]) -> dict[str, AgentView]:
+def _as_stored(views: dict[str, AgentView]) -> Seen:
     """`views` keyed as the agents table keys them (its user column holds 20 characters)."""
     return {user[:20]: view for user, view in views.items()}
 

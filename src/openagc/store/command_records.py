@@ -230,7 +230,7 @@ COLUMNS_CHUNK = 500
 
 async def columns_of(conn: AsyncConnection, records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Any]:
     """{(user, column): value} of the command columns the records were written into, for their agents' rows
-    (an agent's first row, as `still_in_column` reads it); an agent with no row is absent."""
+    (an agent's first row); an agent with no row is absent."""
     records = list(records)
     users = sorted({r["user"] for r in records})
     names = sorted({r["command"] for r in records})
@@ -247,13 +247,6 @@ async def columns_of(conn: AsyncConnection, records: Iterable[Mapping[str, Any]]
 def holds(held: Mapping[tuple[str, str], Any], record: Mapping[str, Any]) -> bool:
     """Whether the columns read by `columns_of` still hold the record's command (its deferred form included)."""
     return command_value(record["command"], held.get((record["user"], record["command"]))) == record["value"]
-
-
-async def still_in_column(conn: AsyncConnection, record: Mapping[str, Any]) -> bool:
-    """Whether the agent's column still holds the record's command (its deferred form included)."""
-    column = VLA[record["command"]]
-    value = (await conn.execute(sa.select(column).where(VLA.user == record["user"]).limit(1))).scalar()
-    return command_value(record["command"], value) == record["value"]
 
 
 CLEARED: dict[str, Any] = {"external_hangup": "0", "external_update_fields": "0", "manager_ingroup_set": "N",
