@@ -43,6 +43,29 @@ FROZEN_AT = datetime(2026, 1, 15, 10, 30, 0)
 
 T = TypeVar("T")
 
+#: SQLite transactions open in this process (the tests' and the servers'): id of the connection → what opened it.
+#: A hang behind "database is locked" then names the holder (`what_the_loop_does`).
+SQLITE_OPEN: dict[int, str] = {}
+
+
+def _sqlite_began(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no running loop in this thread: a synchronous connection of the tests
+            task = None
+        where = repr(task.get_coro()) if task is not None else "".join(traceback.format_stack(limit=8)[:-2])
+        SQLITE_OPEN[id(conn)] = f"{threading.current_thread().name}, since {time.monotonic():.1f}: {where}"
+
+
+def _sqlite_ended(conn: sa.Connection) -> None:
+    SQLITE_OPEN.pop(id(conn), None)
+
+
+sa.event.listen(sa.engine.Engine, "begin", _sqlite_began)
+sa.event.listen(sa.engine.Engine, "commit", _sqlite_ended)
+sa.event.listen(sa.engine.Engine, "rollback", _sqlite_ended)
+
 
 def run_on_loop(loop: asyncio.AbstractEventLoop, coro: Awaitable[T], timeout: float) -> T:
     """Run a coroutine on an event loop running in another thread and return its result; on a timeout the error
@@ -76,6 +99,8 @@ def what_the_loop_does(loop: asyncio.AbstractEventLoop) -> str:
         lines.append(tasks.result(2))
     except concurrent.futures.TimeoutError:
         lines.append("(the event loop did not run a callback within 2 s: it is blocked)")
+    if SQLITE_OPEN:
+        lines.append(f"SQLite transactions open now ({time.monotonic():.1f}):\n" + "\n".join(SQLITE_OPEN.values()))
     return "\n".join(lines)
 
 
