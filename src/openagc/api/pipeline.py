@@ -11,7 +11,8 @@ validity (A), permission (B), alt_user (C), logged in (D) — so no handler repe
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -34,11 +35,12 @@ CallCheck = Callable[["Call"], bool]
 CallLine = Callable[["Call"], Line]
 
 
-def _select_agent(columns: tuple[sa.Column, ...]) -> sa.Select:
-    return sa.select(*columns).where(VLA.user == sa.bindparam("user")).limit(1)
-
-
-SELECT_AGENT = _select_agent(tuple(vicidial_live_agents.c))
+@functools.cache
+def select_agent(columns: tuple[str, ...] | None = None) -> sa.Select:
+    """The first `vicidial_live_agents` row of `:user`: the named columns, or all (built once per set, so the
+    executor compiles it once)."""
+    chosen = vicidial_live_agents.c if columns is None else [vicidial_live_agents.c[name] for name in columns]
+    return sa.select(*chosen).where(VLA.user == sa.bindparam("user")).limit(1)
 
 
 class Stop(Exception):
@@ -113,13 +115,11 @@ class Call:
         return True
 
     async def live_agent(
-        self, user: str | None = None, columns: Iterable[sa.Column] | None = None
+        self, user: str | None = None, columns: tuple[str, ...] | None = None
     ) -> Mapping[str, Any] | None:
-        """The first `vicidial_live_agents` row of `user` (default: agent_user)."""
+        """The first `vicidial_live_agents` row of `user` (default: agent_user): the named columns, or all."""
         who = self.p.agent_user if user is None else user
-        if columns is None:
-            return await executor.fetch_one(self.db, SELECT_AGENT, {"user": who})
-        return (await self.db.execute(_select_agent(tuple(columns)), {"user": who})).mappings().first()
+        return await executor.fetch_one(self.db, select_agent(columns), {"user": who})
 
     # --- writes -------------------------------------------------------------------------------------
     async def update_agent(self, user: str | None = None, **values: Any) -> int:
@@ -192,6 +192,7 @@ class FunctionSpec:
     alt_user: bool = True  # step C: resolve `alt_user` (≥ 2 characters) through custom_three
     alt_user_miss: CallLine | None = None
     logged_in: bool = True  # step D
+    agent_columns: tuple[str, ...] | None = None  # the columns of the agent's row the handler reads (None: all)
     not_logged_in: CallLine = not_logged_in
     log_identity: Callable[[Call], tuple[str, str]] | None = None  # (agent_user, value) of log rows
     after: Callable[[Call], Awaitable[None]] | None = None  # runs after the function unless a line EXITed
@@ -207,6 +208,7 @@ def api_function(name: str, **options: Any) -> Callable[[Handler], Handler]:
         if name in REGISTRY:
             raise ValueError(f"api function {name} registered twice")
         REGISTRY[name] = FunctionSpec(name=name, handler=handler, **options)
+        select_agent(REGISTRY[name].agent_columns)  # a column the table lacks fails here, at import
         return handler
 
     return register
@@ -233,7 +235,7 @@ async def run(spec: FunctionSpec, call: Call) -> None:
         if spec.alt_user and len(call.p.alt_user.encode()) >= 2:
             await call.resolve_alt_user(call.p.alt_user, miss=spec.alt_user_miss)
         if spec.logged_in:
-            call.agent = await call.live_agent()
+            call.agent = await call.live_agent(columns=spec.agent_columns)
             if call.agent is None:
                 raise call.stop(spec.not_logged_in(call))
         line = await spec.handler(call)

@@ -212,7 +212,8 @@ async def _dial_lead(call: Call) -> None:
         raise call.stop(_lead_number_error(call, "phone number is not valid"))
 
 
-@api_function("external_dial", valid=_external_dial_valid, invalid=_external_dial_not_valid)
+@api_function("external_dial", valid=_external_dial_valid, invalid=_external_dial_not_valid,
+              agent_columns=("campaign_id",))
 async def external_dial(call: Call) -> Line:
     """Queue a manual dial: into the agent's `external_dial` (STANDARD) or its manual dial queue."""
     p = call.p
@@ -269,7 +270,8 @@ def _preview_action_not_valid(call: Call) -> Line:
     return error("preview_dial_action not valid", p.value, "", p.agent_user, p.alt_user)
 
 
-@api_function("preview_dial_action", valid=_preview_action_valid, invalid=_preview_action_not_valid)
+@api_function("preview_dial_action", valid=_preview_action_valid, invalid=_preview_action_not_valid,
+              agent_columns=("campaign_id",))
 async def preview_dial_action(call: Call) -> Line:
     """Tell the agent screen to skip/dial/finish the lead being previewed (or in alt-number dialing)."""
     p = call.p
@@ -316,7 +318,7 @@ def _not_inbound(agent_user: str, callerid: str) -> Line:
 
 
 @api_function("switch_lead", valid=_switch_lead_valid, invalid=_switch_lead_not_valid,
-              denied_subject=lambda call: (call.p.lead_id,))
+              denied_subject=lambda call: (call.p.lead_id,), agent_columns=("lead_id", "callerid", "campaign_id"))
 async def switch_lead(call: Call) -> Line:
     """Ask the agent screen to switch the live inbound call to another lead (`external_lead_id`)."""
     p = call.p

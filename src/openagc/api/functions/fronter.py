@@ -54,7 +54,7 @@ async def _agent_lead(call: Call) -> int:
     if call.p.value == CCC_REMOTE:
         lead = _lead_number(call.p.lead_id)
     else:
-        agent = await call.live_agent(columns=[VLA.lead_id])
+        agent = await call.live_agent(columns=("lead_id",))
         if agent is None:
             raise call.stop(not_logged_in(call))
         lead = int(agent["lead_id"] or 0)
@@ -163,7 +163,7 @@ async def _stop_player(call: Call, other: sa.RowMapping) -> Line:
     p = call.p
     user, conf_exten, server_ip = other["user"] or "", other["conf_exten"] or "", other["server_ip"] or ""
     if len(server_ip) < 5 and not conf_exten:
-        live = await call.live_agent(user, columns=[VLA.conf_exten, VLA.server_ip])
+        live = await call.live_agent(user, columns=("conf_exten", "server_ip"))
         if live is not None:
             conf_exten, server_ip = live["conf_exten"] or "", live["server_ip"] or ""
     if len(conf_exten) <= 5 or len(server_ip) <= 5:

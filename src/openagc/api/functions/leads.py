@@ -19,7 +19,6 @@ from openagc.store.schema import (
     vicidial_campaigns,
     vicidial_dnc,
     vicidial_list,
-    vicidial_live_agents,
     vicidial_users,
 )
 
@@ -173,7 +172,7 @@ async def st_login_log(call: Call) -> Line:
 async def st_get_agent_active_lead(call: Call) -> Line:
     """The lead on the screen of the user with CRM agent id `value` (read only)."""
     user = await _crm_user(call)
-    agent = await call.live_agent(user, [vicidial_live_agents.c.lead_id])
+    agent = await call.live_agent(user, ("lead_id",))
     if agent is None:
         return error("user not logged in", user)
     lead_id = int(agent["lead_id"] or 0)

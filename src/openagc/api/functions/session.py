@@ -11,15 +11,19 @@ import sqlalchemy as sa
 
 from openagc.api.pipeline import VLA, Call, api_function
 from openagc.api.reply import Line, error, success
+from openagc.store import executor
 from openagc.store.schema import vicidial_campaign_statuses, vicidial_statuses
 
 # Agent states in which there is nothing to resume (RESUME is refused).
 ACTIVE_STATUSES = ("READY", "QUEUE", "INCALL", "CLOSER")
+COUNT_ACTIVE = sa.select(sa.func.count().label("active")).where(  # (an IN list would not go on the executor)
+    VLA.user == sa.bindparam("user"), sa.or_(*(VLA.status == status for status in ACTIVE_STATUSES)))
 EXTERNAL_STATUS_WIDTH = 255  # vicidial_live_agents.external_status VARCHAR(255)
 CALLBACK_COMMENTS_MAX = 200
 
 
-@api_function("external_hangup", valid=lambda c: len(c.p.value) >= 1 and c.identifies_agent())
+@api_function("external_hangup", valid=lambda c: len(c.p.value) >= 1 and c.identifies_agent(),
+              agent_columns=("user",))
 async def external_hangup(call: Call) -> Line:
     """Queue a hang-up of the agent's live call (the column holds one character, as upstream's)."""
     await call.update_agent(external_hangup=call.p.value[:1])
@@ -56,7 +60,8 @@ async def _compose_status(call: Call) -> str:
     return composed
 
 
-@api_function("external_status", valid=lambda c: len(c.p.value) >= 1 and c.identifies_agent())
+@api_function("external_status", valid=lambda c: len(c.p.value) >= 1 and c.identifies_agent(),
+              agent_columns=("campaign_id",))
 async def external_status(call: Call) -> Line:
     """Queue a disposition; a callback status carries its date, type and comments, QM its code."""
     call.p.value = await _compose_status(call)
@@ -71,13 +76,12 @@ def _exact_value(*allowed: str):
     return lambda c: c.p.value in allowed and c.identifies_agent(agent_min=1, alt_min=1)
 
 
-@api_function("external_pause", valid=_exact_value("PAUSE", "RESUME"))
+@api_function("external_pause", valid=_exact_value("PAUSE", "RESUME"), agent_columns=("user",))
 async def external_pause(call: Call) -> Line:
     """Queue PAUSE or RESUME as `{value}!{epoch}` (the epoch de-duplicates); RESUME needs a paused agent."""
     if call.p.value == "RESUME":
-        busy = await call.scalar(sa.select(sa.func.count()).where(
-            VLA.user == call.p.agent_user, VLA.status.in_(ACTIVE_STATUSES)))
-        if busy:
+        busy = await executor.fetch_one(call.db, COUNT_ACTIVE, {"user": call.p.agent_user})
+        if busy and busy["active"]:
             refused = error("external_pause agent is not paused", call.p.value, call.p.agent_user)
             raise call.stop(refused.ends())
     await call.update_agent(external_pause=f"{call.p.value}!{call.epoch}")
@@ -85,7 +89,7 @@ async def external_pause(call: Call) -> Line:
                    data=str(call.epoch))
 
 
-@api_function("logout", valid=_exact_value("LOGOUT"))
+@api_function("logout", valid=_exact_value("LOGOUT"), agent_columns=("user",))
 async def logout(call: Call) -> Line:
     """Queue a logout (after any live call is dispositioned); shares the external_pause column."""
     await call.update_agent(external_pause=call.p.value)
@@ -94,7 +98,7 @@ async def logout(call: Call) -> Line:
 
 # --- pause_code -----------------------------------------------------------------------------------
 @api_function("pause_code",
-              valid=lambda c: 1 <= len(c.p.value.encode()) <= 6 and c.identifies_agent())
+              valid=lambda c: 1 <= len(c.p.value.encode()) <= 6 and c.identifies_agent(), agent_columns=("user",))
 async def pause_code(call: Call) -> Line:
     """Queue a pause code for a paused agent (not checked against the campaign's codes, as upstream)."""
     paused = await call.scalar(sa.select(sa.func.count()).where(
