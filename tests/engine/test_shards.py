@@ -59,9 +59,9 @@ class Pair:
             return
 
         async def die() -> None:
-            task = self.b.shards._task
-            assert task is not None
-            task.cancel()
+            renewal = self.b.shards.renewal
+            assert renewal is not None
+            renewal.abandon()
             await self.b.watcher.stop()
             self.b.shards._valid_until = 0.0  # a dead process counts on nothing
 

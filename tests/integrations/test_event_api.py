@@ -266,24 +266,3 @@ def test_an_api_key_reads_with_its_users_scope(backend, db, integrator):
     assert seen(reader) == [(2, "agent.state", "1000", "TESTCAMP", "AGENTS")]
     wrong = backend.client.get(URL, headers={"Authorization": "Bearer oagc_nope_nope"})
     assert (wrong.status_code, wrong.json()) == (401, {"error": "invalid API key"})
-
-
-def test_a_background_job_that_keeps_failing_says_so_once(caplog):
-    """The ticker, the pruning: a database that is down for a while is one warning, and one when it is back."""
-    calls = []
-
-    async def job() -> None:
-        calls.append(1)
-        if len(calls) <= 3:
-            raise ConnectionError("database down")
-
-    async def go() -> None:
-        task = events_part._every(0.001, job, "the test job")
-        while len(calls) < 5:
-            await asyncio.sleep(0.001)
-        task.cancel()
-
-    with caplog.at_level("WARNING", logger="openagc.integrations.events"):
-        asyncio.run(go())
-    assert [r.getMessage() for r in caplog.records] == ["the test job failed; trying again every 0.001 s",
-                                                        "the test job works again"]

@@ -9,9 +9,6 @@ outcome is published like the engine's, for `wait` and `GET /agc/commands/{id}`,
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -20,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.integrations import agent_rows
 from openagc.integrations.command_events import outcome_events
+from openagc.periodic import Periodic
 from openagc.store import command_records as records
 from openagc.store import event_log
 
@@ -27,7 +25,6 @@ if TYPE_CHECKING:
     from openagc.config import Settings
     from openagc.services import Services
 
-log = logging.getLogger(__name__)
 
 
 async def settle_once(services: Services, validity: dict[str, int]) -> list[dict]:
@@ -94,22 +91,6 @@ async def start(services: Services) -> Callable[[], Awaitable[None]]:
     """Run the watcher until the returned coroutine function is awaited."""
     validity = records.parse_validity(services.settings.command_validity)
     period = max(0.05, float(services.settings.sweep_seconds))
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(period)
-            try:
-                await settle_once(services, validity)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("command delivery pass failed", exc_info=True)
-
-    task = asyncio.get_running_loop().create_task(loop())
-
-    async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return stop
+    passes = Periodic(lambda: settle_once(services, validity), period, "command delivery pass",
+                      wait_first=True).start()
+    return passes.stop

@@ -22,7 +22,6 @@ behaves as if there were none.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import zlib
@@ -30,6 +29,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openagc.periodic import STOP_GRACE_SECONDS, Periodic
 from openagc.services import Services
 from openagc.store import leases
 
@@ -67,7 +67,7 @@ class Shards:
         self.server = False
         self._valid_until = 0.0  # time.monotonic() after which nothing held is counted on
         self._on_change = on_change
-        self._task: asyncio.Task[None] | None = None
+        self.renewal: Periodic | None = None
         self._changes: set[asyncio.Task[None]] = set()
         self._change_lock = asyncio.Lock()
 
@@ -151,28 +151,19 @@ class Shards:
             if len(self.owned) >= self.share or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(self.renew_s)
-        self._task = asyncio.get_running_loop().create_task(self._loop())
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.renew_s)
-            try:
-                await self.renew()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("engine %s could not renew its leases", self.holder, exc_info=True)
+        self.renewal = Periodic(self.renew, self.renew_s, f"engine {self.holder}'s lease renewal",
+                                wait_first=True).start()
 
     async def stop(self) -> None:
-        """Stop renewing and give every lease back (another engine takes the shards at its next renewal)."""
-        for task in (self._task, *self._changes):
-            if task is not None:
+        """Stop renewing and give every lease back (another engine takes the shards at its next renewal). A renewal
+        or a hand-over under way finishes first (cancelled only after the grace, as `Periodic` does)."""
+        if self.renewal is not None:
+            await self.renewal.stop()
+        if self._changes:
+            _done, late = await asyncio.wait(list(self._changes), timeout=STOP_GRACE_SECONDS)
+            for task in late:
                 task.cancel()
-        for task in (self._task, *list(self._changes)):
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        self._task = None
+            await asyncio.gather(*late, return_exceptions=True)
         self._valid_until = 0.0
         self.owned, self.server = frozenset(), False
         try:

@@ -10,9 +10,6 @@ process, engine on or off (`always`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -20,12 +17,12 @@ from starlette.routing import BaseRoute
 
 from openagc.api import delivery
 from openagc.integrations import event_stream, stock_watcher
+from openagc.periodic import Periodic
 from openagc.store import event_log
 
 if TYPE_CHECKING:
     from openagc.services import Services
 
-log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 PRUNE_SECONDS = 60.0
 
@@ -56,27 +53,6 @@ async def prune(services: Services) -> int:
             return gone
 
 
-def _every(seconds: float, job: Callable[[], Awaitable[object]], what: str) -> asyncio.Task:
-    async def loop() -> None:
-        failing = False
-        while True:
-            try:
-                await job()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be down for a while: the next round tries again (said once)
-                if not failing:
-                    log.warning("%s failed; trying again every %g s", what, seconds, exc_info=True)
-                failing = True
-            else:
-                if failing:
-                    log.warning("%s works again", what)
-                failing = False
-            await asyncio.sleep(seconds)
-
-    return asyncio.get_running_loop().create_task(loop())
-
-
 async def always(services: Services) -> Callable[[], Awaitable[None]]:
     """Start the ticker, the pruning and (drop-in) the stock watcher; returns the coroutine function that stops
     them."""
@@ -86,8 +62,8 @@ async def always(services: Services) -> Callable[[], Awaitable[None]]:
         nonlocal seen
         seen = await tick(services, seen)
 
-    tasks = [_every(TICK_SECONDS, ticking, "event log tick"),
-             _every(PRUNE_SECONDS, lambda: prune(services), "event pruning")]
+    jobs = [Periodic(ticking, TICK_SECONDS, "event log tick").start(),
+            Periodic(lambda: prune(services), PRUNE_SECONDS, "event pruning").start()]
     stop_watcher = None
     if not services.settings.engine and delivery.watching(services.settings):
         stop_watcher = await stock_watcher.start(services)
@@ -95,9 +71,7 @@ async def always(services: Services) -> Callable[[], Awaitable[None]]:
     async def stop() -> None:
         if stop_watcher is not None:
             await stop_watcher()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for job in jobs:
+            await job.stop()
 
     return stop

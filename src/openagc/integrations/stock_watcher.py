@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.integrations import agent_rows
 from openagc.integrations.agent_events import AgentView, Facts, callback_events, derive
+from openagc.periodic import Periodic
 from openagc.store import event_log
 from openagc.store.event_log import NewEvent
 from openagc.store.leases import holder_name, now_ms
@@ -174,23 +175,6 @@ class StockWatcher:
         # last: the sequence row stays locked until commit
         return await event_log.append(conn, events, now_ms), _as_stored(current)
 
-    async def run(self) -> None:
-        failing = False
-        while True:
-            try:
-                await self.poll()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be down for a while: said once, tried again every period
-                if not failing:
-                    log.warning("stock event watcher pass failed; trying again", exc_info=True)
-                failing = True
-            else:
-                if failing:
-                    log.warning("stock event watcher works again")
-                failing = False
-            await asyncio.sleep(self.period)
-
     async def release(self) -> None:
         """Give the lease up at once (another process may take over without waiting for it to lapse)."""
         async with self.services.db.begin() as conn:
@@ -229,12 +213,10 @@ async def _save_seen(conn: AsyncConnection, current: dict[str, AgentView], users
 async def start(services: Services) -> Callable[[], Awaitable[None]]:
     """Run a watcher in this process until the returned coroutine function is awaited."""
     watcher = StockWatcher(services, max(0.05, float(services.settings.sweep_seconds)))
-    task = asyncio.get_running_loop().create_task(watcher.run())
+    passes = Periodic(watcher.poll, watcher.period, "stock event watcher pass").start()
 
     async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await passes.stop()
         with contextlib.suppress(Exception):
             await watcher.release()
 
@@ -260,26 +242,14 @@ async def hold_for_engine(services: Services) -> Callable[[], Awaitable[None]]:
                     await conn.execute(sa.update(openagc_event_watch).where(W.name == NAME).values(
                         holder=holder, lease_until_ms=until))
 
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(RENEW_MS / 1000)
-            try:
-                await claim()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("could not renew the engine's event lease", exc_info=True)
-
     try:
         await claim()
     except Exception:  # no schema yet, or the database is down: the renewal keeps trying
         log.warning("could not take the engine's event lease", exc_info=True)
-    task = asyncio.get_running_loop().create_task(renew())
+    renewal = Periodic(claim, RENEW_MS / 1000, "the engine's event lease renewal", wait_first=True).start()
 
     async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await renewal.stop()
         with contextlib.suppress(Exception):
             async with services.db.begin() as conn:
                 await conn.execute(sa.update(openagc_event_watch).where(W.name == NAME, W.holder == holder)
