@@ -9,8 +9,9 @@ own sessions (`Engine.rebuild`), and `Engine.pending_users` — the sweep's quer
 timed `--repeats` times: wall time per call, this process's CPU per call (time.process_time: building the
 statement, the driver, reading the rows), and on MariaDB the rows the server read per call (the global
 `Handler_read_key` + `Handler_read_next` + `Handler_read_rnd_next`: server-wide counters, so run it on a quiet
-server). The last line times what every sweep also did before (reading every user of the table). Prints a
-Markdown table.
+server). With `--db-pid` (MariaDB's process: `pgrep -x mariadbd`), the server's own CPU per call too (its
+utime + stime from /proc: likewise server-wide). The last line times what every sweep also did before (reading
+every user of the table). Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from common import fresh_database, machine
+from common import cpu_seconds, fresh_database, machine
 
 from openagc.config import Settings
 from openagc.engine.runtime import Engine
@@ -59,7 +60,8 @@ async def rows_read(db: Database) -> int | None:
         return sum(int(value) for name, value in rows if name in READS)
 
 
-async def measure(url: str, engines: int, repeats: int, shards: int) -> tuple[int, int, float, float, float | None]:
+async def measure(url: str, engines: int, repeats: int, shards: int, db_pid: int | None
+                  ) -> tuple[int, int, float, float, float | None, float | None]:
     settings = Settings(database=url, engine=True, engine_shards=shards)
     services = Services(settings=settings, db=Database(url))
     engine = Engine(services, SimulatedSwitch(server_ip=SERVER_IP, clock=services.clock))
@@ -72,13 +74,15 @@ async def measure(url: str, engines: int, repeats: int, shards: int) -> tuple[in
         found = await engine.pending_users()
         assert all(shard_of(u, shards) < share for u in found)
         before = await rows_read(services.db)
+        server0 = cpu_seconds(db_pid) if db_pid else None
         cpu0, t0 = time.process_time(), time.perf_counter()
         for _ in range(repeats):
             await engine.pending_users()
         wall, cpu = (time.perf_counter() - t0) / repeats, (time.process_time() - cpu0) / repeats
+        server = None if server0 is None or db_pid is None else (cpu_seconds(db_pid) - server0) / repeats * 1000
         after = await rows_read(services.db)
         read = None if before is None or after is None else (after - before) / repeats
-        return len(engine.sessions), len(found), wall * 1000, cpu * 1000, read
+        return len(engine.sessions), len(found), wall * 1000, cpu * 1000, read, server
     finally:
         await services.db.dispose()
 
@@ -90,19 +94,21 @@ def main() -> None:
     ap.add_argument("--engines", default="1,2,4", help="comma-separated engine counts")
     ap.add_argument("--repeats", type=int, default=300)
     ap.add_argument("--shards", type=int, default=64)
+    ap.add_argument("--db-pid", type=int, help="the database server's process, for its CPU per query")
     args = ap.parse_args()
     url = prepare(args.database, Path(tempfile.mkdtemp(prefix="openagc-sweep-")), args.agents)
     print(f"machine: {machine()}; {args.agents} agents, {args.database}, {args.shards} shards, "
           f"{args.repeats} calls each")
-    print("| engines | this engine's agents | with a command | ms per query | CPU ms per query | rows read per query |")
-    print("|---|---|---|---|---|---|")
+    print("| engines | this engine's agents | with a command | ms per query | CPU ms per query | rows read per query "
+          "| server CPU ms per query |")
+    print("|---|---|---|---|---|---|---|")
     for k in (int(x) for x in args.engines.split(",")):
-        own, found, wall, cpu, read = asyncio.run(measure(url, k, args.repeats, args.shards))
-        print(f"| {k} | {own} | {found} | {wall:.2f} | {cpu:.2f} | {'—' if read is None else f'{read:.0f}'} |",
-              flush=True)
+        own, found, wall, cpu, read, server = asyncio.run(measure(url, k, args.repeats, args.shards, args.db_pid))
+        print(f"| {k} | {own} | {found} | {wall:.2f} | {cpu:.2f} | {'—' if read is None else f'{read:.0f}'} "
+              f"| {'—' if server is None else f'{server:.2f}'} |", flush=True)
     wall, cpu, read = asyncio.run(every_user(url, args.repeats))
     print(f"| (before: every sweep also read every user) | {args.agents} | — | {wall:.2f} | {cpu:.2f} "
-          f"| {'—' if read is None else f'{read:.0f}'} |")
+          f"| {'—' if read is None else f'{read:.0f}'} | — |")
 
 
 async def every_user(url: str, repeats: int) -> tuple[float, float, float | None]:
