@@ -72,3 +72,31 @@ def test_other_errors_are_not_retried(tmp_path):
     with pytest.raises(sa.exc.OperationalError, match="no such table"):
         asyncio.run(go())
     assert db.retries == 0
+
+
+def test_a_commit_that_fails_is_raised_and_its_connection_goes_back(tmp_path):
+    """The COMMIT of `begin` fails: the error reaches the caller, nothing is kept, and the connection is back in
+    the pool with its transaction ended (SQLite's write lock is free for the next writer at once)."""
+    db = Database(str(tmp_path / "t.db"))
+
+    def refuse(_conn: sa.Connection) -> None:
+        raise RuntimeError("the COMMIT failed")
+
+    async def go() -> tuple[int, int]:
+        async with db.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+        sa.event.listen(db.engine.sync_engine, "commit", refuse)
+        with pytest.raises(RuntimeError, match="the COMMIT failed"):
+            async with db.begin() as conn:
+                await conn.execute(sa.text("INSERT INTO t (n) VALUES (1)"))
+        sa.event.remove(db.engine.sync_engine, "commit", refuse)
+        checked_out = db.engine.pool.checkedout()  # type: ignore[attr-defined]
+        other = sqlite3.connect(str(tmp_path / "t.db"), timeout=0, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # raises "database is locked" if the failed transaction held on
+        rows = other.execute("SELECT COUNT(*) FROM t").fetchone()[0]
+        other.execute("ROLLBACK")
+        other.close()
+        await db.dispose()
+        return checked_out, rows
+
+    assert asyncio.run(go()) == (0, 0)

@@ -14,6 +14,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -163,11 +164,23 @@ class Database:
         latency of concurrent requests reach a second.
         """
         if self._write_lock is None:
-            async with self.engine.begin() as conn:
+            async with self._begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self._write_lock, self._begin() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        """`AsyncEngine.begin()` with one switch into SQLAlchemy's sync layer each way (check-out and BEGIN
+        together, COMMIT or ROLLBACK and check-in together) instead of four: about 0.1 ms of CPU a transaction."""
+        sync = await greenlet_spawn(_connect_and_begin, self.engine.sync_engine)
+        try:
+            yield AsyncConnection(self.engine, sync)
+        except BaseException:
+            await greenlet_spawn(_end, sync, False)
+            raise
+        await greenlet_spawn(_end, sync, True)
 
     async def transaction(self, body: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `body` in one transaction (`begin`); on a retryable conflict roll back and run it all again.
@@ -204,6 +217,40 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _connect_and_begin(engine: sa.Engine) -> sa.Connection:
+    conn = engine.connect()
+    try:
+        conn.begin()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _end(conn: sa.Connection, commit: bool) -> None:
+    """COMMIT, or ROLLBACK (also after a COMMIT that failed), and give the connection back to the pool. A ROLLBACK
+    that fails (the connection is gone) is not raised: the error that caused it is the one that matters."""
+    try:
+        if commit:
+            try:
+                conn.commit()
+                return
+            except BaseException:
+                _roll_back(conn)
+                raise
+        _roll_back(conn)
+    finally:
+        conn.close()
+
+
+def _roll_back(conn: sa.Connection) -> None:
+    try:
+        conn.rollback()
+    except Exception:
+        log.debug("rollback failed; the connection is discarded", exc_info=True)
+        conn.invalidate()
 
 
 def _reason(exc: BaseException) -> str:
