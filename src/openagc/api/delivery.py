@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from openagc.services import Services
 
 
-
 async def settle_once(services: Services, validity: dict[str, int]) -> list[dict]:
     """One pass over the queued records; returns the records it ended.
 

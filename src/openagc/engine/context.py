@@ -18,7 +18,7 @@ from openagc.engine import logs, states
 from openagc.engine.logs import Moment
 from openagc.engine.states import Event
 from openagc.services import Services
-from openagc.store import command_records
+from openagc.store import command_records, executor
 from openagc.store.schema import vicidial_list, vicidial_live_agents, vicidial_users
 from openagc.switch.port import SwitchPort
 
@@ -202,22 +202,17 @@ class Ctx:
         return new_id
 
 
+_AGENT_FOR_UPDATE = sa.select(vicidial_live_agents).where(VLA.user == sa.bindparam("user")).limit(1).with_for_update()
+_USER_GROUP = sa.select(vicidial_users.c.user_group).where(vicidial_users.c.user == sa.bindparam("user"))
+
+
 async def load(engine: Host, conn: AsyncConnection, user: str, at: Moment) -> Ctx | None:
     """The agent's context, row-locked on MariaDB (SQLite transactions are already exclusive)."""
-    row = (
-        (
-            await conn.execute(
-                sa.select(vicidial_live_agents).where(VLA.user == user).limit(1).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = await executor.fetch_one(conn, _AGENT_FOR_UPDATE, {"user": user})
     if row is None:
         return None
     campaign = await engine.campaign(conn, row["campaign_id"] or "")
-    group = (
-        await conn.execute(sa.select(vicidial_users.c.user_group).where(vicidial_users.c.user == user))
-    ).scalar() or ""
+    found = await executor.fetch_one(conn, _USER_GROUP, {"user": user})
+    group = (found["user_group"] if found else None) or ""
     return Ctx(engine=engine, conn=conn, at=at, vla=dict(row), campaign=campaign, user_group=group,
                loaded={column: row[column] for column in command_records.FAMILIES if column in row})

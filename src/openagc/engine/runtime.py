@@ -44,7 +44,7 @@ from openagc.engine.shards import Shards
 from openagc.engine.topics import STATE_EVENT, agent_topic
 from openagc.engine.watcher import Watcher
 from openagc.integrations import stock_watcher
-from openagc.store import command_records
+from openagc.store import command_records, executor
 from openagc.store.schema import (
     live_channels,
     live_sip_channels,
@@ -70,6 +70,31 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 VLA = vicidial_live_agents.c
+CAMPAIGN = sa.select(vicidial_campaigns).where(vicidial_campaigns.c.campaign_id == sa.bindparam("campaign_id"))
+_MQ, _CMD = vicidial_manual_dial_queue.c, command_records.CMD
+#: The sweep's query (`Engine.pending_users`): the agents with a command column set, a manual dial queued, or a
+#: queued command record created before `:due_ms` (one that may have expired). Built once: it runs on the executor.
+PENDING = sa.select(VLA.user).where(
+    sa.or_(
+        VLA.external_hangup == "1",
+        VLA.external_status != "",
+        VLA.external_pause != "",
+        VLA.external_dial != "",
+        VLA.external_pause_code != "",
+        VLA.external_update_fields == "1",
+        sa.func.length(VLA.external_timer_action) > 3,
+        VLA.manager_ingroup_set == "SET",
+        VLA.external_lead_id > 0,
+        VLA.external_dtmf != "",
+        VLA.external_park != "",
+        VLA.external_transferconf != "",
+        VLA.external_recording == "STOP",
+        VLA.external_recording.like("START%"),
+        VLA.user.in_(sa.select(_MQ.user).where(_MQ.status == "READY")),
+        VLA.user.in_(sa.select(_CMD.user).where(_CMD.state == command_records.QUEUED,
+                                                 _CMD.created_ms < sa.bindparam("due_ms"))),
+    )
+)
 #: Channels mirrored into `live_sip_channels` (phones and trunks of these technologies, as upstream's channel
 #: daemon sorts them); Local, DAHDI and the rest go to `live_channels`.
 SIP_TECHNOLOGIES = ("SIP/", "PJSIP/", "IAX2/")
@@ -175,12 +200,7 @@ class Engine:
     # --- reads ------------------------------------------------------------------------------------------
 
     async def campaign(self, conn: AsyncConnection, campaign_id: str) -> dict[str, Any]:
-        row = (
-            (await conn.execute(sa.select(vicidial_campaigns).where(vicidial_campaigns.c.campaign_id == campaign_id)))
-            .mappings()
-            .first()
-        )
-        return dict(row) if row else {}
+        return await executor.fetch_one(conn, CAMPAIGN, {"campaign_id": campaign_id}) or {}
 
     async def campaign_allowed(self, conn: AsyncConnection, user_group: str, campaign_id: str) -> bool:
         allowed = (
@@ -384,35 +404,11 @@ class Engine:
     async def pending_users(self) -> list[str]:
         """This engine's agents with a command to look at. The query reads every row (no index serves its
         conditions); the rows it returns, few, are kept if this engine owns them."""
-        MQ, CMD = vicidial_manual_dial_queue.c, command_records.CMD
-        queued = sa.select(MQ.user).where(MQ.status == "READY")
         soonest = min(self.command_validity.values()) * 1000  # a queued command that may be due to expire
-        due = sa.select(CMD.user).where(CMD.state == command_records.QUEUED, CMD.created_ms < sa.bindparam(
-            "due_ms", int(self.services.clock.now().timestamp() * 1000) - soonest))
+        due_ms = int(self.services.clock.now().timestamp() * 1000) - soonest
         async with self.services.db.connect() as conn:
-            rows = await conn.execute(
-                sa.select(VLA.user).where(
-                    sa.or_(
-                        VLA.external_hangup == "1",
-                        VLA.external_status != "",
-                        VLA.external_pause != "",
-                        VLA.external_dial != "",
-                        VLA.external_pause_code != "",
-                        VLA.external_update_fields == "1",
-                        sa.func.length(VLA.external_timer_action) > 3,
-                        VLA.manager_ingroup_set == "SET",
-                        VLA.external_lead_id > 0,
-                        VLA.external_dtmf != "",
-                        VLA.external_park != "",
-                        VLA.external_transferconf != "",
-                        VLA.external_recording.in_(("STOP",)),
-                        VLA.external_recording.like("START%"),
-                        VLA.user.in_(queued),
-                        VLA.user.in_(due),
-                    )
-                )
-            )
-            return [r[0] for r in rows if self.owns(r[0])]
+            rows = await executor.fetch_all(conn, PENDING, {"due_ms": due_ms})
+        return [row["user"] for row in rows if self.owns(row["user"])]
 
     async def deliver(self) -> int:
         """Hand waiting calls to this engine's free agents until no pair is left (every engine delivers to its

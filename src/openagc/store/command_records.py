@@ -162,11 +162,14 @@ async def open_records(conn: AsyncConnection, *, user: str, values: Mapping[str,
                               source=source, at=at, api_log_id=api_log_id) for written in commands_in(values)]
 
 
+_PENDING = (sa.select(openagc_commands).where(CMD.user == sa.bindparam("user"), CMD.state == QUEUED)
+            .order_by(CMD.command_id))
+_GET = sa.select(openagc_commands).where(CMD.command_id == sa.bindparam("command_id"))
+
+
 async def pending(conn: AsyncConnection, user: str) -> list[dict[str, Any]]:
     """The agent's queued commands in the order they were written."""
-    rows = await conn.execute(sa.select(openagc_commands).where(CMD.user == user, CMD.state == QUEUED)
-                              .order_by(CMD.command_id))
-    return [dict(r) for r in rows.mappings()]
+    return await executor.fetch_all(conn, _PENDING, {"user": user})
 
 
 async def close(conn: AsyncConnection, *, user: str, command: str, value: str, state: str, reason: str, by: str,
@@ -190,8 +193,7 @@ async def close(conn: AsyncConnection, *, user: str, command: str, value: str, s
 
 
 async def get(conn: AsyncConnection, command_id: int) -> dict[str, Any] | None:
-    row = (await conn.execute(sa.select(openagc_commands).where(CMD.command_id == command_id))).mappings().first()
-    return dict(row) if row else None
+    return await executor.fetch_one(conn, _GET, {"command_id": command_id})
 
 
 STATES = (QUEUED, APPLIED, REJECTED, EXPIRED, SUPERSEDED, DELIVERED)

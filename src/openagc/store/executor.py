@@ -88,17 +88,25 @@ def compiled(statement: sa.Executable, dialect: sa.Dialect, names: Sequence[str]
     return found
 
 
-def _sqlite_run(db: sqlite3.Connection, sql: str, params: tuple[Any, ...], fetch: bool
+#: What `_run` reads of a statement's result: nothing, its first row, or every row.
+NOTHING, FIRST, EVERY = 0, 1, 2
+
+
+def _rows(cursor: Any, fetch: int) -> Any:
+    return cursor.fetchone() if fetch == FIRST else cursor.fetchall() if fetch == EVERY else None
+
+
+def _sqlite_run(db: sqlite3.Connection, sql: str, params: tuple[Any, ...], fetch: int
                 ) -> tuple[Any, int, int | None]:
-    """In aiosqlite's thread: one statement, its first row, rowcount and lastrowid, in one hop."""
+    """In aiosqlite's thread: one statement, the rows asked for, rowcount and lastrowid, in one hop."""
     cursor = db.execute(sql, params)
     try:
-        return (cursor.fetchone() if fetch else None), cursor.rowcount, cursor.lastrowid
+        return _rows(cursor, fetch), cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
 
 
-async def _run(conn: AsyncConnection, statement: sa.Executable, params: Mapping[str, Any], fetch: bool
+async def _run(conn: AsyncConnection, statement: sa.Executable, params: Mapping[str, Any], fetch: int
                ) -> tuple[Compiled, Any, Done]:
     sync = conn.sync_connection
     assert sync is not None, "the connection has not started"
@@ -118,7 +126,8 @@ async def _run(conn: AsyncConnection, statement: sa.Executable, params: Mapping[
         else:
             async with driver.cursor() as cursor:
                 await cursor.execute(c.sql, args)
-                row = await cursor.fetchone() if fetch else None
+                row = (await cursor.fetchone() if fetch == FIRST else await cursor.fetchall() if fetch == EVERY
+                       else None)
                 count, last = cursor.rowcount, cursor.lastrowid
     except Exception as exc:
         dbapi = dialect.loaded_dbapi
@@ -135,11 +144,18 @@ async def _run(conn: AsyncConnection, statement: sa.Executable, params: Mapping[
 async def fetch_one(conn: AsyncConnection, statement: sa.Executable, params: Mapping[str, Any] | None = None
                     ) -> dict[str, Any] | None:
     """The first row of a SELECT as {column key: value}, or None."""
-    c, row, _ = await _run(conn, statement, params or {}, True)
+    c, row, _ = await _run(conn, statement, params or {}, FIRST)
     return None if row is None else c.row(row)
+
+
+async def fetch_all(conn: AsyncConnection, statement: sa.Executable, params: Mapping[str, Any] | None = None
+                    ) -> list[dict[str, Any]]:
+    """Every row of a SELECT as {column key: value} (for results of a bounded size: they are read at once)."""
+    c, rows, _ = await _run(conn, statement, params or {}, EVERY)
+    return [c.row(row) for row in rows]
 
 
 async def execute(conn: AsyncConnection, statement: sa.Executable, params: Mapping[str, Any] | None = None) -> Done:
     """An INSERT, UPDATE or DELETE: rows matched and, for an INSERT, the new row's id."""
-    _, _, done = await _run(conn, statement, params or {}, False)
+    _, _, done = await _run(conn, statement, params or {}, NOTHING)
     return done
