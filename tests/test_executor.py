@@ -46,6 +46,24 @@ def test_a_row_reads_as_through_sqlalchemy(backend, db):
     assert missing is None
 
 
+def test_every_row_reads_as_through_sqlalchemy(backend, db):
+    db.update("vicidial_users", {"user": "6666"}, last_login_date=AT)
+    users = sa.select(vicidial_users).where(vicidial_users.c.user_level >= sa.bindparam("level")).order_by(
+        vicidial_users.c.user)
+
+    async def body(database: Database) -> tuple[Any, ...]:
+        async with database.begin() as conn:
+            raw = await executor.fetch_all(conn, users, {"level": 1})
+            through = (await conn.execute(users, {"level": 1})).mappings().all()
+            none = await executor.fetch_all(conn, users, {"level": 99})
+        return raw, [dict(r) for r in through], none
+
+    raw, through, none = _run(backend.url, body)
+    assert len(raw) > 1 and raw == through
+    assert [r["last_login_date"] for r in raw if r["user"] == "6666"] == [AT]
+    assert none == []
+
+
 def test_writes_join_the_callers_transaction(backend, db):
     async def body(database: Database) -> tuple[Any, ...]:
         async with database.begin() as conn:
