@@ -68,4 +68,12 @@ if [ ! -s "$AXE_DIR/axe.min.js" ]; then
   tar -xzf "$axe_tmp/axe-core-$AXE_VERSION.tgz" -C "$AXE_DIR" --strip-components=1 package/axe.min.js package/LICENSE
   rm -rf "$axe_tmp"
 fi
+# The Asterisk tier (tests/asterisk, when an Asterisk is installed: $ASTERISK_BIN, `asterisk` on PATH or
+# /opt/asterisk/sbin/asterisk) plays Debian's sounds and hold music (docs/asterisk.md, step 1): without them its
+# customers hang up at once and the tier fails.
+asterisk_bin="${ASTERISK_BIN:-$(command -v asterisk || echo /opt/asterisk/sbin/asterisk)}"
+if [ -x "$asterisk_bin" ] && [ ! -d /usr/share/asterisk/sounds/en ]; then
+  echo "installing Asterisk's sounds (Debian packages asterisk-core-sounds-en-gsm asterisk-moh-opsound-gsm)"
+  apt_install asterisk-core-sounds-en-gsm asterisk-moh-opsound-gsm
+fi
 echo "test prerequisites ready: $(mariadb --version | cut -d, -f1); $(/usr/bin/chromium --version 2>/dev/null || echo 'no chromium')"
