@@ -25,6 +25,12 @@ def _database(path: Path) -> str:
     return str(path)
 
 
+#: The rows the tally must agree with: callers queued, callers abandoned, callers waiting.
+COUNTED = ("select count(*) from vicidial_closer_log",
+           "select count(*) from vicidial_closer_log where term_reason='ABANDON'",
+           "select count(*) from vicidial_auto_calls where status='LIVE' and call_type='IN'")
+
+
 def _scalar(database: str, sql: str) -> int:
     engine = make_sync_engine(database)
     try:
@@ -38,7 +44,7 @@ def test_offered_is_waiting_talking_handled_and_abandoned_and_the_database_agree
     database = _database(tmp_path / "sim.db")
     seen: list[tuple[int, int, int, int, int]] = []
 
-    async def run() -> tuple[Centre, object]:
+    async def run() -> tuple[Centre, object, tuple[int, ...]]:
         with log_to_file(tmp_path / "sim.log") as errors:
             # 2 agents for 12 calls a minute, callers patient for 40 s: the queue overflows and callers abandon
             centre = Centre(database, agents=2, calls_per_minute=12, speed=30, seed=5, talk=(20, 40), wrap=(2, 4),
@@ -52,26 +58,34 @@ def test_offered_is_waiting_talking_handled_and_abandoned_and_the_database_agree
                     assert t.adds_up(), t
                     seen.append((t.offered, t.waiting, t.talking, t.handled, t.abandoned))
                 centre.callers.stop()  # no new callers; let the engine catch up with the switch
-                await centre.switch.settle()
-                await centre.engine.watcher.drain()
-                return centre, await centre.snapshot()
+                # Callers already waiting may still abandon: the rows are read between two equal tallies, each
+                # taken once the engine has caught up, so they are the rows of that tally.
+                for _ in range(100):
+                    await centre.switch.settle()
+                    await centre.engine.watcher.drain()
+                    before = await centre.snapshot()
+                    rows = await asyncio.to_thread(lambda: tuple(_scalar(database, q) for q in COUNTED))
+                    await centre.switch.settle()
+                    await centre.engine.watcher.drain()
+                    after = await centre.snapshot()
+                    if after.calls == before.calls:
+                        return centre, after, rows
+                raise AssertionError("the calls kept changing after the callers stopped")
             finally:
                 await centre.stop()
 
-    centre, stats = asyncio.run(run())
+    centre, stats, (closer_rows, abandon_rows, live_inbound) = asyncio.run(run())
     t = stats.calls
     assert t.adds_up() and t.offered == t.waiting + t.talking + t.handled + t.abandoned
     assert t.handled > 0 and t.abandoned > 0 and t.offered >= 10
     # every caller was queued once (one closer-log row each); the abandoned and the waiting match the rows: a
     # caller abandoned in queue (ABANDON), or one who hung up while being handed to an agent (the switch refused
     # that redirect: counted as a switch error and logged; the rows show the agent's call that ended at once)
-    assert _scalar(database, "select count(*) from vicidial_closer_log") == t.offered
-    abandon_rows = _scalar(database, "select count(*) from vicidial_closer_log where term_reason='ABANDON'")
+    assert closer_rows == t.offered
     assert abandon_rows + stats.switch_errors == t.abandoned
     assert stats.other_errors == 0
     assert (tmp_path / "sim.log").read_text().count("simulated.ChannelNotFound: ") == stats.switch_errors
-    assert _scalar(database, "select count(*) from vicidial_auto_calls where status='LIVE' and call_type='IN'") \
-        == t.waiting
+    assert live_inbound == t.waiting
     assert seen[-1][0] >= seen[0][0]
     # agent time is simulated time: about 4+ simulated minutes of two agents' logged-in time, not 8 real seconds
     logged = _scalar(database, "select sum(pause_sec + wait_sec + talk_sec + dispo_sec) from vicidial_agent_log")
