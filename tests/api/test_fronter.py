@@ -267,8 +267,10 @@ def test_leave_3way_remote_http_failure_is_an_error(api, db, login, remote):
 def test_leave_3way_remote_timeout(api, db, login, backend, remote):
     on_lead(login, "1000")
     ccc_link(db)
-    remote.delay = 0.5
-    backend.services.settings.remote_cluster_timeout = 0.05
+    # the answer comes late, the connection at once: a timeout long enough for a loaded machine to connect in
+    # (50 ms once gave ConnectTimeout in a CI run), far shorter than the answer's delay
+    remote.delay = 2.0
+    backend.services.settings.remote_cluster_timeout = 0.4
     assert api(LEAVE, agent_user="1000", value="LOCAL_AND_CCC") == (
         "ERROR: force_fronter_leave_3way command failed over CCC - test_ccc|ReadTimeout\n"
     )
