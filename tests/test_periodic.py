@@ -55,7 +55,7 @@ def test_a_pass_that_hangs_past_the_grace_is_cancelled(caplog: pytest.LogCapture
 
     with caplog.at_level(logging.WARNING, logger="openagc.periodic"):
         assert asyncio.run(go())
-    assert "hanging job: cancelling a pass still running" in caplog.text
+    assert "hanging job: cancelling work still running" in caplog.text
 
 
 def test_wait_first_waits_a_period_and_a_stop_before_it_runs_nothing() -> None:

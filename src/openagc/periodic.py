@@ -11,10 +11,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 #: How long stopping waits for a pass under way before it cancels it.
 STOP_GRACE_SECONDS = 10.0
+
+
+async def finish(tasks: list[asyncio.Task[Any]], grace: float, what: str) -> None:
+    """Wait for `tasks` to end by themselves; cancel those still running after `grace` seconds."""
+    if not tasks:
+        return
+    _done, late = await asyncio.wait(tasks, timeout=grace)
+    for task in late:
+        log.warning("%s: cancelling work still running after %g s: %r", what, grace, task.get_coro())
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Periodic:
@@ -70,11 +82,7 @@ class Periodic:
         task, self._task = self._task, None
         if task is None:
             return
-        _done, late = await asyncio.wait({task}, timeout=self.grace)
-        if late:
-            log.warning("%s: cancelling a pass still running after %g s", self.what, self.grace)
-            task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await finish([task], self.grace, self.what)
 
     def abandon(self) -> None:
         """Cancel at once, as a process that dies would stop (tests of a dead engine)."""

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openagc.periodic import STOP_GRACE_SECONDS, Periodic
+from openagc.periodic import STOP_GRACE_SECONDS, Periodic, finish
 from openagc.services import Services
 from openagc.store import leases
 
@@ -159,11 +159,7 @@ class Shards:
         or a hand-over under way finishes first (cancelled only after the grace, as `Periodic` does)."""
         if self.renewal is not None:
             await self.renewal.stop()
-        if self._changes:
-            _done, late = await asyncio.wait(list(self._changes), timeout=STOP_GRACE_SECONDS)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await finish(list(self._changes), STOP_GRACE_SECONDS, f"engine {self.holder}'s hand-over")
         self._valid_until = 0.0
         self.owned, self.server = frozenset(), False
         try:

@@ -19,12 +19,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from openagc.bus import AGENT_COMMAND
+from openagc.periodic import STOP_GRACE_SECONDS, finish
 from openagc.services import Services
 from openagc.switch.port import SwitchEvent, SwitchPort
 
 log = logging.getLogger(__name__)
-#: How long stopping waits for units of work in flight before it cancels them.
-STOP_GRACE_SECONDS = 10.0
 
 
 class Woken(Protocol):
@@ -85,14 +84,9 @@ class Watcher:
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if self._work:  # let units of work in flight finish: their transactions commit or roll back
-            _done, late = await asyncio.wait(list(self._work), timeout=STOP_GRACE_SECONDS)
-            for task in late:  # still waiting (on the switch) after the grace: cancelled, its transaction rolls back
-                log.warning("engine stopping: cancelling work still running after %s s: %r", STOP_GRACE_SECONDS,
-                            task.get_coro())
-                task.cancel()
-            if late:
-                await asyncio.gather(*late, return_exceptions=True)
+        # units of work in flight finish (their transactions commit or roll back); one still waiting on the switch
+        # after the grace is cancelled, and its transaction rolls back
+        await finish(list(self._work), STOP_GRACE_SECONDS, "engine stopping")
 
     # --- wake-ups -------------------------------------------------------------------------------------
 
