@@ -153,3 +153,15 @@ class Watcher:
     async def drain(self) -> None:
         """Wait until every queued switch event has been handled (tests, simulations)."""
         await self._events.join()
+
+    async def idle(self) -> None:
+        """Wait for a moment when nothing is in flight: no switch event pending or queued, no wake-up, sweep or
+        event being handled (tests, simulations: what the tables hold then matches what the switch did)."""
+        while True:
+            await self.engine.switch.settle()
+            await self._events.join()
+            busy = self._work | self._tasks
+            if not busy and self._events.empty():
+                return
+            if busy:
+                await asyncio.wait(busy)
