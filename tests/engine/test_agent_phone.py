@@ -166,3 +166,26 @@ def test_iax2_and_pjsip_phones_are_mirrored_where_upstream_keeps_phone_channels(
     wait_for(lambda: db.count("live_sip_channels", channel=phone.name, extension=CONF) == 1,
              what="the IAX2 phone in live_sip_channels")
     assert db.count("live_channels", channel=phone.name) == 0
+
+
+def test_the_channel_mirror_reads_the_switch_only_after_its_channels_changed(eng, db, monkeypatch):
+    """Every sweep asks for the mirror: it lists the switch's channels only when `channels_version` moved (with
+    thousands of phones, listing them twice a second was most of an idle engine's CPU)."""
+    token = eng.login()
+    phone = connected_phone(eng, token)
+    wait_for(lambda: db.count("live_sip_channels", channel=phone.name) == 1, what="the phone mirrored")
+    listings: list[int] = []
+    listed = eng.switch.channels
+
+    async def counted():
+        listings.append(eng.switch.channels_version())
+        return await listed()
+
+    monkeypatch.setattr(eng.switch, "channels", counted)
+    for _ in range(3):
+        eng.run(eng.engine.sync_channels())
+    assert listings == []
+    eng.run(eng.switch.hangup(phone.name))
+    eng.settle()
+    wait_for(lambda: db.count("live_sip_channels", channel=phone.name) == 0, what="the hung-up phone unmirrored")
+    assert listings

@@ -880,3 +880,28 @@ def test_engine_connects_the_adapter_named_by_the_ami_url() -> None:
             await _connect_asterisk(bad)
 
     run(body)
+
+
+def test_channels_version_moves_with_every_ami_event_and_redirect_and_not_on_listing() -> None:
+    """The list is kept by AMI events (and a redirect's own bookkeeping): each moves `channels_version`, so the
+    engine's mirror reads the list again; listing it, or sending actions that change nothing listed, does not."""
+
+    async def body(ami: FakeAmi) -> None:
+        switch, _ = await open_switch(ami)
+        v0 = switch.channels_version()
+        listed = await switch.channels()
+        await switch.send_dtmf(CONF, "1")  # an action alone: nothing listed changes until its events arrive
+        assert switch.channels_version() == v0 and await switch.channels() == listed
+        await switch.originate(number="1000", call_id="S1", conference=CONF, kind=ChannelKind.AGENT)
+        orig = ami.sent("Originate")[-1]
+        ami.push(Event="Newchannel", Channel="SIP/1000-00000001", ChannelState="6", CallerIDName="S1",
+                 CallerIDNum="", Uniqueid=orig["ChannelId"])
+        await until(lambda: switch.table.get("SIP/1000-00000001") is not None)
+        v1 = switch.channels_version()
+        assert v1 > v0 and await switch.channels() != listed
+        await switch.redirect("SIP/1000-00000001", park=True)  # parked at once in the adapter's bookkeeping
+        assert switch.channels_version() > v1
+        assert [c.parked for c in await switch.channels() if c.name == "SIP/1000-00000001"] == [True]
+        await switch.aclose()
+
+    run(body, channels=LISTED_AT_LOGIN)

@@ -490,3 +490,49 @@ def test_what_the_switch_did_is_kept_bounded(tmp_path: Path) -> None:
         assert len(sim.events) == 3
 
     run(body)
+
+
+def test_channels_version_moves_whenever_the_channel_list_changes_and_only_then(tmp_path: Path) -> None:
+    """The engine's mirror reads the list only when `channels_version` moved: every change of the list (a new
+    channel, an answer, a join, a park, a grab, a recording leg, a playback, a hangup) moves it; a step that
+    changes nothing listed leaves it."""
+
+    async def body() -> None:
+        sim = make(tmp_path, scripts={"5551234": CustomerScript.answers(ring=1.0, talk=30.0)})
+        seen: list[tuple[int, list[object]]] = []
+
+        async def look() -> None:
+            seen.append((sim.channels_version(), await sim.channels()))
+
+        await look()
+        await agent_in_conference(sim)
+        await look()
+        ch = await sim.originate(number="5551234", call_id="M1", conference=None)
+        await look()
+        await sim.advance(1.0)  # answered into the park
+        await look()
+        await sim.redirect(ch.name, conference=CONF)
+        await look()
+        await sim.redirect(ch.name, park=True)
+        await look()
+        await sim.redirect(ch.name, conference=CONF)
+        await look()
+        await sim.start_recording(CONF, "rec1")
+        await look()
+        await sim.play_audio(CONF, "hello", "P1")
+        await look()
+        await sim.advance(0.5)
+        await look()
+        await sim.stop_recording(CONF, "rec1")
+        await look()
+        await sim.advance(40.0)  # the customer hangs up
+        await look()
+        await look()
+        for (v1, listed1), (v2, listed2) in zip(seen, seen[1:], strict=False):
+            if listed1 != listed2:
+                assert v2 != v1, f"the list changed under the same version: {listed1} → {listed2}"
+        changes = sum(1 for (_, a), (_, b) in zip(seen, seen[1:], strict=False) if a != b)
+        assert changes >= 9  # the steps above did change the list
+        assert seen[-1][0] == seen[-2][0]  # looking changes nothing
+
+    run(body)

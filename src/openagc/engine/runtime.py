@@ -122,6 +122,7 @@ class Engine:
         self.sessions: set[str] = set()
         self.transfers: dict[str, transfer.Transfer] = {}
         self._mirrored: dict[str, tuple[str, str, str, str]] = {}
+        self._mirrored_version: int | None = None  # the switch's channels_version when `_mirrored` was written
         self.phone: dict[str, PhoneState] = {}  # per agent: see agent_phone
         self.phone_channel: dict[str, str] = {}  # per agent: the channel its phone is on
         self._phone_dials: dict[str, str] = {}  # call id of a phone originate → the conference it joins
@@ -157,6 +158,7 @@ class Engine:
         self.alt_dial.clear()
         self.transfers.clear()
         self._mirrored.clear()
+        self._mirrored_version = None
         self.phone.clear()
         self.phone_channel.clear()
         self._phone_dials.clear()
@@ -675,7 +677,7 @@ class Engine:
             async with self.services.db.begin() as conn:
                 for table in (live_channels, live_sip_channels):
                     await conn.execute(sa.delete(table).where(table.c.server_ip == self.server_ip))
-            self._mirrored = {}
+            self._mirrored, self._mirrored_version = {}, None
             await self._sync_channels()
 
     async def sync_channels(self) -> None:
@@ -688,6 +690,9 @@ class Engine:
             await self._sync_channels()
 
     async def _sync_channels(self) -> None:
+        version = self.switch.channels_version()
+        if version == self._mirrored_version:  # the switch's channels are those mirrored last time
+            return
         try:
             channels = await self.switch.channels()
         except Exception:  # an adapter without a channel list: nothing to mirror
@@ -702,6 +707,7 @@ class Engine:
             for c in channels
         }
         if now == self._mirrored:
+            self._mirrored_version = version
             return
         gone = [n for n, v in self._mirrored.items() if now.get(n) != v]
         new = [n for n, v in now.items() if self._mirrored.get(n) != v]
@@ -738,7 +744,7 @@ class Engine:
                         .where(C.conf_exten == conf, C.server_ip == self.server_ip)
                         .values(extension="", leave_3way="0")
                     )
-        self._mirrored = now
+        self._mirrored, self._mirrored_version = now, version
 
 
 def state_of(vla: dict[str, Any], val: dict[str, Any] | None, queued: int, timer: Any,

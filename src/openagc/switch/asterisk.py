@@ -252,6 +252,7 @@ class AsteriskSwitch:
         self._queue: asyncio.Queue[SwitchEvent] = asyncio.Queue()
         self._dispatcher: asyncio.Task[None] | None = None
         self.table = ChannelTable()  # every live channel, from events (channels() costs no AMI round trip)
+        self._version = 0  # channels_version: moved on by every AMI event, a resync and a redirect
         self._resynced = False  # the first login's channel list is read by connect(); later ones by _on_login
         self._resyncs: set[asyncio.Task[None]] = set()
         manager.register_event("*", self._on_ami_event)
@@ -373,6 +374,7 @@ class AsteriskSwitch:
     # ------------------------------------------------------------------ events in
 
     def _on_ami_event(self, _manager: Manager, msg: Message) -> None:
+        self._version += 1
         try:
             self.table.apply(msg)
             name = msg.event
@@ -634,6 +636,7 @@ class AsteriskSwitch:
         chan = self._chans.get(channel)
         if chan is None:
             return
+        self._version += 1
         if exten is not None:
             chan.conference, chan.parked = None, False
             return
@@ -796,6 +799,9 @@ class AsteriskSwitch:
                                state=live.state, number=live.caller_number, conference=conference, parked=parked))
         return out
 
+    def channels_version(self) -> int:
+        return self._version
+
     @functools.cached_property
     def _recording_leg(self) -> re.Pattern[str]:
         """The name of a recording leg (`recording_channel` without its options), with its conference."""
@@ -809,6 +815,7 @@ class AsteriskSwitch:
         with `announce`, emit RESYNC so the engine reconciles (after a reconnect: events were missed)."""
         resp = await self._send({"Action": "CoreShowChannels"}, as_list=True)
         self.table.load(resp if isinstance(resp, list) else [resp])
+        self._version += 1
         for name, chan in list(self._chans.items()):
             if self.table.get(name) is None and not name.startswith("Originate/"):
                 self._chans.pop(name, None)

@@ -146,5 +146,9 @@ class SwitchPort(Protocol):
     async def channels(self) -> list[Channel]:
         """Every live channel."""
 
+    def channels_version(self) -> int:
+        """A number that changes whenever what `channels` returns may have changed: while it stays the same,
+        the list is the same (the engine's channel mirror reads the list only when it has changed)."""
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Receive every SwitchEvent; returns a function that unsubscribes."""

@@ -296,6 +296,19 @@ class DtmfSent:
         return (len(self.digits) - pauses) * DTMF_TONE_SECONDS + pauses * DTMF_PAUSE_SECONDS
 
 
+#: The `_Chan` fields `channels()` reports: setting one changes the switch's `channels_version`.
+_LISTED_FIELDS = frozenset({"call_id", "kind", "state", "number", "conference", "parked"})
+
+
+class _Version:
+    """The simulated switch's `channels_version`, moved on by its channels themselves (`_Chan.__setattr__`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
 @dataclass
 class _Chan:
     name: str
@@ -313,6 +326,14 @@ class _Chan:
     paused: bool = False  # a playback paused by control_audio
     holding: bool = False  # hearing hold music: in the park, or answered and waiting in an in-group
     timers: dict[str, Timer] = field(default_factory=dict)
+    version: _Version | None = field(default=None, repr=False, compare=False)  # its switch's; set last
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        if name in _LISTED_FIELDS or name == "version":  # a listed field changed, or the channel is new
+            version = self.__dict__.get("version")
+            if version is not None:
+                version.value += 1
 
     def snapshot(self) -> Channel:
         return Channel(name=self.name, uniqueid=self.uniqueid, call_id=self.call_id, kind=self.kind,
@@ -403,6 +424,7 @@ class SimulatedSwitch:
         self.park_exten = park_exten
 
         self._chans: dict[str, _Chan] = {}
+        self._version = _Version()  # a channel leaves `_chans` only after its state became DOWN: counted too
         self._confs: dict[str, list[str]] = {}
         self._recs: dict[tuple[str, str], _Rec] = {}
         self._finished_recs: deque[Recording] = deque(maxlen=history)
@@ -527,6 +549,9 @@ class SimulatedSwitch:
         """Every live channel, oldest first."""
         return self.list_channels()
 
+    def channels_version(self) -> int:
+        return self._version.value
+
     def list_channels(self) -> list[Channel]:
         """Every live channel, oldest first (synchronous)."""
         return [c.snapshot() for c in self._chans.values()]
@@ -575,7 +600,7 @@ class SimulatedSwitch:
         seq = next(self._seq)
         name = f"{name_base}-{seq:08x};1" if local else f"{name_base}-{seq:08x}"
         chan = _Chan(name=name, uniqueid=f"{self.clock.epoch()}.{next(self._uid)}", call_id=call_id,
-                     kind=kind, state=state, number=number)
+                     kind=kind, state=state, number=number, version=self._version)
         self._chans[name] = chan
         return chan
 
@@ -755,9 +780,10 @@ class SimulatedSwitch:
         seq = next(self._seq)
         base = f"Local/{exten}@{self.context}-{seq:08x}"
         one = _Chan(name=f"{base};1", uniqueid=f"{self.clock.epoch()}.{next(self._uid)}", call_id=call_id,
-                    kind=ChannelKind.CUSTOMER, state=ChannelState.UP, number=exten)
+                    kind=ChannelKind.CUSTOMER, state=ChannelState.UP, number=exten, version=self._version)
         two = _Chan(name=f"{base};2", uniqueid=f"{self.clock.epoch()}.{next(self._uid)}", call_id=call_id,
-                    kind=ChannelKind.CUSTOMER, state=ChannelState.RINGING, number=exten, inbound=True)
+                    kind=ChannelKind.CUSTOMER, state=ChannelState.RINGING, number=exten, inbound=True,
+                    version=self._version)
         fields = exten.split("*")
         two.ingroup = fields[1] if len(fields) > 1 else ""
         one.linked, two.linked = two.name, one.name
