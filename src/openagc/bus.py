@@ -46,6 +46,10 @@ class Bus:
 
         return unsubscribe
 
+    def listened(self, *topics: str) -> bool:
+        """Whether a listener in this process follows any of `topics` (forwarders not counted)."""
+        return any(self._listeners.get(topic) for topic in topics)
+
     def publish(self, topic: str, message: Any = None) -> None:
         """Deliver to this process's listeners, and to other processes when a bridge is attached."""
         self.deliver(topic, message)

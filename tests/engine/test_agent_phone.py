@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from openagc.engine.agent_phone import dial_string, extension_of
+from openagc.engine.topics import agent_topic
 from openagc.switch.port import ChannelKind, ChannelState
 from tests.engine.conftest import wait_for
 from tests.engine.test_session_commands import start_inbound_call, vla
@@ -189,3 +190,38 @@ def test_the_channel_mirror_reads_the_switch_only_after_its_channels_changed(eng
     eng.settle()
     wait_for(lambda: db.count("live_sip_channels", channel=phone.name) == 0, what="the hung-up phone unmirrored")
     assert listings
+
+
+def test_an_agents_state_is_read_back_for_its_events_only_when_someone_in_the_process_follows_them(
+        eng, db, monkeypatch):
+    """After each transition the engine reads the agent's state back for the `state` event; with no stream and
+    no observer in the process nobody would get it, so it is not read."""
+    token = eng.login()
+    connected_phone(eng, token)
+    assert eng.agent("ready", token).status_code == 200
+    reads: list[str] = []
+    read_state = eng.engine.state
+
+    async def counted(user):
+        reads.append(user)
+        return await read_state(user)
+
+    def pause_by_sql() -> None:
+        db.update("vicidial_live_agents", {"user": "1000"}, external_pause=f"PAUSE!{eng.engine.moment().epoch}")
+        wait_for(lambda: vla(db)["status"] == "PAUSED", what="paused")
+
+    monkeypatch.setattr(eng.engine, "state", counted)
+    pause_by_sql()
+    assert reads == []
+    assert eng.agent("ready", token).status_code == 200  # its answer reads the state: not counted
+    wait_for(lambda: vla(db)["status"] in ("READY", "CLOSER"), what="ready")
+    reads.clear()
+    got: list[tuple[str, dict]] = []
+    unsubscribe = eng.services.bus.subscribe(agent_topic("1000"), lambda _t, message: got.append(message))
+    try:
+        pause_by_sql()
+        wait_for(lambda: any(e["event"] == "state" for _, e in got), what="the state event")
+    finally:
+        unsubscribe()
+    assert reads == ["1000"]
+    assert [e["state"]["status"] for _, e in got if e["event"] == "state"] == ["PAUSED"]

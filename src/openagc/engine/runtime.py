@@ -337,6 +337,10 @@ class Engine:
         await self.publish(ctx.user, ctx.events)
 
     async def publish(self, user: str, events: list[dict[str, Any]]) -> None:
+        """An agent's events to this process's observers (they are not forwarded to other processes): with none,
+        the state is not read back."""
+        if not self.services.bus.listened(STATE_EVENT, agent_topic(user)):
+            return
         seen_state = False
         for event in events:
             if event["event"] == "state":
