@@ -14,26 +14,25 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.integrations.agent_events import command_event
+from openagc.store import executor
 from openagc.store.command_records import CMD, SUPERSEDED, openagc_commands
 from openagc.store.event_log import NewEvent
+
+#: The records one record superseded ((user, command, state) is the records' index).
+_SUPERSEDED_BY = (sa.select(openagc_commands)
+                  .where(CMD.user == sa.bindparam("user"), CMD.command == sa.bindparam("command"),
+                         CMD.state == SUPERSEDED, CMD.ended_by == sa.bindparam("ended_by"))
+                  .order_by(CMD.command_id))
 
 
 async def outcome_events(conn: AsyncConnection, ended: Iterable[Mapping[str, Any]], campaign_id: str,
                          user_group: str) -> list[NewEvent]:
     """For each ended record: the records it superseded, then itself."""
-    records = list(ended)
-    if not records:
-        return []
-    by = {f"command {int(r['command_id'])}": r for r in records}
-    users, columns = sorted({r["user"] for r in records}), sorted({r["command"] for r in records})
-    rows = await conn.execute(sa.select(openagc_commands).where(  # (user, command, state): the records' index
-        CMD.user.in_(users), CMD.command.in_(columns), CMD.state == SUPERSEDED, CMD.ended_by.in_(sorted(by)))
-        .order_by(CMD.command_id))
-    superseded: dict[str, list[Mapping[str, Any]]] = {}
-    for row in rows.mappings():
-        superseded.setdefault(row["ended_by"], []).append(row)
     out = []
-    for key, record in by.items():
-        out.extend(command_event(old, campaign_id, user_group) for old in superseded.get(key, ()))
+    for record in {int(r["command_id"]): r for r in ended}.values():
+        by = f"command {int(record['command_id'])}"
+        params = {"user": record["user"], "command": record["command"], "ended_by": by}
+        out.extend(command_event(old, campaign_id, user_group)
+                   for old in await executor.fetch_all(conn, _SUPERSEDED_BY, params))
         out.append(command_event(record, campaign_id, user_group))
     return out

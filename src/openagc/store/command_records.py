@@ -165,6 +165,7 @@ async def open_records(conn: AsyncConnection, *, user: str, values: Mapping[str,
 _PENDING = (sa.select(openagc_commands).where(CMD.user == sa.bindparam("user"), CMD.state == QUEUED)
             .order_by(CMD.command_id))
 _GET = sa.select(openagc_commands).where(CMD.command_id == sa.bindparam("command_id"))
+_CLOSE = sa.update(openagc_commands).where(CMD.command_id == sa.bindparam("where_id"), CMD.state == QUEUED)
 
 
 async def pending(conn: AsyncConnection, user: str) -> list[dict[str, Any]]:
@@ -186,9 +187,9 @@ async def close(conn: AsyncConnection, *, user: str, command: str, value: str, s
                                         source="sql", at=at, state=state, reason=reason, by=by)
             return await get(conn, created)
         command_id = int(mine[-1]["command_id"])
-    result = await conn.execute(sa.update(openagc_commands).where(CMD.command_id == command_id, CMD.state == QUEUED)
-                                .values(state=state, reason=reason[:255], ended=at.replace(microsecond=0),
-                                        ended_ms=ms, ended_by=by[:100]))
+    result = await executor.execute(conn, _CLOSE, {"state": state, "reason": reason[:255],
+                                                   "ended": at.replace(microsecond=0), "ended_ms": ms,
+                                                   "ended_by": by[:100], "where_id": command_id})
     return await get(conn, command_id) if result.rowcount else None
 
 

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openagc.store import executor
 from openagc.store.schema import openagc_event_sequence, openagc_events
 
 EVENTS_TOPIC = "events.appended"  # bus message: the highest event id just committed
@@ -83,10 +84,13 @@ class EventFilter:
         return all(values is None or value in values for value, values in pairs)
 
 
+_BUMP = sa.update(openagc_event_sequence).where(S.name == SEQUENCE).values(last_id=S.last_id + sa.bindparam("count"))
+_LAST = sa.select(S.last_id).where(S.name == SEQUENCE)
+
+
 async def _take_ids(conn: AsyncConnection, count: int) -> int:
     """Reserve `count` ids (locking the sequence row until commit); returns the last of them."""
-    bumped = await conn.execute(sa.update(openagc_event_sequence).where(S.name == SEQUENCE)
-                                .values(last_id=S.last_id + count))
+    bumped = await executor.execute(conn, _BUMP, {"count": count})
     if bumped.rowcount == 0:  # a new (or emptied) database: start after what the log holds
         highest = (await conn.execute(sa.select(sa.func.max(E.event_id)))).scalar() or 0
         try:
@@ -95,7 +99,9 @@ async def _take_ids(conn: AsyncConnection, count: int) -> int:
         except IntegrityError:  # another writer created it first
             return await _take_ids(conn, count)
         return highest + count
-    return int((await conn.execute(sa.select(S.last_id).where(S.name == SEQUENCE))).scalar_one())
+    found = await executor.fetch_one(conn, _LAST)
+    assert found is not None, "the sequence row was bumped in this transaction"
+    return int(found["last_id"])
 
 
 async def append(conn: AsyncConnection, events: Sequence[NewEvent], now_ms: int) -> list[int]:
