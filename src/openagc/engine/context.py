@@ -7,6 +7,7 @@ here imports a module above it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -132,16 +133,25 @@ class Ctx:
         """A transition made by inserting or deleting the agent's row (login, logout)."""
         states.check(self.user, source, event, target)
 
-    async def _write(self, event: Event | None, where: tuple[Any, ...], values: dict[str, Any]) -> bool:
+    async def _write(self, event: Event | None, where: tuple[Any, ...], values: dict[str, Any],
+                     guard: tuple[str, Any] | None = None) -> bool:
+        """UPDATE the agent's row where `where` holds and the column `guard[0]` still holds `guard[1]`: plain
+        values and guards go through the executor (one statement per guarded column), the rest through SQLAlchemy."""
         source = self.phase
-        result = await self.conn.execute(
-            sa.update(vicidial_live_agents).where(VLA.user == self.user, *where).values(**values)
-        )
-        if result.rowcount:
+        if where or (guard and guard[1] is None) or any(isinstance(v, sa.ClauseElement) for v in values.values()):
+            guards = (*where, VLA[guard[0]] == guard[1]) if guard else where
+            result = await self.conn.execute(
+                sa.update(vicidial_live_agents).where(VLA.user == self.user, *guards).values(**values)
+            )
+            changed = result.rowcount
+        else:
+            params = {**values, "where_user": self.user} | ({"where_seen": guard[1]} if guard else {})
+            changed = (await executor.execute(self.conn, _agent_update(guard[0] if guard else None), params)).rowcount
+        if changed:
             self.vla.update(values)
             if self.phase != source:
                 states.check(self.user, source, event, self.phase)
-        return bool(result.rowcount)
+        return bool(changed)
 
     async def claim(self, column: str, seen: Any, cleared: Any = "") -> bool:
         """Compare-and-clear a command column: True only for the one process that cleared `seen`.
@@ -149,8 +159,7 @@ class Ctx:
         A claimed command is `applied` unless the handler then calls `ignored`; a claim that only rewrites a
         command into its deferred form (LOGOUT → LOGOUT!DISPO) is no outcome.
         """
-        col = VLA[column]
-        took = await self.set(col == seen, **{column: cleared})
+        took = await self._write(None, (), {column: cleared}, guard=(column, seen))
         command = command_records.command_value(column, seen)
         if took and command is not None and command_records.command_value(column, cleared) != command:
             self.outcomes[column] = (command, command_records.APPLIED, "")
@@ -200,6 +209,13 @@ class Ctx:
         )
         await self.set(agent_log_id=new_id)
         return new_id
+
+
+@functools.cache
+def _agent_update(guarded: str | None) -> sa.Update:
+    """The executor's UPDATE of an agent's row (`:where_user`), guarded by `guarded = :where_seen` when named."""
+    statement = sa.update(vicidial_live_agents).where(VLA.user == sa.bindparam("where_user"))
+    return statement if guarded is None else statement.where(VLA[guarded] == sa.bindparam("where_seen"))
 
 
 _AGENT_FOR_UPDATE = sa.select(vicidial_live_agents).where(VLA.user == sa.bindparam("user")).limit(1).with_for_update()

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from openagc.store import executor
 from openagc.store.schema import (
     vicidial_agent_log,
     vicidial_callbacks,
@@ -134,14 +135,20 @@ async def manager_answered(conn: AsyncConnection, callerid: str, *, uniqueid: st
 # --- vicidial_agent_log (spec §3.4) -------------------------------------------------------------------
 
 
-async def val_row(conn: AsyncConnection, agent_log_id: int) -> sa.RowMapping | None:
+_VAL_ROW = sa.select(vicidial_agent_log).where(VAL.agent_log_id == sa.bindparam("agent_log_id"))
+_VAL_UPDATE = sa.update(vicidial_agent_log).where(VAL.agent_log_id == sa.bindparam("where_id"))
+_VAL_INSERT = sa.insert(vicidial_agent_log)
+
+
+async def val_row(conn: AsyncConnection, agent_log_id: int) -> dict[str, Any] | None:
     if not agent_log_id:
         return None
-    return (
-        (await conn.execute(sa.select(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id)))
-        .mappings()
-        .first()
-    )
+    return await executor.fetch_one(conn, _VAL_ROW, {"agent_log_id": agent_log_id})
+
+
+async def _val_update(conn: AsyncConnection, agent_log_id: int, **values: Any) -> None:
+    """Set `values` (plain values, no SQL) on the agent-log row `agent_log_id`."""
+    await executor.execute(conn, _VAL_UPDATE, {**values, "where_id": agent_log_id})
 
 
 def _sec(value: int) -> int:
@@ -160,26 +167,25 @@ async def val_open(
     sub_status: str | None = None,
 ) -> int:
     """A new cycle row: pause_epoch = wait_epoch = now (login, pause, ready after a dispo)."""
-    result = await conn.execute(
-        sa.insert(vicidial_agent_log).values(
-            user=user,
-            server_ip=server_ip,
-            event_time=at.now,
-            campaign_id=campaign_id,
-            user_group=user_group,
-            pause_epoch=at.epoch,
-            pause_sec=0,
-            wait_epoch=at.epoch,
-            wait_sec=0,
-            talk_sec=0,
-            dispo_sec=0,
-            dead_sec=0,
-            sub_status=sub_status,
-            pause_type="AGENT",
-            lead_id=None,
-        )
-    )
-    return int(result.inserted_primary_key[0])
+    done = await executor.execute(conn, _VAL_INSERT, dict(
+        user=user,
+        server_ip=server_ip,
+        event_time=at.now,
+        campaign_id=campaign_id,
+        user_group=user_group,
+        pause_epoch=at.epoch,
+        pause_sec=0,
+        wait_epoch=at.epoch,
+        wait_sec=0,
+        talk_sec=0,
+        dispo_sec=0,
+        dead_sec=0,
+        sub_status=sub_status,
+        pause_type="AGENT",
+        lead_id=None,
+    ))
+    assert done.lastrowid is not None
+    return int(done.lastrowid)
 
 
 async def val_ready(conn: AsyncConnection, at: Moment, agent_log_id: int) -> None:
@@ -187,13 +193,11 @@ async def val_ready(conn: AsyncConnection, at: Moment, agent_log_id: int) -> Non
     row = await val_row(conn, agent_log_id)
     if row is None or row["dispo_epoch"] is not None:
         return
-    await conn.execute(
-        sa.update(vicidial_agent_log)
-        .where(VAL.agent_log_id == agent_log_id)
-        .values(
-            pause_sec=_sec(at.epoch - (row["pause_epoch"] or at.epoch) + (row["pause_sec"] or 0)),
-            wait_epoch=at.epoch,
-        )
+    await _val_update(
+        conn,
+        agent_log_id,
+        pause_sec=_sec(at.epoch - (row["pause_epoch"] or at.epoch) + (row["pause_sec"] or 0)),
+        wait_epoch=at.epoch,
     )
 
 
@@ -202,13 +206,11 @@ async def val_close_wait(conn: AsyncConnection, at: Moment, agent_log_id: int) -
     row = await val_row(conn, agent_log_id)
     if row is None or row["dispo_epoch"] is not None:
         return
-    await conn.execute(
-        sa.update(vicidial_agent_log)
-        .where(VAL.agent_log_id == agent_log_id)
-        .values(
-            wait_sec=_sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
-            wait_epoch=at.epoch,
-        )
+    await _val_update(
+        conn,
+        agent_log_id,
+        wait_sec=_sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
+        wait_epoch=at.epoch,
     )
 
 
@@ -227,7 +229,7 @@ async def val_manual_dial(
             "wait_sec": _sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
             "wait_epoch": at.epoch,
         }
-    await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(**values))
+    await _val_update(conn, agent_log_id, **values)
 
 
 async def val_talk(
@@ -244,7 +246,7 @@ async def val_talk(
     }
     if comments and not row["comments"]:
         values["comments"] = comments
-    await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(**values))
+    await _val_update(conn, agent_log_id, **values)
 
 
 async def val_dead(conn: AsyncConnection, at: Moment, agent_log_id: int) -> None:
@@ -278,7 +280,7 @@ async def val_call_end(
         values["comments"] = comments
     if not row["lead_id"]:
         values["lead_id"] = lead_id
-    await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(**values))
+    await _val_update(conn, agent_log_id, **values)
 
 
 async def val_dispo(
@@ -312,9 +314,7 @@ async def val_dispo(
     values: dict[str, Any] = {"status": status[:6]}
     if extend_to_now and row["dispo_epoch"] is not None:
         values["dispo_sec"] = _sec(at.epoch - row["dispo_epoch"])
-    await conn.execute(
-        sa.update(vicidial_agent_log).where(VAL.agent_log_id == row["agent_log_id"]).values(**values)
-    )
+    await _val_update(conn, int(row["agent_log_id"]), **values)
 
 
 async def val_pause_code(
@@ -336,15 +336,10 @@ async def val_pause_code(
     if row is None:
         return agent_log_id
     if not row["sub_status"]:
-        await conn.execute(
-            sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(sub_status=code)
-        )
+        await _val_update(conn, agent_log_id, sub_status=code)
         return agent_log_id
-    await conn.execute(
-        sa.update(vicidial_agent_log)
-        .where(VAL.agent_log_id == agent_log_id)
-        .values(pause_sec=_sec(at.epoch - (row["pause_epoch"] or at.epoch)), wait_epoch=at.epoch)
-    )
+    await _val_update(conn, agent_log_id, pause_sec=_sec(at.epoch - (row["pause_epoch"] or at.epoch)),
+                      wait_epoch=at.epoch)
     return await val_open(
         conn,
         at,
@@ -375,7 +370,7 @@ async def val_logout(conn: AsyncConnection, at: Moment, agent_log_id: int) -> No
         }
     else:
         values = {"pause_sec": _sec(at.epoch - (row["pause_epoch"] or at.epoch)), "wait_epoch": at.epoch}
-    await conn.execute(sa.update(vicidial_agent_log).where(VAL.agent_log_id == agent_log_id).values(**values))
+    await _val_update(conn, agent_log_id, **values)
 
 
 # --- call logs ------------------------------------------------------------------------------------------
