@@ -494,7 +494,7 @@ def test_what_the_switch_did_is_kept_bounded(tmp_path: Path) -> None:
 
 def test_channels_version_moves_whenever_the_channel_list_changes_and_only_then(tmp_path: Path) -> None:
     """The engine's mirror reads the list only when `channels_version` moved: every change of the list (a new
-    channel, an answer, a join, a park, a grab, a recording leg, a playback, a hangup) moves it; a step that
+    channel, an answer, a join, a park, a grab, a recording leg, a playback, a hangup, a restart) moves it; a step that
     changes nothing listed leaves it."""
 
     async def body() -> None:
@@ -528,11 +528,14 @@ def test_channels_version_moves_whenever_the_channel_list_changes_and_only_then(
         await sim.advance(40.0)  # the customer hangs up
         await look()
         await look()
+        sim.restart()  # every channel gone at once, without a hangup
+        await look()
         for (v1, listed1), (v2, listed2) in zip(seen, seen[1:], strict=False):
             if listed1 != listed2:
                 assert v2 != v1, f"the list changed under the same version: {listed1} → {listed2}"
         changes = sum(1 for (_, a), (_, b) in zip(seen, seen[1:], strict=False) if a != b)
         assert changes >= 9  # the steps above did change the list
-        assert seen[-1][0] == seen[-2][0]  # looking changes nothing
+        assert seen[-2][0] == seen[-3][0]  # looking changes nothing
+        assert seen[-1][1] == [] and seen[-2][1] != []
 
     run(body)

@@ -836,6 +836,7 @@ class SimulatedSwitch:
             for timer in chan.timers.values():
                 timer.cancel()
         self._chans.clear()
+        self._version.value += 1  # gone without a state change of their own
         self._confs.clear()
         self._recs.clear()
         self._emit(EventKind.RESYNC, NO_CHANNEL, data={"reason": "restart"})
