@@ -104,24 +104,13 @@ class EngineEnv:
         The engine's work in flight finishes first: a switch action follows its commit, and a clock moved
         before an originate reaches the switch would leave that call's timers behind it.
         """
-        self.run(self._quiet())
+        self.run(self.engine.watcher.idle())
         self.run(self.switch.advance(seconds))
         self.run(self.engine.watcher.drain())
 
     def settle(self) -> None:
         """Deliver the switch's events and let the engine's work in flight (wake-ups, sweep) finish."""
-        self.run(self.switch.settle())
-        self.run(self.engine.watcher.drain())
-        self.run(self._quiet())
-
-    async def _quiet(self) -> None:
-        watcher = self.engine.watcher
-        for _ in range(5):
-            busy = [t for t in (*watcher._work, *watcher._tasks) if not t.done()]
-            if not busy:
-                return
-            await asyncio.wait(busy, timeout=5)
-        await self.switch.settle()
+        self.run(self.engine.watcher.idle())
 
     # --- agent API ------------------------------------------------------------------------------------------
 

@@ -135,8 +135,8 @@ class Ctx:
 
     async def _write(self, event: Event | None, where: tuple[Any, ...], values: dict[str, Any],
                      guard: tuple[str, Any] | None = None) -> bool:
-        """UPDATE the agent's row where `where` holds and the column `guard[0]` still holds `guard[1]`: plain
-        values and guards go through the executor (one statement per guarded column), the rest through SQLAlchemy."""
+        """Write `values` to the agent's row if `where` holds and the column `guard[0]` still holds `guard[1]`;
+        plain values and a guard take the executor (one built statement per guarded column), the rest SQLAlchemy."""
         source = self.phase
         if where or (guard and guard[1] is None) or any(isinstance(v, sa.ClauseElement) for v in values.values()):
             guards = (*where, VLA[guard[0]] == guard[1]) if guard else where
