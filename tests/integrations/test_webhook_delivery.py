@@ -14,6 +14,7 @@ from dataclasses import replace
 import pytest
 from prometheus_client import REGISTRY
 
+from openagc.integrations.webhooks.dispatch import WAKE_TOPIC
 from openagc.store.event_log import EVENTS_TOPIC
 from tests.integrations.webhook_support import (
     DROP,
@@ -363,6 +364,31 @@ def test_at_most_concurrency_subscriptions_are_in_flight(db, centre, receiver, d
     caught_up(db, hooks, 1, "every subscription")
     assert receiver.most_in_flight == 2
     assert len(receiver.got()) == 5
+
+
+def test_new_events_are_looked_at_only_while_a_subscription_is_active(db, centre, receiver, dispatchers):
+    d = dispatchers(replace(FAST, poll=30.0))  # no look but the first for 30 s unless something wakes it
+    wait_for(lambda: not d.dispatcher._subscribed, 60, "the first look: no active subscription")
+    looks = []
+    schedule = d.dispatcher._schedule
+
+    async def counted() -> float:
+        looks.append(1)
+        return await schedule()
+
+    d.dispatcher._schedule = counted
+    for n in range(5):
+        centre.append(state(n=n))  # each wakes the dispatcher
+    time.sleep(0.5)
+    assert looks == []  # nobody to deliver to: the table is not read per event
+
+    hook = centre.subscribe(receiver.url())
+    d.bus.publish(WAKE_TOPIC, hook)  # what creating one through the HTTP API publishes
+    wait_for(lambda: d.dispatcher._subscribed, 60, "the new subscription seen")
+    seen = len(looks)
+    ids = centre.append(state(n=5))
+    wait_for(lambda: receiver.delivered_ids() == ids, 10, "the next event delivered on its wake, not the poll")
+    assert len(looks) > seen
 
 
 def test_the_served_app_runs_the_dispatcher_with_the_engine_off(backend, db, centre, receiver):

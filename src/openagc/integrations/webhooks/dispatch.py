@@ -1,7 +1,9 @@
 """The webhook dispatcher: a background task that POSTs the event log to each active subscription, in order.
 
 It wakes on `EVENTS_TOPIC` (and `WAKE_TOPIC`, published when a subscription is created or enabled), when a retry
-falls due, and every `Policy.poll` seconds (events appended by another process, leases that ran out). A
+falls due, and every `Policy.poll` seconds (events appended by another process, leases that ran out). New events
+wake it only while its last look found an active subscription: with none, nothing is read per event (the poll and
+`WAKE_TOPIC` still find a new one). A
 subscription is delivered by one dispatcher at a time, whichever process it runs in: the dispatcher first takes
 the subscription's lease in the database with a compare-and-set (`lease_until_ms` in the past → its own name and
 a new deadline), renews it before every attempt, and gives it back when it has caught up or failed.
@@ -92,6 +94,7 @@ class Dispatcher:
         self._unsubscribe: list[Callable[[], None]] = []
         self._client: httpx.AsyncClient | None = None
         self._prune_due = 0.0  # time.monotonic() at which the attempt log is next pruned
+        self._subscribed = True  # the last look found an active subscription (new events are then worth a look)
 
     async def start(self) -> Callable[[], Any]:
         """Start the loop; returns `stop` (the service's lifespan awaits it at shutdown)."""
@@ -101,14 +104,22 @@ class Dispatcher:
         def wake(_topic: str, _message: Any) -> None:
             loop.call_soon_threadsafe(self.poke)
 
+        def new_events(_topic: str, _message: Any) -> None:
+            loop.call_soon_threadsafe(self._new_events)
+
         if self.bus is not None:
-            self._unsubscribe = [self.bus.subscribe(EVENTS_TOPIC, wake), self.bus.subscribe(WAKE_TOPIC, wake)]
+            self._unsubscribe = [self.bus.subscribe(EVENTS_TOPIC, new_events), self.bus.subscribe(WAKE_TOPIC, wake)]
         self._loop_task = asyncio.create_task(self._run(), name=f"webhooks {self.name}")
         return self.stop
 
     def poke(self) -> None:
         """Look at the subscriptions now (new events, a new or enabled subscription)."""
         self._wake.set()
+
+    def _new_events(self) -> None:
+        """Events were appended: look now if a subscription may want them."""
+        if self._subscribed:
+            self._wake.set()
 
     async def stop(self) -> None:
         """Stop: attempts in flight may finish (an attempt is bounded by the timeout), then the leases are given
@@ -162,8 +173,10 @@ class Dispatcher:
             due = [row[0] for row in await conn.execute(
                 sa.select(W.webhook_id).where(W.active == "Y", W.next_attempt_ms <= now, W.lease_until_ms < now,
                                               W.last_event_id < newest).order_by(W.webhook_id))]
-            upcoming = (await conn.execute(sa.select(sa.func.min(W.next_attempt_ms)).where(
-                W.active == "Y", W.next_attempt_ms > now))).scalar()
+            active, upcoming = (await conn.execute(sa.select(
+                sa.func.count(), sa.func.min(sa.case((W.next_attempt_ms > now, W.next_attempt_ms)))).where(
+                W.active == "Y"))).one()
+        self._subscribed = bool(active)
         for webhook_id in due:
             if self._stopping:
                 break
