@@ -69,6 +69,9 @@ def test_wait_returns_the_outcome(eng, db):
     assert doc["command"]["state"] == "rejected" and doc["command"]["reason"] == "agent is already paused"
     doc = json_call(eng, "external_pause", agent_user="1000", value="RESUME", wait="5000")
     assert doc["command"]["state"] == "applied" and doc["command"]["command_id"] == doc["command_id"]
+    # the outcome published at the commit is the record as stored (the engine does not read it back to publish)
+    stored = eng.client.get(f"/agc/commands/{doc['command_id']}", params={"user": "6666", "pass": "1234"}).json()
+    assert doc["command"] == stored and stored["ended"] and stored["milliseconds"] is not None
 
 
 def test_dial_and_resume_sent_together_apply_in_the_order_written(eng, db, agent_api):

@@ -47,6 +47,23 @@ def test_appended_events_read_back_in_order_with_their_fields(backend, db):
     ]
 
 
+@pytest.mark.parametrize("count", [1, 3, 8, 9, 20])
+def test_a_batch_of_any_size_is_appended_whole_and_in_order(backend, db, count):
+    batch = [NewEvent("agent.state", f"u{n}", "TESTCAMP", "AGENTS", {"n": n}) for n in range(count)]
+
+    async def body(database: Database):
+        async with database.begin() as conn:
+            first = await event_log.append(conn, batch[:1], now_ms=T0)
+            ids = await event_log.append(conn, batch, now_ms=T0 + 1)
+        async with database.connect() as conn:
+            return first, ids, await event_log.read_after(conn, first[-1])
+
+    first, ids, events = _run(backend, body)
+    assert ids == list(range(first[-1] + 1, first[-1] + 1 + count))
+    assert [(e.id, e.user, e.data, e.created_ms) for e in events] == [
+        (i, f"u{n}", {"n": n}, T0 + 1) for n, i in enumerate(ids)]
+
+
 def test_a_rolled_back_writer_gives_its_ids_back(backend, db):
     async def body(database: Database):
         with pytest.raises(RuntimeError):

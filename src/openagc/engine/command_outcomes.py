@@ -60,7 +60,8 @@ async def flush(ctx: Ctx) -> None:
     if not (ctx.outcomes or touched or logged_out):
         return  # no command column moved (a delivery, a call event): no record can have ended
     now = _now(ctx)
-    queue = await records.pending(ctx.conn, ctx.user)
+    queue = list(ctx.queue) if ctx.queue is not None else await records.pending(ctx.conn, ctx.user)
+    ctx.queue = None
     for column, (value, state, reason) in ctx.outcomes.items():
         mine = [r for r in queue if r["command"] == column and r["value"] == value[:1000]]
         if mine:
@@ -82,7 +83,8 @@ async def _end(ctx: Ctx, record: dict[str, Any], state: str, reason: str, now: A
     command_id = record.get("command_id")
     done = await records.close(ctx.conn, user=ctx.user, command=record["command"], value=record["value"],
                                state=state, reason=reason, by="engine", at=now,
-                               command_id=None if command_id is None else int(command_id))
+                               command_id=None if command_id is None else int(command_id),
+                               read=None if command_id is None else record)
     if done is not None:
         ctx.finished.append(done)
 

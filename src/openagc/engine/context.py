@@ -98,6 +98,9 @@ class Ctx:
     outcomes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     finished: list[dict[str, Any]] = field(default_factory=list)
     loaded: dict[str, Any] = field(default_factory=dict)  # the command columns as the transition found them
+    # The agent's queued command records as `commands.process` read them in this transaction (adopted and expired
+    # ones accounted for); None when not read. Nothing else in a transition opens or ends a record before `flush`.
+    queue: list[dict[str, Any]] | None = None
     journal: Any = None  # integrators' events of this transition (engine/events.py)
 
     @property

@@ -174,11 +174,13 @@ async def pending(conn: AsyncConnection, user: str) -> list[dict[str, Any]]:
 
 
 async def close(conn: AsyncConnection, *, user: str, command: str, value: str, state: str, reason: str, by: str,
-                at: datetime, command_id: int | None = None) -> dict[str, Any] | None:
+                at: datetime, command_id: int | None = None, read: Mapping[str, Any] | None = None
+                ) -> dict[str, Any] | None:
     """End a queued command in `state`: the record `command_id` (one the caller read), else the agent's newest
     queued record of that column holding exactly `value`; a value with no record (written by plain SQL, or by the
     engine itself) gets one here, superseding what was queued in the column. Returns the ended record, or None
-    when the record was no longer queued (another process ended it first)."""
+    when the record was no longer queued (another process ended it first). `read`: the record `command_id` as the
+    caller read it in this transaction (the ended record is then that row with its end, not read again)."""
     ms = _ms(at)
     if command_id is None:
         mine = [r for r in await pending(conn, user) if r["command"] == command and r["value"] == value[:1000]]
@@ -187,10 +189,14 @@ async def close(conn: AsyncConnection, *, user: str, command: str, value: str, s
                                         source="sql", at=at, state=state, reason=reason, by=by)
             return await get(conn, created)
         command_id = int(mine[-1]["command_id"])
-    result = await executor.execute(conn, _CLOSE, {"state": state, "reason": reason[:255],
-                                                   "ended": at.replace(microsecond=0), "ended_ms": ms,
-                                                   "ended_by": by[:100], "where_id": command_id})
-    return await get(conn, command_id) if result.rowcount else None
+    end = {"state": state, "reason": reason[:255], "ended": at.replace(microsecond=0), "ended_ms": ms,
+           "ended_by": by[:100]}
+    result = await executor.execute(conn, _CLOSE, {**end, "where_id": command_id})
+    if not result.rowcount:
+        return None
+    if read is not None and int(read["command_id"]) == command_id:
+        return {**read, **end}
+    return await get(conn, command_id)
 
 
 async def get(conn: AsyncConnection, command_id: int) -> dict[str, Any] | None:

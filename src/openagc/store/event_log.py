@@ -16,6 +16,7 @@ retention) removes any; `resumable` tells a resuming reader whether everything i
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -104,17 +105,32 @@ async def _take_ids(conn: AsyncConnection, count: int) -> int:
     return int(found["last_id"])
 
 
+_COLUMNS = ("event_id", "created_ms", "kind", "user", "campaign_id", "user_group", "data")
+#: Events appended in one multi-row INSERT on the executor; a larger batch (rare) takes SQLAlchemy's executemany.
+_ROWS_AT_ONCE = 8
+
+
+@functools.cache
+def _insert_rows(count: int) -> sa.Insert:
+    """INSERT of `count` events in one statement (parameters `<column>_<n>`); built once per count."""
+    return sa.insert(openagc_events).values([{c: sa.bindparam(f"{c}_{n}") for c in _COLUMNS} for n in range(count)])
+
+
 async def append(conn: AsyncConnection, events: Sequence[NewEvent], now_ms: int) -> list[int]:
     """Append `events` within the caller's transaction; returns their ids. Call it last before the commit."""
     if not events:
         return []
     last = await _take_ids(conn, len(events))
     ids = list(range(last - len(events) + 1, last + 1))
-    await conn.execute(sa.insert(openagc_events), [
-        {"event_id": event_id, "created_ms": now_ms, "kind": e.kind[:40], "user": e.user[:20],
-         "campaign_id": e.campaign_id[:8], "user_group": e.user_group[:20],
-         "data": json.dumps(e.data, default=str, separators=(",", ":"))}
-        for event_id, e in zip(ids, events, strict=True)])
+    rows = [{"event_id": event_id, "created_ms": now_ms, "kind": e.kind[:40], "user": e.user[:20],
+             "campaign_id": e.campaign_id[:8], "user_group": e.user_group[:20],
+             "data": json.dumps(e.data, default=str, separators=(",", ":"))}
+            for event_id, e in zip(ids, events, strict=True)]
+    if len(rows) > _ROWS_AT_ONCE:
+        await conn.execute(sa.insert(openagc_events), rows)
+    else:
+        await executor.execute(conn, _insert_rows(len(rows)),
+                               {f"{column}_{n}": value for n, row in enumerate(rows) for column, value in row.items()})
     return ids
 
 
