@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -103,18 +104,21 @@ def serve(
     ]
     if redis_url:
         cmd += ["--redis-url", redis_url]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        env=os.environ | (env or {}),
-    )
+    # its log goes to a file (`server_log`): a pipe nobody reads would block the server once 64 KB were written
+    with tempfile.NamedTemporaryFile(prefix="openagc-serve-", suffix=".log", delete=False) as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+            env=os.environ | (env or {}),
+        )
+    LOGS[proc.pid] = Path(log.name)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise RuntimeError(f"server exited: {server_log(proc)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 time.sleep(0.5 if workers > 1 else 0.1)
@@ -125,12 +129,25 @@ def serve(
     raise RuntimeError("server did not start")
 
 
+LOGS: dict[int, Path] = {}  # server pid → the file its log goes to
+
+
+def server_log(proc: subprocess.Popen) -> str:
+    """What a server started by `serve` has logged so far."""
+    path = LOGS.get(proc.pid)
+    return path.read_text(errors="replace") if path and path.exists() else ""
+
+
 def stop(proc: subprocess.Popen) -> None:
+    """Stop a server started by `serve` (its log file goes with it)."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         os.killpg(proc.pid, signal.SIGKILL)
+    path = LOGS.pop(proc.pid, None)
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def drop_database(kind: str, name: str) -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from common import cpu_seconds, free_port, machine, percentile, serve, stop, tree
+from common import cpu_seconds, free_port, machine, percentile, serve, server_log, stop, tree
 from scale import AUTH, FIRST_AGENT, Logins, count_status, login_all, prepare, shards_held
 
 from openagc.store.database import make_sync_engine
@@ -47,7 +47,7 @@ from openagc.store.schema import openagc_commands
 
 EXPECTED = "SUCCESS: external_pause function set"
 CGROUP_V1, CGROUP_V2 = Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup")
-PERIOD_US = 100_000
+PERIOD_US = 10_000  # a short period: a burst is held back for milliseconds, not tens of them
 
 
 class CpuQuota:
@@ -123,7 +123,7 @@ def records_since(url: str, since_ms: int) -> list[dict]:
     C = openagc_commands.c
     engine = make_sync_engine(url)
     with engine.connect() as c:
-        rows = c.execute(sa.select(C.state, C.ended_by, C.created_ms, C.ended_ms).where(
+        rows = c.execute(sa.select(C.user, C.state, C.ended_by, C.created_ms, C.ended_ms).where(
             C.created_ms >= since_ms, C.command == "external_pause")).mappings().all()
     engine.dispose()
     return [dict(r) for r in rows]
@@ -189,6 +189,12 @@ def run(args: argparse.Namespace) -> bool:
         if not ok:
             print(f"ready {ready}/{args.agents}, login failures {logins.failures}, answers {dict(answers)}, "
                   f"records {len(found)}, states {dict(states)}, applied by the engine {by_engine}", file=sys.stderr)
+            missed = sorted((int(r["created_ms"]) - since_ms, r["user"], r["state"]) for r in found
+                            if r["state"] != "applied")
+            print(f"not applied (ms after the start, agent, state): {missed[:20]}", file=sys.stderr)
+            for n, proc in enumerate(engines):
+                moved = [line for line in server_log(proc).splitlines() if "shards" in line or "ERROR" in line]
+                print(f"engine {n}'s log, shards and errors: {moved[-20:]}", file=sys.stderr)
         return ok
     finally:
         for proc in procs:

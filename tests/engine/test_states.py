@@ -86,3 +86,33 @@ def test_a_call_cycle_moves_through_the_table(eng, db, agent_api) -> None:
         (Phase.DISPO, Event.DISPOSITION, Phase.PAUSED): 1,
         (Phase.PAUSED, Event.LOGOUT, Phase.OUT): 1,
     })
+
+
+def test_the_guarded_transitions_refuse_a_row_that_moved_under_them(eng, db):
+    """PAUSE only from a waiting state, READY never from a live call: checked again in the UPDATE itself, so a row
+    changed after the engine read it is not overwritten (the context still says CLOSER / PAUSED)."""
+    import sqlalchemy as sa
+
+    from openagc.store.schema import vicidial_live_agents
+
+    token = eng.login()
+    assert eng.agent("ready", token).status_code == 200
+    wait_for(lambda: db.row("vicidial_live_agents", user="1000")["status"] == "CLOSER", what="ready")
+    eng.settle()
+
+    def moved_then(status: str, step):
+        async def action(ctx):
+            await ctx.conn.execute(sa.update(vicidial_live_agents).where(
+                vicidial_live_agents.c.user == "1000").values(status=status))  # behind the context's back
+            return await step(ctx)
+        return eng.run(eng.engine.transact("1000", action))
+
+    assert moved_then("INCALL", session.pause) is False
+    assert db.row("vicidial_live_agents", user="1000")["status"] == "INCALL"
+    db.update("vicidial_live_agents", {"user": "1000"}, status="PAUSED")
+    eng.settle()
+    assert moved_then("QUEUE", session.ready) is False
+    assert db.row("vicidial_live_agents", user="1000")["status"] == "QUEUE"
+    db.update("vicidial_live_agents", {"user": "1000"}, status="PAUSED")
+    assert moved_then("PAUSED", session.ready) is True  # the guard lets a row that did not move through
+    assert db.row("vicidial_live_agents", user="1000")["status"] == "CLOSER"

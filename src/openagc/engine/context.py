@@ -74,6 +74,14 @@ class Host(Protocol):
         """The call was dispositioned (its transfer legs are done)."""
 
 
+@dataclass(frozen=True, eq=False)
+class Guard:
+    """A condition on the agent's row built once, as a module constant (`Ctx.enter(event, GUARD, ...)`): a write
+    guarded only by such conditions takes the executor (one statement built per combination)."""
+
+    clause: sa.ColumnElement[bool]
+
+
 def phase_of(vla: dict[str, Any]) -> str:
     """PAUSED, READY, CLOSER, QUEUE, INCALL, or DISPO (PAUSED with a lead still on screen)."""
     if vla["status"] == "PAUSED" and int(vla["lead_id"] or 0) > 0:
@@ -139,17 +147,21 @@ class Ctx:
     async def _write(self, event: Event | None, where: tuple[Any, ...], values: dict[str, Any],
                      guard: tuple[str, Any] | None = None) -> bool:
         """Write `values` to the agent's row if `where` holds and the column `guard[0]` still holds `guard[1]`;
-        plain values and a guard take the executor (one built statement per guarded column), the rest SQLAlchemy."""
+        plain values with `Guard`s and a guard take the executor (one built statement per guarded column and set of
+        `Guard`s), the rest SQLAlchemy."""
         source = self.phase
-        if where or (guard and guard[1] is None) or any(isinstance(v, sa.ClauseElement) for v in values.values()):
-            guards = (*where, VLA[guard[0]] == guard[1]) if guard else where
+        built = all(isinstance(w, Guard) for w in where)
+        if not built or (guard and guard[1] is None) or any(isinstance(v, sa.ClauseElement) for v in values.values()):
+            clauses = tuple(w.clause if isinstance(w, Guard) else w for w in where)
+            guards = (*clauses, VLA[guard[0]] == guard[1]) if guard else clauses
             result = await self.conn.execute(
                 sa.update(vicidial_live_agents).where(VLA.user == self.user, *guards).values(**values)
             )
             changed = result.rowcount
         else:
             params = {**values, "where_user": self.user} | ({"where_seen": guard[1]} if guard else {})
-            changed = (await executor.execute(self.conn, _agent_update(guard[0] if guard else None), params)).rowcount
+            statement = _agent_update(guard[0] if guard else None, where)
+            changed = (await executor.execute(self.conn, statement, params)).rowcount
         if changed:
             self.vla.update(values)
             if self.phase != source:
@@ -215,9 +227,11 @@ class Ctx:
 
 
 @functools.cache
-def _agent_update(guarded: str | None) -> sa.Update:
-    """The executor's UPDATE of an agent's row (`:where_user`), guarded by `guarded = :where_seen` when named."""
-    statement = sa.update(vicidial_live_agents).where(VLA.user == sa.bindparam("where_user"))
+def _agent_update(guarded: str | None, guards: tuple[Guard, ...] = ()) -> sa.Update:
+    """The executor's UPDATE of an agent's row (`:where_user`), guarded by `guarded = :where_seen` when named and
+    by `guards` (module constants: the cache stays as small as the code's combinations)."""
+    statement = sa.update(vicidial_live_agents).where(VLA.user == sa.bindparam("where_user"),
+                                                      *(g.clause for g in guards))
     return statement if guarded is None else statement.where(VLA[guarded] == sa.bindparam("where_seen"))
 
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.engine import agent_phone, logs
-from openagc.engine.context import Ctx, Host, load
+from openagc.engine.context import Ctx, Guard, Host, load
 from openagc.engine.logs import Moment
 from openagc.engine.states import Event, Phase
 from openagc.store.schema import (
@@ -45,6 +45,9 @@ VLA = vicidial_live_agents.c
 VAC = vicidial_auto_calls.c
 LIVE_STATES = ("QUEUE", "INCALL")
 IDLE_STATES = ("READY", "CLOSER")
+#: The guards of the ready and pause transitions (a comparison per state, not an IN list: the executor runs them).
+NOT_LIVE = Guard(sa.and_(*(VLA.status != state for state in LIVE_STATES)))
+IDLE = Guard(sa.or_(*(VLA.status == state for state in IDLE_STATES)))
 NON_AUTODIAL_METHODS = ("MANUAL", "INBOUND_MAN")
 LOGOUT_AFTER_DISPO = "LOGOUT!DISPO"  # external_pause once a LOGOUT arrived during a live call
 
@@ -97,7 +100,7 @@ async def ready(ctx: Ctx, *, new_row: bool = False) -> bool:
     }
     if ctx.campaign.get("dial_method") == "INBOUND_MAN":
         values["outbound_autodial"] = "N"
-    if not await ctx.enter(Event.READY, VLA.status.notin_(LIVE_STATES), **values):
+    if not await ctx.enter(Event.READY, NOT_LIVE, **values):
         return False
     await logs.val_ready(ctx.conn, ctx.at, int(ctx.vla["agent_log_id"] or 0))
     ctx.emit("state")
@@ -110,7 +113,7 @@ async def pause(ctx: Ctx, code: str = "") -> bool:
         return False
     if not await ctx.enter(
         Event.PAUSE,
-        VLA.status.in_(IDLE_STATES),
+        IDLE,
         status="PAUSED",
         ring_callerid="",
         uniqueid="",
