@@ -235,8 +235,14 @@ def _agent_update(guarded: str | None, guards: tuple[Guard, ...] = ()) -> sa.Upd
     return statement if guarded is None else statement.where(VLA[guarded] == sa.bindparam("where_seen"))
 
 
-_AGENT_FOR_UPDATE = sa.select(vicidial_live_agents).where(VLA.user == sa.bindparam("user")).limit(1).with_for_update()
-_USER_GROUP = sa.select(vicidial_users.c.user_group).where(vicidial_users.c.user == sa.bindparam("user"))
+_GROUP = "openagc_user_group"  # the agent's user group, read with its row (not a column of the row)
+#: The agent's row with its user's group in one statement. The lock is the row's: a locking read does not lock what
+#: a subquery reads.
+_AGENT_FOR_UPDATE = sa.select(
+    vicidial_live_agents,
+    sa.select(vicidial_users.c.user_group).where(vicidial_users.c.user == VLA.user).limit(1).scalar_subquery()
+    .label(_GROUP),
+).where(VLA.user == sa.bindparam("user")).limit(1).with_for_update()
 
 
 async def load(engine: Host, conn: AsyncConnection, user: str, at: Moment) -> Ctx | None:
@@ -244,8 +250,7 @@ async def load(engine: Host, conn: AsyncConnection, user: str, at: Moment) -> Ct
     row = await executor.fetch_one(conn, _AGENT_FOR_UPDATE, {"user": user})
     if row is None:
         return None
+    group = row.pop(_GROUP) or ""
     campaign = await engine.campaign(conn, row["campaign_id"] or "")
-    found = await executor.fetch_one(conn, _USER_GROUP, {"user": user})
-    group = (found["user_group"] if found else None) or ""
-    return Ctx(engine=engine, conn=conn, at=at, vla=dict(row), campaign=campaign, user_group=group,
+    return Ctx(engine=engine, conn=conn, at=at, vla=row, campaign=campaign, user_group=group,
                loaded={column: row[column] for column in command_records.FAMILIES if column in row})
