@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+import sqlalchemy as sa
+
 from openagc.engine import session, states
 from openagc.engine.states import Event, Phase, TransferEvent, TransferPhase
+from openagc.store.schema import vicidial_live_agents
 from tests.engine.conftest import wait_for
 
 #: spec §3.3, one line a move (QUEUE is entered by the dialer or the inbound queue, VDADcheckINCOMING leaves it).
@@ -91,10 +94,6 @@ def test_a_call_cycle_moves_through_the_table(eng, db, agent_api) -> None:
 def test_the_guarded_transitions_refuse_a_row_that_moved_under_them(eng, db):
     """PAUSE only from a waiting state, READY never from a live call: checked again in the UPDATE itself, so a row
     changed after the engine read it is not overwritten (the context still says CLOSER / PAUSED)."""
-    import sqlalchemy as sa
-
-    from openagc.store.schema import vicidial_live_agents
-
     token = eng.login()
     assert eng.agent("ready", token).status_code == 200
     wait_for(lambda: db.row("vicidial_live_agents", user="1000")["status"] == "CLOSER", what="ready")
