@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,8 +40,8 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from common import cpu_seconds, free_port, machine, percentile, serve, server_log, stop, tree
-from scale import AUTH, FIRST_AGENT, Logins, count_status, login_all, prepare, shards_held
+from common import cpu_seconds, machine, percentile, server_log, stop, tree
+from scale import AUTH, FIRST_AGENT, Logins, count_status, log_in_turns, prepare, shards_held, start_apart
 
 from openagc.store.database import make_sync_engine
 from openagc.store.schema import openagc_commands
@@ -133,23 +134,16 @@ def records_since(url: str, since_ms: int) -> list[dict]:
 def run(args: argparse.Namespace) -> bool:
     workdir = Path(tempfile.mkdtemp(prefix="openagc-capacity-"))
     url = prepare(args.database, workdir, args.agents)
-    procs, quotas = [], []
+    procs: list[subprocess.Popen] = []
+    quotas: list[CpuQuota] = []
     try:
-        engine_bases = []
-        for _ in range(args.engines):
-            port = free_port()
-            procs.append(serve(url, port, engine="on", redis_url=args.redis_url))
-            engine_bases.append(f"http://127.0.0.1:{port}")
-        engines = list(procs)
-        port = free_port()
-        procs.append(serve(url, port, engine="off", workers=args.api_workers, redis_url=args.redis_url))
-        base = f"http://127.0.0.1:{port}"
+        engine_bases, base = start_apart(url, args.engines, args.api_workers, args.redis_url, procs)
+        engines = procs[:-1]
         time.sleep(2 + args.engines)  # the engines divide the shards
 
         users = [str(FIRST_AGENT + i) for i in range(args.agents)]
         logins = Logins()
-        for i, login_base in enumerate(engine_bases):
-            asyncio.run(login_all(login_base, users[i::len(engine_bases)], args.login_concurrency, logins))
+        log_in_turns(engine_bases, users, args.login_concurrency, logins)
         deadline = time.monotonic() + 60
         while count_status(url, ("CLOSER",)) < args.agents and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -290,6 +290,27 @@ def shards_held(url: str) -> list[int]:
     return sorted(Counter(holders).values(), reverse=True)
 
 
+def start_apart(url: str, engines: int, api_workers: int, redis_url: str, procs: list[subprocess.Popen],
+                env: dict[str, str] | None = None) -> tuple[list[str], str]:
+    """The scale-out layout: `engines` engine processes and one API process (`--engine off`, `api_workers`
+    workers), woken through Redis, each added to `procs` as it starts (the caller stops them); returns the engines'
+    base URLs and the API's."""
+    engine_bases = []
+    for _ in range(engines):
+        port = free_port()
+        procs.append(serve(url, port, engine="on", redis_url=redis_url, env=env))
+        engine_bases.append(f"http://127.0.0.1:{port}")
+    port = free_port()
+    procs.append(serve(url, port, engine="off", workers=api_workers, redis_url=redis_url, env=env))
+    return engine_bases, f"http://127.0.0.1:{port}"
+
+
+def log_in_turns(engine_bases: list[str], users: list[str], concurrency: int, out: Logins) -> None:
+    """Log `users` in (and make them ready) through the engines in turn."""
+    for i, base in enumerate(engine_bases):
+        asyncio.run(login_all(base, users[i::len(engine_bases)], concurrency, out))
+
+
 def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
     workdir = Path(tempfile.mkdtemp(prefix="openagc-bench-"))
     url = prepare(args.database, workdir, agents)
@@ -297,15 +318,8 @@ def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
     procs: list[subprocess.Popen] = []
     try:
         if args.engines:  # the API and K engines apart, woken through Redis
-            engine_bases = []
-            for _ in range(args.engines):
-                port = free_port()
-                procs.append(serve(url, port, engine="on", redis_url=args.redis_url, env=env))
-                engine_bases.append(f"http://127.0.0.1:{port}")
-            engines = list(procs)
-            port = free_port()
-            procs.append(serve(url, port, engine="off", workers=args.api_workers, redis_url=args.redis_url, env=env))
-            base = f"http://127.0.0.1:{port}"
+            engine_bases, base = start_apart(url, args.engines, args.api_workers, args.redis_url, procs, env)
+            engines = procs[:-1]
         else:  # one process: API and engine
             port = free_port()
             procs.append(serve(url, port, engine="on", env=env))
@@ -330,8 +344,7 @@ def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
         logins = Logins()
 
         def log_in(some: list[str]) -> None:
-            for i, login_base in enumerate(engine_bases):
-                asyncio.run(login_all(login_base, some[i::len(engine_bases)], args.login_concurrency, logins))
+            log_in_turns(engine_bases, some, args.login_concurrency, logins)
 
         log_in(users[:half])
         time.sleep(1)

@@ -53,7 +53,7 @@ async def process(ctx: Ctx) -> None:
     column in a fixed order, until nothing more happens."""
     queue = await command_records.pending(ctx.conn, ctx.user)
     queue = await command_outcomes.expire(ctx, await command_outcomes.adopt(ctx, queue))
-    ctx.queue = list(queue)  # what `command_outcomes.flush` ends (read once per transaction)
+    ctx.queue = queue  # what `command_outcomes.flush` ends (read once per transaction)
     written = [BY_COLUMN[r["command"]] for r in queue if r["command"] in BY_COLUMN]
     order = list(dict.fromkeys([*written, *HANDLERS]))
     for _ in range(8):

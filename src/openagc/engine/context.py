@@ -228,8 +228,9 @@ class Ctx:
 
 @functools.cache
 def _agent_update(guarded: str | None, guards: tuple[Guard, ...] = ()) -> sa.Update:
-    """The executor's UPDATE of an agent's row (`:where_user`), guarded by `guarded = :where_seen` when named and
-    by `guards` (module constants: the cache stays as small as the code's combinations)."""
+    """The executor's write of an agent's row, by user; when `guarded` names a column, only while that column still
+    holds the value seen; and only where every one of `guards` holds (module constants: the cache stays as small
+    as the code's combinations)."""
     statement = sa.update(vicidial_live_agents).where(VLA.user == sa.bindparam("where_user"),
                                                       *(g.clause for g in guards))
     return statement if guarded is None else statement.where(VLA[guarded] == sa.bindparam("where_seen"))

@@ -106,13 +106,13 @@ async def _take_ids(conn: AsyncConnection, count: int) -> int:
 
 
 _COLUMNS = ("event_id", "created_ms", "kind", "user", "campaign_id", "user_group", "data")
-#: Events appended in one multi-row INSERT on the executor; a larger batch (rare) takes SQLAlchemy's executemany.
+#: Events appended in one multi-row statement on the executor; a larger batch (rare) takes SQLAlchemy's executemany.
 _ROWS_AT_ONCE = 8
 
 
 @functools.cache
 def _insert_rows(count: int) -> sa.Insert:
-    """INSERT of `count` events in one statement (parameters `<column>_<n>`); built once per count."""
+    """`count` events appended in one statement (bound parameters `<column>_<n>`); built once per count."""
     return sa.insert(openagc_events).values([{c: sa.bindparam(f"{c}_{n}") for c in _COLUMNS} for n in range(count)])
 
 
