@@ -320,9 +320,9 @@ def serve(
         finally:
             cleanup()
         return
-    from openagc.service import create_app
+    from openagc.service import app_for_server
 
-    run_server(create_app(settings), settings, **uvicorn_options)
+    run_server(app_for_server(settings), settings, **uvicorn_options)
 
 
 class _PlainFlags(TyperCommand):

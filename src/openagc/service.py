@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from openagc import health, metrics
+from openagc import health, heap, metrics
 from openagc.api import delivery
 from openagc.api.app import api_php, command_status
 from openagc.bus import AGENT_COMMAND, RedisBridge
@@ -110,6 +110,13 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     return app
 
 
+def app_for_server(settings: Settings) -> Starlette:
+    """The app `openagc serve` runs: built, then the heap it leaves settled (`heap.settle`)."""
+    app = create_app(settings)
+    heap.settle()
+    return app
+
+
 def app_from_env() -> Starlette:
-    """App factory for multi-worker servers: settings come from `OPENAGC_*` environment variables."""
-    return create_app(Settings())
+    """App factory for multi-worker servers (each worker's): settings come from `OPENAGC_*` environment variables."""
+    return app_for_server(Settings())

@@ -1,0 +1,65 @@
+"""`heap.settle`: what exists once the app is built leaves the collections; what comes later stays in them."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from openagc import heap
+from openagc.api import app as api_app
+from openagc.config import Settings
+from openagc.service import app_for_server, app_from_env
+
+
+class Node:
+    """A container the collector tracks, that can hold a reference to itself."""
+
+    ref: Node | None = None
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """Whatever a test freezes goes back to the collections (the rest of the suite is not a server)."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def traced() -> set[int]:
+    return {id(o) for o in gc.get_objects()}
+
+
+def test_settle_takes_the_survivors_out_of_later_collections(unfrozen: None) -> None:
+    built = [Node() for _ in range(100)]
+    frozen = heap.settle()
+    assert frozen == gc.get_freeze_count() >= 100
+    assert not traced() & {id(n) for n in built}
+    later = Node()
+    assert id(later) in traced()
+
+
+def test_a_cycle_made_after_settling_is_still_collected(unfrozen: None) -> None:
+    heap.settle()
+    node = Node()
+    node.ref = node
+    gone = weakref.ref(node)
+    del node
+    gc.collect()
+    assert gone() is None
+
+
+@pytest.mark.parametrize("build", ["settings", "environment"])
+def test_the_served_app_is_built_then_settled(build: str, unfrozen: None, tmp_path, monkeypatch) -> None:
+    database = str(tmp_path / "openagc.db")
+    if build == "settings":
+        app = app_for_server(Settings(database=database, engine=False))
+    else:
+        monkeypatch.setenv("OPENAGC_DATABASE", database)
+        monkeypatch.setenv("OPENAGC_ENGINE", "off")
+        app = app_from_env()
+    assert app.state.services.settings.database == database
+    assert gc.get_freeze_count() > 0
+    assert not traced() & {id(api_app.api_php), id(app), id(app.router)}
