@@ -35,7 +35,7 @@ def traced() -> set[int]:
 def test_settle_takes_the_survivors_out_of_later_collections(unfrozen: None) -> None:
     built = [Node() for _ in range(100)]
     frozen = heap.settle()
-    assert frozen == gc.get_freeze_count() >= 100
+    assert frozen >= 100  # (the count falls as frozen objects are freed by their reference counts)
     assert not traced() & {id(n) for n in built}
     later = Node()
     assert id(later) in traced()

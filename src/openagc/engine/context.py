@@ -8,7 +8,7 @@ here imports a module above it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -40,7 +40,7 @@ class Host(Protocol):
 
     def moment(self) -> Moment: ...
 
-    async def campaign(self, conn: AsyncConnection, campaign_id: str) -> dict[str, Any]: ...
+    async def campaign(self, conn: AsyncConnection, campaign_id: str, *, fresh: bool = False) -> Mapping[str, Any]: ...
 
     async def campaign_allowed(self, conn: AsyncConnection, user_group: str, campaign_id: str) -> bool: ...
 
@@ -97,7 +97,7 @@ class Ctx:
     conn: AsyncConnection
     at: Moment
     vla: dict[str, Any]
-    campaign: dict[str, Any]
+    campaign: Mapping[str, Any]  # read-only: shared by the transactions of its time to live
     user_group: str
     ops: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)

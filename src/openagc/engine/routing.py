@@ -14,7 +14,7 @@ Delivery claims the agent with a guarded update (`status IN (READY, CLOSER)` and
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -382,11 +382,11 @@ async def place_call(
 # --- hopper and auto-dial -------------------------------------------------------------------------------
 
 
-def _dial_statuses(campaign: dict[str, Any]) -> list[str]:
+def _dial_statuses(campaign: Mapping[str, Any]) -> list[str]:
     return [s for s in (campaign.get("dial_statuses") or "").split() if s != "-"]
 
 
-async def fill_hopper(conn: Any, campaign: dict[str, Any]) -> int:
+async def fill_hopper(conn: Any, campaign: Mapping[str, Any]) -> int:
     """Top the campaign's hopper up to hopper_level from its active lists (dialable statuses, not DNC)."""
     cid = campaign.get("campaign_id")
     have = (

@@ -14,8 +14,9 @@ import copy
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -201,8 +202,16 @@ class Engine:
 
     # --- reads ------------------------------------------------------------------------------------------
 
-    async def campaign(self, conn: AsyncConnection, campaign_id: str) -> dict[str, Any]:
-        return await executor.fetch_one(conn, CAMPAIGN, {"campaign_id": campaign_id}) or {}
+    async def campaign(self, conn: AsyncConnection, campaign_id: str, *, fresh: bool = False) -> Mapping[str, Any]:
+        """The campaign's row, read-only (empty when there is none). Every transaction's context needs it: it is
+        reused for up to `Settings.cache_seconds` (docs/compatibility.md); `fresh` reads it now (a login's checks)."""
+
+        async def read() -> Mapping[str, Any]:
+            return MappingProxyType(await executor.fetch_one(conn, CAMPAIGN, {"campaign_id": campaign_id}) or {})
+
+        if fresh:
+            return await read()
+        return await self.services.cache.get(f"campaign {campaign_id}", read)
 
     async def campaign_allowed(self, conn: AsyncConnection, user_group: str, campaign_id: str) -> bool:
         allowed = (

@@ -12,6 +12,7 @@ moves themselves, with their effects, are the table of `states.py`; `Ctx.enter` 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +70,7 @@ def group_list(groups: list[str]) -> str:
     return " " + "".join(f"{g} " for g in groups) + "-"
 
 
-def auto_dial(campaign: dict[str, Any]) -> bool:
+def auto_dial(campaign: Mapping[str, Any]) -> bool:
     try:
         return float(campaign.get("auto_dial_level") or 0) > 0
     except ValueError:
@@ -552,7 +553,7 @@ async def login(engine: Host, conn: AsyncConnection, at: Moment, req: LoginReque
     )
     if phone is None or phone["pass"] != req.phone_pass or phone["active"] == "N":
         raise LoginError("invalid phone login or password", 401)
-    campaign = await engine.campaign(conn, req.campaign_id)
+    campaign = await engine.campaign(conn, req.campaign_id, fresh=True)
     if not campaign or campaign.get("active") != "Y":
         raise LoginError("campaign not found or inactive", 404)
     if not await engine.campaign_allowed(conn, user["user_group"] or "", req.campaign_id):
