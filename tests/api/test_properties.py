@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openagc.api.params import LOG_STRIP, MASK, PARAMETERS, filter_params, logging_query_string
+from openagc.api.params import LOG_STRIP, MASK, PARAMETERS, filter_params, logging_query_string, pick
 
 FUNCTIONS = [
     "external_hangup",
@@ -76,3 +76,17 @@ def test_any_request_answers_and_bad_credentials_change_nothing(api, db, login, 
     assert db.row("vicidial_live_agents", user="1000") == before
     good = api.get(function, **extra)
     assert good.status_code == 200
+
+
+def picked_name_by_name(query: dict[str, str], form: dict[str, str]) -> dict[str, str]:
+    """The reference intake: every known name in turn, from the query string if there (even empty), else POST."""
+    return {name: query[name] if name in query else form[name]
+            for name in PARAMETERS if name in query or name in form}
+
+
+intake_names = st.sampled_from(sorted(PARAMETERS)) | st.sampled_from(["nope", "PASS", "user ", ""])
+
+
+@given(query=st.dictionaries(intake_names, text, max_size=8), form=st.dictionaries(intake_names, text, max_size=8))
+def test_intake_reads_each_known_name_from_the_query_before_the_post(query, form):
+    assert pick(query, form) == picked_name_by_name(query, form)
