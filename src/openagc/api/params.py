@@ -182,7 +182,7 @@ def pick(query: Mapping[str, str], form: Mapping[str, str], names: Container[str
     """Upstream's intake: each of `names` from the query string if present there (even empty), else POST. Only the
     names sent are looked up (a request sends a few of the 80)."""
     raw = {name: form[name] for name in form if name in names}
-    raw.update({name: query[name] for name in query if name in names})
+    raw |= {name: query[name] for name in query if name in names}  # the query string wins
     return raw
 
 

@@ -211,7 +211,7 @@ class Engine:
 
         if fresh:
             return await read()
-        return await self.services.cache.get(f"campaign {campaign_id}", read)
+        return await self.services.cache.get(("campaign", campaign_id), read)
 
     async def campaign_allowed(self, conn: AsyncConnection, user_group: str, campaign_id: str) -> bool:
         allowed = (

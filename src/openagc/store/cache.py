@@ -1,4 +1,4 @@
-"""A small time-bounded cache for rows that almost never change (system settings, active servers).
+"""A small time-bounded cache for rows that almost never change (system settings, active servers, campaigns).
 
 Upstream's own admin pages change these rows with plain SQL, so no notification can reach us; the
 bound on staleness is the time-to-live (`Settings.cache_seconds`, 1 s by default, 0 turns caching off).
@@ -7,7 +7,7 @@ bound on staleness is the time-to-live (`Settings.cache_seconds`, 1 s by default
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 
@@ -17,9 +17,9 @@ class TtlCache:
     def __init__(self, ttl: Callable[[], float], now: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._now = now
-        self._values: dict[str, tuple[float, Any]] = {}
+        self._values: dict[Hashable, tuple[float, Any]] = {}
 
-    async def get(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
+    async def get(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
         ttl = self._ttl()
         if ttl > 0:
             hit = self._values.get(key)
