@@ -9,9 +9,10 @@ older one, COMMIT) straight through the driver, from `--connections` threads (25
 MariaDB's CPU (`/proc/<mariadbd>/stat`, utime + stime) by the requests:
 
 * `--batch 1`: each request is its own transaction (what api.php does today);
-* `--batch N`: N requests are one transaction whose reads and writes are one statement per table (`IN` reads, a
-  multi-row INSERT per log table and for the records, one UPDATE of the agents' command column per agent, one
-  superseding UPDATE over the batch), one COMMIT.
+* `--batch N`: N requests are one transaction, one COMMIT. With `--shape shared` (the default) its reads and writes
+  are one statement per table (`IN` reads, a multi-row INSERT per log table and for the records, one UPDATE of the
+  agents' command column per agent, one superseding UPDATE over the batch); with `--shape serial` each request
+  runs its own statements, one after the other, and only the transaction is shared.
 
 Only the database's share is measured: the client here is PyMySQL in threads, not the service. Every request's
 rows are counted at the end (log rows, URL rows and records = requests). Take it on a quiet server: MariaDB's
@@ -81,7 +82,13 @@ def one_batch(conn: sa.Connection, agents: list[str]) -> None:
     conn.execute(supersede(agents, first_record, at))
 
 
-def worker(url: str, batch: int, requests: int, first: int, done: list[tuple[int, int]]) -> None:
+def serial_batch(conn: sa.Connection, agents: list[str]) -> None:
+    """`len(agents)` requests in one transaction, each with its own statements."""
+    for agent in agents:
+        one_batch(conn, [agent])
+
+
+def worker(url: str, batch: int, requests: int, first: int, done: list[tuple[int, int]], serial: bool) -> None:
     """`requests` requests, `batch` at a time, over this connection's agents; a deadlock runs the batch again (as
     `Database.transaction` does). Appends (requests, retries)."""
     engine = make_sync_engine(url)
@@ -91,7 +98,7 @@ def worker(url: str, batch: int, requests: int, first: int, done: list[tuple[int
             agents = sorted({str(FIRST_AGENT + first + (sent + i) % SLICE) for i in range(batch)})
             try:
                 with conn.begin():
-                    one_batch(conn, agents)
+                    (serial_batch if serial else one_batch)(conn, agents)
             except sa.exc.OperationalError as exc:
                 if getattr(exc.orig, "args", (0,))[0] not in (1205, 1213):
                     raise
@@ -102,11 +109,12 @@ def worker(url: str, batch: int, requests: int, first: int, done: list[tuple[int
     done.append((sent, retries))
 
 
-def measure(url: str, batch: int, requests: int, connections: int) -> tuple[float, float, int, int]:
+def measure(url: str, batch: int, requests: int, connections: int, serial: bool = False
+            ) -> tuple[float, float, int, int]:
     """(MariaDB CPU µs per request, requests/s, requests, deadlocks retried)."""
     done: list[tuple[int, int]] = []
     share = requests // connections
-    threads = [threading.Thread(target=worker, args=(url, batch, share, i * SLICE, done)) for i in range(connections)]
+    threads = [threading.Thread(target=worker, args=(url, batch, share, i * SLICE, done, serial)) for i in range(connections)]
     cpu0, t0 = mariadb_cpu(), time.perf_counter()
     for t in threads:
         t.start()
@@ -125,8 +133,11 @@ def main() -> None:
     ap.add_argument("--batch", default="1,4,8,16", help="requests per transaction, comma-separated")
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--shape", choices=("shared", "serial"), default="shared",
+                    help="a batch's statements: one per table (shared) or each request's own (serial)")
     args = ap.parse_args()
-    print(f"machine: {machine()}; {args.connections} connections, {SLICE} agents each, {args.requests} requests a run")
+    print(f"machine: {machine()}; {args.connections} connections, {SLICE} agents each, {args.requests} requests a run, "
+          f"{args.shape} statements")
     print("| requests per transaction | MariaDB CPU µs per request (runs) | requests/s (runs) | deadlocks retried "
           "| rows all there |")
     print("|---|---|---|---|---|")
@@ -143,7 +154,7 @@ def main() -> None:
                     with engine.begin() as conn:
                         for table in (vicidial_api_log, vicidial_api_urls, openagc_commands):
                             conn.execute(sa.delete(table))
-                    runs.append(measure(url, batch, args.requests, args.connections))
+                    runs.append(measure(url, batch, args.requests, args.connections, args.shape == "serial"))
                     with engine.connect() as conn:
                         counts = [conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
                                   for t in (vicidial_api_log, vicidial_api_urls, openagc_commands)]

@@ -69,6 +69,10 @@ class Settings:
     # Simulated callers a minute ringing the demo in-groups on the simulated switch (0: off; engine/demo_centre.py).
     # `openagc serve` turns them on for the embedded demo database unless told otherwise (--no-demo-callers).
     demo_callers: float = field(default_factory=lambda: _float("DEMO_CALLERS", 0.0))
+    # Group commit of api.php requests (store/group_commit.py): at most `group_commit` requests' writes in one
+    # transaction (1: each request its own), in up to `group_commit_lanes` such transactions at once (SQLite: one).
+    group_commit: int = field(default_factory=lambda: _int("GROUP_COMMIT", 16))
+    group_commit_lanes: int = field(default_factory=lambda: _int("GROUP_COMMIT_LANES", 4))
     # How long system_settings and the active-server check may be reused (0: read on every request).
     cache_seconds: float = field(default_factory=lambda: _float("CACHE_SECONDS", 1.0))
 

@@ -40,6 +40,10 @@ RATE_LIMITED = Counter(
 )
 COMMAND_OUTCOMES = Counter(
     "openagc_command_outcomes_total", "Commands ended, by command column and final state", ["command", "state"])
+GROUP_COMMIT = Histogram(
+    "openagc_group_commit_bodies", "Requests' transaction bodies committed together in one transaction "
+    "(store/group_commit.py)", buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 COMMAND_SECONDS = Histogram(
     "openagc_command_duration_seconds", "Time from a command's writing to its final state, by final state",
     ["state"], buckets=BUCKETS + (60.0, 300.0, 3600.0),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from openagc.config import Settings
 from openagc.credentials import Lockout
 from openagc.store.cache import TtlCache
 from openagc.store.database import Database
+from openagc.store.group_commit import GroupCommit
 from openagc.store.schema import system_settings
 from openagc.store.url_ids import Ids
 from openagc.web.streams import StreamSlots
@@ -39,6 +41,11 @@ class Services:
         """The lockout rule of the settings (api.php and /agent/login share it)."""
         s = self.settings
         return Lockout(failures=s.lockout_failures, user_failures=s.lockout_user_failures, seconds=s.lockout_seconds)
+
+    @cached_property
+    def commits(self) -> GroupCommit:
+        """Group commit for api.php requests' transactions, as the settings have it when first used."""
+        return GroupCommit(self.db, lanes=self.settings.group_commit_lanes, most=self.settings.group_commit)
 
     def clear_caches(self) -> None:
         self.ids.clear()

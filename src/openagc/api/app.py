@@ -1,7 +1,8 @@
 """`GET|POST /agc/api.php`: intake, the common layer, dispatch, logging, rendering.
 
-One transaction per request: the function's writes and its api log rows commit together, and only
-then are the engine's sessions woken (a wake-up never races ahead of its data).
+One transaction per request, or several requests' in one (group commit, `store/group_commit.py`): a function's
+writes and its api log rows commit together, and only then is it answered and are the engine's sessions woken (a
+wake-up never races ahead of its data).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from openagc.openapi.describe import (
 from openagc.services import Services, load_system
 from openagc.store import command_records
 from openagc.store.database import Conflict
+from openagc.store.group_commit import Refused
 from openagc.store.schema import vicidial_user_groups
 
 COFFEE = {"coffee", "start_coffee", "make_coffee", "brew_coffee"}
@@ -135,7 +137,7 @@ async def _inert_list_restriction(call: Call, user_row: sa.RowMapping) -> bool:
     return True
 
 
-class RateLimited(Exception):
+class RateLimited(Refused):
     """Raised in a request's transaction when its key's bucket is empty: nothing is written, the answer is 429."""
 
     def __init__(self, decision: Decision) -> None:
@@ -361,7 +363,9 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
     headers = HEADERS
     try:
         try:
-            call, t, reply = await services.db.transaction(transaction)
+            spec = REGISTRY.get(raw.get("function", ""))
+            run_body = services.db.transaction if spec is not None and spec.alone else services.commits.run
+            call, t, reply = await run_body(transaction)
         except RateLimited as refused:
             seen.result = "ERROR"
             return _rate_limited(refused.decision, raw.get("format") == "json")

@@ -196,6 +196,7 @@ class FunctionSpec:
     not_logged_in: CallLine = not_logged_in
     log_identity: Callable[[Call], tuple[str, str]] | None = None  # (agent_user, value) of log rows
     after: Callable[[Call], Awaitable[None]] | None = None  # runs after the function unless a line EXITed
+    alone: bool = False  # waits on something besides the database (a remote call): its own transaction, no group
 
 
 REGISTRY: dict[str, FunctionSpec] = {}

@@ -130,7 +130,7 @@ def _sent_line(fronter: str) -> Line:
     return verbatim("SUCCESS", reason, lambda t: f"{t('SUCCESS')}: {reason}", fronter)
 
 
-@api_function("force_fronter_leave_3way", valid=_valid, logged_in=False)
+@api_function("force_fronter_leave_3way", valid=_valid, logged_in=False, alone=True)
 async def force_fronter_leave_3way(call: Call) -> Line:
     """Make the fronter on the agent's lead leave the 3-way call (spec §8)."""
     lead = await _agent_lead(call)
@@ -181,7 +181,7 @@ async def _stop_player(call: Call, other: sa.RowMapping) -> Line:
                    data=str(call.epoch))
 
 
-@api_function("force_fronter_audio_stop", valid=_valid, logged_in=False)
+@api_function("force_fronter_audio_stop", valid=_valid, logged_in=False, alone=True)
 async def force_fronter_audio_stop(call: Call) -> Line:
     """Stop audio playing in the fronter's conference (spec §9)."""
     lead = await _agent_lead(call)
