@@ -219,19 +219,27 @@ async def record_failure(conn: AsyncConnection, row: sa.RowMapping, now: datetim
     return code
 
 
+CLEAR_SOURCE = sa.delete(openagc_login_failures).where(
+    F.user == sa.bindparam("where_user"), F.source == sa.bindparam("where_source"),
+    sa.or_(F.failures < sa.bindparam("below"), F.window_start <= sa.bindparam("cutoff")))
+USER_FAILURES = sa.select(U.failed_login_count, U.last_login_date).where(U.user == sa.bindparam("user"))
+
+
 async def _clear_source(conn: AsyncConnection, row: sa.RowMapping, source: str, now: datetime,
                         rule: Lockout) -> bool:
-    """After a right password: clear this source's failures unless a lock holds now (then False)."""
+    """After a right password: clear this source's failures unless a lock holds now (then False).
+
+    A user whose count is not zero (upstream never resets it for an API user) costs two reads when this source has
+    no failures on record, the usual case; otherwise the conditional DELETE clears them unless they lock it."""
     if not row["failed_login_count"]:  # no failure counted for this user anywhere (every failure adds one)
         return True
-    cutoff = now - timedelta(seconds=rule.seconds)
-    await conn.execute(sa.delete(openagc_login_failures).where(
-        F.user == row["user"], F.source == source,
-        sa.or_(F.failures < rule.failures, F.window_start <= cutoff)))
-    if await _source_locked(conn, row["user"], source, now, rule):
-        return False
-    fresh = (await conn.execute(sa.select(U.failed_login_count, U.last_login_date).where(U.user == row["user"]))
-             ).mappings().first()
+    if await executor.fetch_one(conn, SOURCE_FAILURES, {"user": row["user"], "source": source}) is not None:
+        await executor.execute(conn, CLEAR_SOURCE, {"where_user": row["user"], "where_source": source,
+                                                    "below": rule.failures,
+                                                    "cutoff": now - timedelta(seconds=rule.seconds)})
+        if await _source_locked(conn, row["user"], source, now, rule):
+            return False
+    fresh = await executor.fetch_one(conn, USER_FAILURES, {"user": row["user"]})
     return fresh is None or not _user_locked(fresh, now, rule)
 
 

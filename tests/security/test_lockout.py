@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import sqlalchemy as sa
 
 from tests.support import AUTH
 
@@ -96,3 +97,25 @@ def test_failures_during_a_lock_neither_count_nor_extend_it(api, db, backend):
     assert db.row("openagc_login_failures", user="6666")["failures"] == 10
     backend.services.clock.advance(5 * 60 + 1)
     assert _try(backend.client, "1234") == OK_LINE
+
+
+def test_a_user_with_old_failures_signs_in_from_a_clean_source_without_touching_the_failures_table(
+        api, db, backend):
+    """Upstream never resets an API user's failed_login_count; a right password from a source with no failures on
+    record then only reads (no DELETE on every request), and is still refused while the user-wide lock holds."""
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement: str, *_args) -> None:  # noqa: ANN001
+        statements.append(statement.lstrip().upper())
+
+    db.update("vicidial_users", {"user": "6666"}, failed_login_count=3)
+    target = backend.services.db.engine.sync_engine
+    sa.event.listen(target, "before_cursor_execute", seen)
+    try:
+        assert _try(backend.client, "1234") == OK_LINE
+    finally:
+        sa.event.remove(target, "before_cursor_execute", seen)
+    assert any("FROM OPENAGC_LOGIN_FAILURES" in s for s in statements)  # it looked for this source's failures
+    assert not any(s.startswith("DELETE FROM OPENAGC_LOGIN_FAILURES") for s in statements)
+    db.update("vicidial_users", {"user": "6666"}, failed_login_count=50, last_login_date=backend.services.clock.now())
+    assert _try(backend.client, "1234") == BAD_LINE and db.logs()[-1]["data"] == "6666|LOCK|"
