@@ -72,7 +72,7 @@ class Settings:
     # Group commit of api.php requests (store/group_commit.py): at most `group_commit` requests' writes in one
     # transaction (1: each request its own), in up to `group_commit_lanes` such transactions at once (SQLite: one).
     group_commit: int = field(default_factory=lambda: _int("GROUP_COMMIT", 16))
-    group_commit_lanes: int = field(default_factory=lambda: _int("GROUP_COMMIT_LANES", 4))
+    group_commit_lanes: int = field(default_factory=lambda: _int("GROUP_COMMIT_LANES", 2))
     # How long system_settings and the active-server check may be reused (0: read on every request).
     cache_seconds: float = field(default_factory=lambda: _float("CACHE_SECONDS", 1.0))
 
