@@ -114,7 +114,8 @@ def measure(url: str, batch: int, requests: int, connections: int, serial: bool 
     """(MariaDB CPU µs per request, requests/s, requests, deadlocks retried)."""
     done: list[tuple[int, int]] = []
     share = requests // connections
-    threads = [threading.Thread(target=worker, args=(url, batch, share, i * SLICE, done, serial)) for i in range(connections)]
+    threads = [threading.Thread(target=worker, args=(url, batch, share, i * SLICE, done, serial))
+               for i in range(connections)]
     cpu0, t0 = mariadb_cpu(), time.perf_counter()
     for t in threads:
         t.start()
