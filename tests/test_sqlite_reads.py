@@ -34,3 +34,27 @@ def test_a_write_commits_while_a_read_connection_is_open_in_its_transaction(tmp_
 
     before, snapshot, after = asyncio.run(go())
     assert (before, snapshot, after) == (1, 1, 2)  # the open reader keeps its snapshot; the write is committed
+
+
+def test_every_sqlite_connection_has_wal_a_30_s_busy_timeout_and_normal_sync(tmp_path):
+    """The busy timeout comes from the driver's `timeout` parameter, on the service's and the tools' engines."""
+    from openagc.store.database import make_sync_engine
+
+    settings = "PRAGMA journal_mode", "PRAGMA busy_timeout", "PRAGMA synchronous"
+    expected = ["wal", 30000, 1]  # synchronous NORMAL is 1
+
+    async def service() -> list:
+        db = Database(str(tmp_path / "pragmas.db"))
+        try:
+            async with db.connect() as conn:
+                return [(await conn.execute(sa.text(q))).scalar() for q in settings]
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(service()) == expected
+    engine = make_sync_engine(str(tmp_path / "pragmas.db"))
+    try:
+        with engine.connect() as conn:
+            assert [conn.execute(sa.text(q)).scalar() for q in settings] == expected
+    finally:
+        engine.dispose()

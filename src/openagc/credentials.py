@@ -129,8 +129,12 @@ SOURCE_FAILURES = sa.select(F.failures, F.window_start).where(
     F.user == sa.bindparam("user"), F.source == sa.bindparam("source"))
 
 
-async def _source_locked(conn: AsyncConnection, user: str, source: str, now: datetime, rule: Lockout) -> bool:
-    found = await executor.fetch_one(conn, SOURCE_FAILURES, {"user": user, "source": source})
+async def _source_failures(conn: AsyncConnection, user: str, source: str) -> dict[str, Any] | None:
+    """The failures on record for `user` from `source` (count and window start), or None."""
+    return await executor.fetch_one(conn, SOURCE_FAILURES, {"user": user, "source": source})
+
+
+def _source_lock_holds(found: Mapping[str, Any] | None, now: datetime, rule: Lockout) -> bool:
     return found is not None and found["failures"] >= rule.failures and now - found["window_start"] < timedelta(
         seconds=rule.seconds)
 
@@ -225,19 +229,20 @@ CLEAR_SOURCE = sa.delete(openagc_login_failures).where(
 USER_FAILURES = sa.select(U.failed_login_count, U.last_login_date).where(U.user == sa.bindparam("user"))
 
 
-async def _clear_source(conn: AsyncConnection, row: sa.RowMapping, source: str, now: datetime,
-                        rule: Lockout) -> bool:
-    """After a right password: clear this source's failures unless a lock holds now (then False).
+async def _clear_source(conn: AsyncConnection, row: sa.RowMapping, source: str, on_record: Mapping[str, Any] | None,
+                        now: datetime, rule: Lockout) -> bool:
+    """After a right password: clear this source's failures (`on_record`, read by the lock check) unless a lock
+    holds now (then False).
 
-    A user whose count is not zero (upstream never resets it for an API user) costs two reads when this source has
-    no failures on record, the usual case; otherwise the conditional DELETE clears them unless they lock it."""
+    A user whose count is not zero (upstream never resets it for an API user) costs one more read when this source
+    has no failures on record, the usual case; otherwise the conditional delete clears them unless they lock it."""
     if not row["failed_login_count"]:  # no failure counted for this user anywhere (every failure adds one)
         return True
-    if await executor.fetch_one(conn, SOURCE_FAILURES, {"user": row["user"], "source": source}) is not None:
+    if on_record is not None:
         await executor.execute(conn, CLEAR_SOURCE, {"where_user": row["user"], "where_source": source,
                                                     "below": rule.failures,
                                                     "cutoff": now - timedelta(seconds=rule.seconds)})
-        if await _source_locked(conn, row["user"], source, now, rule):
+        if _source_lock_holds(await _source_failures(conn, row["user"], source), now, rule):
             return False
     fresh = await executor.fetch_one(conn, USER_FAILURES, {"user": row["user"]})
     return fresh is None or not _user_locked(fresh, now, rule)
@@ -270,13 +275,12 @@ async def check_password(
     if len(user) < 2 or len(password) < 2:
         return await record_failure(conn, row, now, client_ip, BAD, rule)
     source = source_of(client_ip)
-    if row["failed_login_count"] and (
-        _user_locked(row, now, rule) or await _source_locked(conn, row["user"], source, now, rule)
-    ):
+    on_record = await _source_failures(conn, row["user"], source) if row["failed_login_count"] else None
+    if row["failed_login_count"] and (_user_locked(row, now, rule) or _source_lock_holds(on_record, now, rule)):
         return await record_failure(conn, row, now, client_ip, LOCK, rule)
     if not (_password_matches(row, password, system) and usable(row)) or (also is not None and not await also()):
         return await record_failure(conn, row, now, client_ip, BAD, rule)
-    if not await _clear_source(conn, row, source, now, rule):
+    if not await _clear_source(conn, row, source, on_record, now, rule):
         return await record_failure(conn, row, now, client_ip, LOCK, rule)
     return GOOD
 

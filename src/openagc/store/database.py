@@ -80,11 +80,13 @@ def sync_url(url: str) -> sa.URL:
     return u.set(drivername="mysql+pymysql")
 
 
+SQLITE_BUSY_SECONDS = 30  # how long an SQLite connection waits for another's write lock (the driver's `timeout`)
 READ_ONLY = "openagc_read_only"  # execution option of `Database.connect()`'s connections (SQLite: deferred BEGIN)
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:
-    """WAL, a busy timeout, and BEGIN IMMEDIATE so concurrent writers queue instead of deadlocking.
+    """WAL and BEGIN IMMEDIATE so concurrent writers queue instead of deadlocking (the busy timeout is the driver's
+    `timeout` parameter, `SQLITE_BUSY_SECONDS`).
 
     A connection marked `READ_ONLY` begins DEFERRED instead: in WAL mode its reads take no lock at all, so a
     read never waits for a writer, never makes one wait, and a reader that is slow to finish (or is cancelled
@@ -96,7 +98,6 @@ def _sqlite_setup(engine: sa.Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
@@ -113,7 +114,7 @@ def make_sync_engine(url: str, **kwargs) -> sa.Engine:
     if u.get_backend_name() == "sqlite":
         if u.database:
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(u, connect_args={"timeout": 30}, **kwargs)
+        engine = sa.create_engine(u, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         _sqlite_setup(engine)
         return engine
     return sa.create_engine(u, pool_pre_ping=True, pool_recycle=3600, **kwargs)
@@ -138,7 +139,7 @@ class Database:
         if self.sqlite:
             if u.database:
                 Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: AsyncEngine = create_async_engine(u, connect_args={"timeout": 30})
+            self.engine: AsyncEngine = create_async_engine(u, connect_args={"timeout": SQLITE_BUSY_SECONDS})
             _sqlite_setup(self.engine.sync_engine)
         else:
             # Every use opens a transaction (begin) that ends in COMMIT or ROLLBACK, or a plain connect()

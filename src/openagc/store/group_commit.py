@@ -1,20 +1,21 @@
-"""Group commit: the transaction bodies of many requests run one after another in one transaction, one COMMIT.
+"""Group commit: the transaction bodies of many requests run one after another in one transaction, one commit.
 
 A request hands its body (what `Database.transaction` would run) to `GroupCommit.run` and waits. Up to `lanes`
 batches are open at once; while they run, new bodies queue, and a lane that comes free takes up to `most` of them
-as its next batch. Under a light load every body is a batch of one, started at once; under load the COMMIT, its
-round trips and the transaction's set-up are shared (bench/group_commit.py: MariaDB's CPU per `external_pause` about
-halves from four bodies a transaction).
+as its next batch. Under a light load every body is a batch of one, started at once; under load the transaction's
+set-up and end (the pool's check-out, the begin, the commit and its flush) are shared (docs/benchmarks.md, issue 16's
+seventh round: each request's statements are still its own).
 
 What a caller is promised is what `Database.transaction` promises:
 
 * a body sees its own writes (and those of the bodies before it in its batch, as it would had they committed
   first);
-* its result, or its error, is given only after the batch's COMMIT: nothing is answered before it is durable;
+* its result, or its error, is given only after the batch's commit: nothing is answered before it is durable;
 * a body that raises gets its error alone: the batch is rolled back and runs again without it, so nothing of it is
   written and no other body is lost (`Refused`, raised before the body wrote anything, skips the re-run);
 * a retryable conflict rolls the batch back and runs it all again (`Database.transaction`'s attempts and time
-  budget); when they run out, every body of the batch gets `Conflict`, as a body alone would.
+  budget); when they run out, every body of the batch gets `Conflict`, as a body alone would;
+* a caller that stops waiting before its batch starts is not run; once started, its body commits with the batch.
 
 So a body must be safe to run more than once and must do nothing outside the transaction: it is the same rule as
 `Database.transaction`'s. A body that waits on something else than the database (a remote HTTP call) holds up its
@@ -100,7 +101,7 @@ class GroupCommit:
             self._open -= 1
 
     async def _commit(self, batch: list[_Member[Any]]) -> None:
-        """Run `batch` in one transaction; each member gets its result or its error after the COMMIT."""
+        """Run `batch` in one transaction; each member gets its result or its error after the commit."""
         while batch:
             try:
                 results = await self.db.transaction(lambda conn, members=batch: self._bodies(conn, members))
@@ -108,7 +109,7 @@ class GroupCommit:
                 _settle(failed.member, False, failed.error)
                 batch = [m for m in batch if m is not failed.member]
                 continue
-            except Exception as exc:  # Conflict, a lost connection, a failed COMMIT: the batch's, so each one's
+            except Exception as exc:  # Conflict, a lost connection, a failed commit: the batch's, so each one's
                 for member in batch:
                     _settle(member, False, exc)
                 return
