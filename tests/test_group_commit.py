@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from openagc.store import schema
+from openagc.store.command_records import record_row
 from openagc.store.database import Conflict, Database
 from openagc.store.group_commit import GroupCommit, Refused
+from openagc.store.write_tail import Tail
 from tests.support import Backend, scratch_database
 
 LOCKED = sa.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
@@ -41,14 +44,19 @@ class Harness:
     async def setup(self) -> None:
         async with self.db.begin() as conn:
             await conn.execute(sa.text("CREATE TABLE gc (n INTEGER)"))
+            await conn.run_sync(schema.metadata.create_all, tables=[schema.openagc_commands])
         self.order.clear()
 
-    def body(self, n: int, then: Callable[[], Any] | None = None) -> Callable[[Any], Awaitable[int]]:
-        """Insert row n, then (optionally) `then()`; answer how many rows n this transaction sees (its own: 1)."""
+    def body(self, n: int, then: Callable[[], Any] | None = None, record: dict[str, Any] | None = None
+             ) -> Callable[[Any, Tail], Awaitable[int]]:
+        """Insert row n, then (optionally) `then()`, and hand `record` (a command record) to the tail; answer how
+        many rows n this transaction sees (its own: 1)."""
 
-        async def run(conn: Any) -> int:
+        async def run(conn: Any, tail: Tail) -> int:
             self.runs.append(n)
             await conn.execute(sa.insert(ROWS).values(n=n))
+            if record is not None:
+                tail.add([], [record], [])
             if then is not None:
                 outcome = then()
                 if asyncio.iscoroutine(outcome):
@@ -57,7 +65,7 @@ class Harness:
 
         return run
 
-    async def answer(self, n: int, body: Callable[[Any], Awaitable[int]]) -> Any:
+    async def answer(self, n: int, body: Callable[[Any, Tail], Awaitable[int]]) -> Any:
         try:
             result: Any = await self.commits.run(body)
         except Exception as exc:  # noqa: BLE001  (the test looks at which error each caller got)
@@ -69,7 +77,13 @@ class Harness:
         async with self.db.connect() as conn:
             return sorted((await conn.execute(sa.select(ROWS.c.n))).scalars())
 
-    async def batch_behind_a_held_lane(self, bodies: dict[int, Callable[[Any], Awaitable[int]]]) -> dict[int, Any]:
+    async def records(self) -> list[str]:
+        async with self.db.connect() as conn:
+            C = schema.openagc_commands.c
+            return list((await conn.execute(sa.select(C.value).order_by(C.command_id))).scalars())
+
+    async def batch_behind_a_held_lane(self, bodies: dict[int, Callable[[Any, Tail], Awaitable[int]]]
+                                       ) -> dict[int, Any]:
         """Body 0 holds the lane until `bodies` have all queued; they then run as the next batch."""
         release = asyncio.Event()
         first = asyncio.create_task(self.answer(0, self.body(0, release.wait)))
@@ -119,9 +133,42 @@ def test_a_body_that_raises_gets_its_error_alone_and_leaves_nothing(url):
     run(url, test)
 
 
+def _record(value: str, user: str | None = "1000") -> dict[str, Any]:
+    from datetime import datetime
+    return record_row(user=user, command="external_pause", value=value, function="external_pause", source="api",
+                      at=datetime(2026, 11, 29, 12, 0, 0))  # type: ignore[arg-type]
+
+
+def test_the_bodies_tails_are_written_together_after_the_last_body(url):
+    async def test(h: Harness) -> None:
+        writes: list[str] = []
+        sa.event.listen(h.db.engine.sync_engine, "before_cursor_execute",
+                        lambda _c, _cur, sql, *_: writes.append(" ".join(sql.split()[:3])))
+        answers = await h.batch_behind_a_held_lane({n: h.body(n, record=_record(f"P{n}")) for n in range(1, 4)})
+        assert answers == {n: 1 for n in range(4)}
+        assert await h.records() == ["P1", "P2", "P3"]
+        assert writes.count("INSERT INTO openagc_commands") == 1  # body 0 wrote no record; 1-3 share one INSERT
+
+    run(url, test)
+
+
+def test_a_tail_that_fails_to_write_is_found_to_be_one_bodys_and_the_others_commit(url):
+    async def test(h: Harness) -> None:
+        answers = await h.batch_behind_a_held_lane({
+            1: h.body(1, record=_record("P1")),
+            2: h.body(2, record=_record("P2", user=None)),  # the column is NOT NULL: the shared INSERT fails
+            3: h.body(3, record=_record("P3")),
+        })
+        assert isinstance(answers[2], sa.exc.DBAPIError) and answers[1] == answers[3] == 1
+        assert h.runs == [0, 1, 2, 3, 1, 2, 1, 3]  # shared; each tail after its body (2's fails); without 2
+        assert await h.rows() == [0, 1, 3] and await h.records() == ["P1", "P3"]
+
+    run(url, test)
+
+
 def test_a_refused_body_does_not_make_the_others_run_again(url):
     async def test(h: Harness) -> None:
-        async def refused(conn: Any) -> int:
+        async def refused(conn: Any, tail: Tail) -> int:
             h.runs.append(2)
             raise Refused("refused before writing anything")
 

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from openagc import API_BUILD, API_VERSION, metrics
 from openagc.api import functions  # noqa: F401  (registers every function)
-from openagc.api.audit import write_log
+from openagc.api.audit import log_rows
 from openagc.api.language import translator
 from openagc.api.outcomes import wanted_wait_ms
 from openagc.api.params import filter_params, logging_query_string, pick
@@ -46,6 +46,7 @@ from openagc.store import command_records
 from openagc.store.database import Conflict
 from openagc.store.group_commit import Refused
 from openagc.store.schema import vicidial_user_groups
+from openagc.store.write_tail import Tail
 
 COFFEE = {"coffee", "start_coffee", "make_coffee", "brew_coffee"}
 HEADERS = {"Cache-Control": "no-cache, must-revalidate", "Pragma": "no-cache"}
@@ -304,8 +305,9 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
     url_id = await services.ids.url(page)
     now = clock.now().replace(microsecond=0)
 
-    async def transaction(conn: AsyncConnection) -> tuple[Call, Any, Reply]:
-        """The request's one transaction: on a retryable conflict it runs again as a whole (never half)."""
+    async def transaction(conn: AsyncConnection, tail: Tail) -> tuple[Call, Any, Reply]:
+        """The request's one transaction: on a retryable conflict it runs again as a whole (never half). Its log
+        rows and command records go to `tail`, written before the commit (with those of the requests beside it)."""
         reply = Reply()
         if keyed is not None:  # before anything is written: a refused request changes nothing
             await _admit_key(conn, keyed, token or "", services, now)
@@ -335,27 +337,26 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
             language,
             [w for line in call.lines for w in (line.result, line.reason, *line.phrases)],
         )
-        api_log_id = 0
-        for line in call.lines:
-            if line.logged:
-                api_log_id = await write_log(
-                    conn,
-                    user=p.user,
-                    agent_user=line.log_agent_user or "",
-                    function=p.function,
-                    value=line.log_value or "",
-                    result=t(line.result),
-                    reason=t(line.reason),
-                    source=p.source,
-                    data=line.data[: settings.api_log_chars],
-                    api_date=clock.now().replace(microsecond=0),
-                    run_time=time.perf_counter() - started,
-                    webserver=webserver_id,
-                    api_url=url_id,
-                    remote_ip=client_ip,
-                    url=url_text,
-                )
-        await call.record_commands(api_log_id or None)
+        logs = [
+            log_rows(
+                user=p.user,
+                agent_user=line.log_agent_user or "",
+                function=p.function,
+                value=line.log_value or "",
+                result=t(line.result),
+                reason=t(line.reason),
+                source=p.source,
+                data=line.data[: settings.api_log_chars],
+                api_date=clock.now().replace(microsecond=0),
+                run_time=time.perf_counter() - started,
+                webserver=webserver_id,
+                api_url=url_id,
+                remote_ip=client_ip,
+                url=url_text,
+            )
+            for line in call.lines if line.logged
+        ]
+        tail.add(logs, call.command_rows(), call.commands)
         return call, t, reply
 
     wait_ms = wanted_wait_ms(raw, settings.command_wait_max_ms)
@@ -364,8 +365,7 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
     try:
         try:
             spec = REGISTRY.get(raw.get("function", ""))
-            run_body = services.db.transaction if spec is not None and spec.alone else services.commits.run
-            call, t, reply = await run_body(transaction)
+            call, t, reply = await services.commits.run(transaction, alone=spec is not None and spec.alone)
         except RateLimited as refused:
             seen.result = "ERROR"
             return _rate_limited(refused.decision, raw.get("format") == "json")

@@ -141,6 +141,14 @@ class Call:
                 self.db, user=who, values=values, function=self.function, source="api", at=at, api_log_id=api_log_id))
         self.unrecorded.clear()
 
+    def command_rows(self) -> list[dict[str, Any]]:
+        """The records of the commands written, as rows for a `store.write_tail.Tail` (which writes them with the
+        request's log rows and puts their ids in `commands`)."""
+        rows = [row for who, values, at in self.unrecorded for row in command_records.record_rows(
+            user=who, values=values, function=self.function, source="api", at=at)]
+        self.unrecorded.clear()
+        return rows
+
     async def insert_manager(self, **values: Any) -> int:
         """Queue one switch action in `vicidial_manager` (upstream's AMI command table)."""
         row = {

@@ -119,20 +119,37 @@ SUPERSEDE = sa.update(openagc_commands).where(
 UPDATE_AGENT = sa.update(vicidial_live_agents).where(VLA.user == sa.bindparam("where_user"))
 
 
-async def open_record(conn: AsyncConnection, *, user: str, command: str, value: str, function: str, source: str,
-                      at: datetime, state: str = QUEUED, reason: str = "", by: str = "",
-                      api_log_id: int | None = None) -> int:
-    """Write a record; an older queued command of the same agent and column is superseded by it."""
+def record_row(*, user: str, command: str, value: str, function: str, source: str, at: datetime,
+               state: str = QUEUED, reason: str = "", by: str = "", api_log_id: int | None = None) -> dict[str, Any]:
+    """The `openagc_commands` row of a command written at `at` (a final state ends it at once)."""
     ms = _ms(at)
     values: dict[str, Any] = dict(user=user, command=command, value=value[:1000], function=function[:50],
                                   source=source, created=at.replace(microsecond=0), created_ms=ms, state=state,
                                   reason=reason[:255], api_log_id=api_log_id)
     if state in FINAL:
         values |= dict(ended=at.replace(microsecond=0), ended_ms=ms, ended_by=by[:100])
-    command_id = int((await executor.execute(conn, INSERT_RECORD, values)).lastrowid or 0)
-    await executor.execute(conn, SUPERSEDE, dict(s_user=user, s_command=command, s_id=command_id,
-                                                 s_ended=at.replace(microsecond=0), s_ms=ms,
-                                                 s_by=f"command {command_id}"))
+    return values
+
+
+def supersede_params(user: str, command: str, command_id: int, ended: datetime, ended_ms: int) -> dict[str, Any]:
+    """What record `command_id` writes on the older queued commands of its agent and column (`SUPERSEDE`)."""
+    return dict(s_user=user, s_command=command, s_id=command_id, s_ended=ended, s_ms=ended_ms,
+                s_by=f"command {command_id}")
+
+
+async def open_record(conn: AsyncConnection, *, user: str, command: str, value: str, function: str, source: str,
+                      at: datetime, state: str = QUEUED, reason: str = "", by: str = "",
+                      api_log_id: int | None = None) -> int:
+    """Write a record; an older queued command of the same agent and column is superseded by it."""
+    return await _insert_record(conn, record_row(user=user, command=command, value=value, function=function,
+                                                 source=source, at=at, state=state, reason=reason, by=by,
+                                                 api_log_id=api_log_id))
+
+
+async def _insert_record(conn: AsyncConnection, row: Mapping[str, Any]) -> int:
+    command_id = int((await executor.execute(conn, INSERT_RECORD, row)).lastrowid or 0)
+    await executor.execute(conn, SUPERSEDE,
+                           supersede_params(row["user"], row["command"], command_id, row["created"], row["created_ms"]))
     return command_id
 
 
@@ -158,8 +175,16 @@ async def write_columns(conn: AsyncConnection, *, user: str, values: Mapping[str
 async def open_records(conn: AsyncConnection, *, user: str, values: Mapping[str, Any], function: str, source: str,
                        at: datetime, api_log_id: int | None = None) -> list[int]:
     """The second half of `write`: a record for each command in `values` (written on a changed row); their ids."""
-    return [await open_record(conn, user=user, command=written.command, value=written.value, function=function,
-                              source=source, at=at, api_log_id=api_log_id) for written in commands_in(values)]
+    return [await _insert_record(conn, row | {"api_log_id": api_log_id})
+            for row in record_rows(user=user, values=values, function=function, source=source, at=at)]
+
+
+def record_rows(*, user: str, values: Mapping[str, Any], function: str, source: str, at: datetime
+                ) -> list[dict[str, Any]]:
+    """The queued records of the commands in `values` (written on a changed row), as rows: `open_records` writes
+    them one by one, `store.write_tail` many requests' at once."""
+    return [record_row(user=user, command=written.command, value=written.value, function=function, source=source,
+                       at=at) for written in commands_in(values)]
 
 
 _PENDING = (sa.select(openagc_commands).where(CMD.user == sa.bindparam("user"), CMD.state == QUEUED)

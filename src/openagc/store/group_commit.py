@@ -3,8 +3,9 @@
 A request hands its body (what `Database.transaction` would run) to `GroupCommit.run` and waits. Up to `lanes`
 batches are open at once; while they run, new bodies queue, and a lane that comes free takes up to `most` of them
 as its next batch. Under a light load every body is a batch of one, started at once; under load the transaction's
-set-up and end (the pool's check-out, the begin, the commit and its flush) are shared (docs/benchmarks.md, issue 16's
-seventh round: each request's statements are still its own).
+set-up and end (the pool's check-out, the begin, the commit and its flush) are shared, and so are the closing rows
+every body hands to the batch's `Tail` (`store.write_tail`: the log rows and command records of all the bodies in
+one statement per table, written after the last body, before the commit). A body's other statements are its own.
 
 What a caller is promised is what `Database.transaction` promises:
 
@@ -12,7 +13,9 @@ What a caller is promised is what `Database.transaction` promises:
   first);
 * its result, or its error, is given only after the batch's commit: nothing is answered before it is durable;
 * a body that raises gets its error alone: the batch is rolled back and runs again without it, so nothing of it is
-  written and no other body is lost (`Refused`, raised before the body wrote anything, skips the re-run);
+  written and no other body is lost (`Refused`, raised before the body wrote anything, skips the re-run); when the
+  shared tail fails to write, the batch runs again with each body's tail written right after it, so the error is
+  found to be one body's;
 * a retryable conflict rolls the batch back and runs it all again (`Database.transaction`'s attempts and time
   budget); when they run out, every body of the batch gets `Conflict`, as a body alone would;
 * a caller that stops waiting before its batch starts is not run; once started, its body commits with the batch.
@@ -34,9 +37,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc import metrics
 from openagc.store.database import Database, retryable
+from openagc.store.write_tail import Tail
 
 T = TypeVar("T")
-Body = Callable[[AsyncConnection], Awaitable[T]]
+Body = Callable[[AsyncConnection, Tail], Awaitable[T]]
 
 
 class Refused(Exception):
@@ -47,6 +51,10 @@ class Refused(Exception):
 class _Member(Generic[T]):
     body: Body[T]
     answer: asyncio.Future[T] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class _Unshared(Exception):
+    """The batch's shared tail failed to write: the batch runs again with each body's tail written after it."""
 
 
 class _Failed(Exception):
@@ -69,11 +77,12 @@ class GroupCommit:
         self._tasks: set[asyncio.Task[None]] = set()  # strong references to the running lanes
         self.received = 0  # bodies handed to `run` so far
 
-    async def run(self, body: Body[T]) -> T:
-        """`body`'s result once its batch has committed (or its error: see the module's docstring)."""
-        if self.most == 1:
+    async def run(self, body: Body[T], *, alone: bool = False) -> T:
+        """`body`'s result once its batch has committed (or its error: see the module's docstring); `alone`: in a
+        transaction of its own."""
+        if alone or self.most == 1:
             self.received += 1
-            return await self.db.transaction(body)
+            return await self.db.transaction(lambda conn: _with_tail(conn, body))
         member: _Member[T] = _Member(body)
         self._queue.append(member)
         if self._open < self.lanes:
@@ -102,12 +111,17 @@ class GroupCommit:
 
     async def _commit(self, batch: list[_Member[Any]]) -> None:
         """Run `batch` in one transaction; each member gets its result or its error after the commit."""
+        shared = True
         while batch:
             try:
-                results = await self.db.transaction(lambda conn, members=batch: self._bodies(conn, members))
+                results = await self.db.transaction(
+                    lambda conn, members=batch, shared=shared: self._bodies(conn, members, shared))
             except _Failed as failed:
                 _settle(failed.member, False, failed.error)
                 batch = [m for m in batch if m is not failed.member]
+                continue
+            except _Unshared:
+                shared = False
                 continue
             except Exception as exc:  # Conflict, a lost connection, a failed commit: the batch's, so each one's
                 for member in batch:
@@ -119,18 +133,37 @@ class GroupCommit:
             return
 
     @staticmethod
-    async def _bodies(conn: AsyncConnection, batch: list[_Member[Any]]) -> list[tuple[bool, Any]]:
+    async def _bodies(conn: AsyncConnection, batch: list[_Member[Any]], shared: bool) -> list[tuple[bool, Any]]:
+        """Each body in turn; the tail written once after them all (`shared`) or after each."""
         results: list[tuple[bool, Any]] = []
+        tail = Tail()
         for member in batch:
             try:
-                results.append((True, await member.body(conn)))
+                results.append((True, await member.body(conn, tail)))
+                if not shared:
+                    await tail.flush(conn)
             except Refused as refused:
                 results.append((False, refused))
             except Exception as exc:
                 if retryable(exc):
                     raise
                 raise _Failed(member, exc) from exc
+        if shared:
+            try:
+                await tail.flush(conn)
+            except Exception as exc:
+                if retryable(exc):
+                    raise
+                raise _Unshared() from exc
         return results
+
+
+async def _with_tail(conn: AsyncConnection, body: Body[T]) -> T:
+    """`body` alone, its tail written after it."""
+    tail = Tail()
+    result = await body(conn, tail)
+    await tail.flush(conn)
+    return result
 
 
 def _settle(member: _Member[Any], ok: bool, value: Any) -> None:
