@@ -25,7 +25,7 @@ from openagc.api.audit import log_rows
 from openagc.api.language import translator
 from openagc.api.outcomes import wanted_wait_ms
 from openagc.api.params import filter_params, logging_query_string, pick
-from openagc.api.pipeline import REGISTRY, Call, run
+from openagc.api.pipeline import REGISTRY, Call, read_caller, run
 from openagc.api.reply import Line, Reply, bare, verbatim
 from openagc.bus import AGENT_COMMAND
 from openagc.config import Settings
@@ -315,7 +315,7 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
         p = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
         if keyed is not None:  # the key's user, whatever `user` says (`pass` is not looked at)
             p.user = keyed.key.user if keyed.key is not None else ""
-        user_row = await load_user(conn, p.user) if p.user else None
+        user_row, agent_ahead = await read_caller(conn, p)
         call = Call(
             function=p.function,
             p=p,
@@ -328,6 +328,7 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
             services=services,
             sent_names=frozenset(request.query_params.keys()) | frozenset(k for k, _ in form_pairs),
             client_ip=client_ip,
+            agent_ahead=agent_ahead,
         )
         await _dispatch(call, user_row, reply, client_ip, keyed)
         language = (user_row or {}).get("selected_language") or ""

@@ -24,7 +24,7 @@ from openagc.api.params import Params
 from openagc.api.reply import Line, error
 from openagc.clock import fmt_cid, fmt_datetime, fmt_entry
 from openagc.config import Settings
-from openagc.credentials import ApiUser
+from openagc.credentials import USER_COLUMNS, ApiUser, load_user
 from openagc.store import command_records, executor
 from openagc.store.schema import vicidial_live_agents, vicidial_manager, vicidial_users
 
@@ -41,6 +41,47 @@ def select_agent(columns: tuple[str, ...] | None = None) -> sa.Select:
     executor compiles it once)."""
     chosen = vicidial_live_agents.c if columns is None else [vicidial_live_agents.c[name] for name in columns]
     return sa.select(*chosen).where(VLA.user == sa.bindparam("user")).limit(1)
+
+
+AHEAD = "agent__"  # the label prefix of the agent's columns read beside the caller's row
+
+
+@functools.cache
+def select_user_and_agent(columns: tuple[str, ...] | None = None) -> sa.Select:
+    """The caller's `vicidial_users` row (`:user`, the columns of `credentials.SELECT_USER`) and beside it the
+    first `vicidial_live_agents` row of `:agent_user` (the named columns, or all, labelled `AHEAD` + name; its id
+    tells whether there is one): one statement where two would do (built once per set of columns)."""
+    chosen = vicidial_live_agents.c if columns is None else [vicidial_live_agents.c[name] for name in columns]
+    agent = [VLA.live_agent_id.label(AHEAD), *(c.label(AHEAD + c.name) for c in chosen)]
+    return (sa.select(*USER_COLUMNS, *agent)
+            .select_from(vicidial_users.outerjoin(vicidial_live_agents, VLA.user == sa.bindparam("agent_user")))
+            .where(vicidial_users.c.user == sa.bindparam("user")).limit(1))
+
+
+async def load_user_and_agent(conn: AsyncConnection, user: str, agent_user: str, columns: tuple[str, ...] | None
+                              ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+    """`credentials.load_user`'s row and `Call.live_agent`'s row of `agent_user`, read together."""
+    row = await executor.fetch_one(conn, select_user_and_agent(columns), {"user": user, "agent_user": agent_user})
+    if row is None:
+        return None, None
+    caller = {k: v for k, v in row.items() if not k.startswith(AHEAD)}
+    agent = (None if row[AHEAD] is None
+             else {k[len(AHEAD):]: v for k, v in row.items() if k.startswith(AHEAD) and k != AHEAD})
+    return caller, agent
+
+
+async def read_caller(conn: AsyncConnection, p: Params
+                      ) -> tuple[Mapping[str, Any] | None, tuple[str, Mapping[str, Any] | None] | None]:
+    """The caller's `vicidial_users` row and, when the function will look up `agent_user`'s row at step D (and
+    no alt_user will replace it), that row too, read in the same statement: (caller, (agent_user, row) or None)."""
+    if not p.user:
+        return None, None
+    spec = REGISTRY.get(p.function)
+    if (spec is None or not spec.logged_in or not p.agent_user
+            or (spec.alt_user and len(p.alt_user.encode()) >= 2)):
+        return await load_user(conn, p.user), None
+    caller, agent = await load_user_and_agent(conn, p.user, p.agent_user, spec.agent_columns)
+    return caller, (p.agent_user, agent)
 
 
 class Stop(Exception):
@@ -61,6 +102,7 @@ class Call:
     settings: Settings
     services: Any = None  # the app's shared objects (clock, bus, remote clients …)
     agent: Mapping[str, Any] | None = None  # the agent's vicidial_live_agents row, once looked up
+    agent_ahead: tuple[str, Mapping[str, Any] | None] | None = None  # (agent_user, its row) read with the caller's
     lines: list[Line] = field(default_factory=list)
     woken: set[str] = field(default_factory=set)
     log_identity: Callable[[Call], tuple[str, str]] | None = None
@@ -244,7 +286,9 @@ async def run(spec: FunctionSpec, call: Call) -> None:
         if spec.alt_user and len(call.p.alt_user.encode()) >= 2:
             await call.resolve_alt_user(call.p.alt_user, miss=spec.alt_user_miss)
         if spec.logged_in:
-            call.agent = await call.live_agent(columns=spec.agent_columns)
+            ahead, call.agent_ahead = call.agent_ahead, None
+            call.agent = (ahead[1] if ahead is not None and ahead[0] == call.p.agent_user  # alt_user may change it
+                          else await call.live_agent(columns=spec.agent_columns))
             if call.agent is None:
                 raise call.stop(spec.not_logged_in(call))
         line = await spec.handler(call)
