@@ -8,6 +8,7 @@ account's owner (`Lockout`; the rule is in docs/compatibility.md and docs/securi
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable, Mapping
@@ -98,9 +99,33 @@ class AuthResult:
 SELECT_USER = sa.select(*USER_COLUMNS).where(U.user == sa.bindparam("user")).limit(1)
 
 
-async def load_user(conn: AsyncConnection, user: str) -> Mapping[str, Any] | None:
-    """The caller's `vicidial_users` row (one query serves language, permissions and credentials)."""
-    return await executor.fetch_one(conn, SELECT_USER, {"user": user})
+ON_RECORD = "on_record"  # a caller's row read with `client_ip`: the failures on record from its source, or None
+
+
+@functools.cache
+def select_user_with_source() -> sa.Select:
+    """`SELECT_USER` with the failures on record for the user from `:source` beside its row (a left join; see
+    `caller_row`)."""
+    on = sa.and_(F.user == U.user, F.source == sa.bindparam("source"))
+    return (sa.select(*USER_COLUMNS, F.failures.label("source_failures"), F.window_start.label("source_since"))
+            .select_from(vicidial_users.outerjoin(openagc_login_failures, on))
+            .where(U.user == sa.bindparam("user")).limit(1))
+
+
+def caller_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of `select_user_with_source` as `load_user`'s, the source's failures under `ON_RECORD`."""
+    failures, since = row.pop("source_failures"), row.pop("source_since")
+    row[ON_RECORD] = None if failures is None else {"failures": failures, "window_start": since}
+    return row
+
+
+async def load_user(conn: AsyncConnection, user: str, client_ip: str | None = None) -> Mapping[str, Any] | None:
+    """The caller's `vicidial_users` row (one query serves language, permissions and credentials); with
+    `client_ip`, the failures on record from its source (what the lockout reads) in the same statement."""
+    if client_ip is None:
+        return await executor.fetch_one(conn, SELECT_USER, {"user": user})
+    row = await executor.fetch_one(conn, select_user_with_source(), {"user": user, "source": source_of(client_ip)})
+    return None if row is None else caller_row(row)
 
 
 def source_of(client_ip: str) -> str:
@@ -275,7 +300,9 @@ async def check_password(
     if len(user) < 2 or len(password) < 2:
         return await record_failure(conn, row, now, client_ip, BAD, rule)
     source = source_of(client_ip)
-    on_record = await _source_failures(conn, row["user"], source) if row["failed_login_count"] else None
+    on_record = None
+    if row["failed_login_count"]:  # read with the row, or now
+        on_record = row[ON_RECORD] if ON_RECORD in row else await _source_failures(conn, row["user"], source)
     if row["failed_login_count"] and (_user_locked(row, now, rule) or _source_lock_holds(on_record, now, rule)):
         return await record_failure(conn, row, now, client_ip, LOCK, rule)
     if not (_password_matches(row, password, system) and usable(row)) or (also is not None and not await also()):

@@ -102,8 +102,8 @@ def test_failures_during_a_lock_neither_count_nor_extend_it(api, db, backend):
 def test_a_user_with_old_failures_signs_in_from_a_clean_source_without_touching_the_failures_table(
         api, db, backend):
     """Upstream never resets an API user's failed_login_count; a right password from a source with no failures on
-    record then reads the failures table once (no delete on every request), and is still refused while the user-wide
-    lock holds."""
+    record then reads the failures table only beside the caller's row, in the same statement (no delete, no read of
+    its own on every request), and is still refused while the user-wide lock holds."""
     statements: list[str] = []
 
     def seen(_conn, _cursor, statement: str, *_args) -> None:  # noqa: ANN001
@@ -117,6 +117,8 @@ def test_a_user_with_old_failures_signs_in_from_a_clean_source_without_touching_
     finally:
         sa.event.remove(target, "before_cursor_execute", seen)
     failures_table = [s for s in statements if "OPENAGC_LOGIN_FAILURES" in s]
-    assert len(failures_table) == 1 and failures_table[0].startswith("SELECT")  # one look for this source's failures
+    assert len(failures_table) == 1  # one look for this source's failures: the read of the caller's row
+    assert failures_table[0].startswith("SELECT") and "FROM VICIDIAL_USERS LEFT OUTER JOIN OPENAGC_LOGIN_FAILURES" in (
+        " ".join(failures_table[0].split()))
     db.update("vicidial_users", {"user": "6666"}, failed_login_count=50, last_login_date=backend.services.clock.now())
     assert _try(backend.client, "1234") == BAD_LINE and db.logs()[-1]["data"] == "6666|LOCK|"

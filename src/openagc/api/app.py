@@ -315,7 +315,7 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
         p = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
         if keyed is not None:  # the key's user, whatever `user` says (`pass` is not looked at)
             p.user = keyed.key.user if keyed.key is not None else ""
-        user_row, agent_ahead = await read_caller(conn, p)
+        user_row, agent_ahead = await read_caller(conn, p, client_ip)
         call = Call(
             function=p.function,
             p=p,

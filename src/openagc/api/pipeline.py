@@ -24,7 +24,7 @@ from openagc.api.params import Params
 from openagc.api.reply import Line, error
 from openagc.clock import fmt_cid, fmt_datetime, fmt_entry
 from openagc.config import Settings
-from openagc.credentials import USER_COLUMNS, ApiUser, load_user
+from openagc.credentials import ApiUser, caller_row, load_user, select_user_with_source, source_of
 from openagc.store import command_records, executor
 from openagc.store.schema import vicidial_live_agents, vicidial_manager, vicidial_users
 
@@ -48,39 +48,33 @@ AHEAD = "agent__"  # the label prefix of the agent's columns read beside the cal
 
 @functools.cache
 def select_user_and_agent(columns: tuple[str, ...] | None = None) -> sa.Select:
-    """The caller's `vicidial_users` row (`:user`, the columns of `credentials.SELECT_USER`) and beside it the
-    first `vicidial_live_agents` row of `:agent_user` (the named columns, or all, labelled `AHEAD` + name; its id
-    tells whether there is one): one statement where two would do (built once per set of columns)."""
+    """`credentials.select_user_with_source` and beside it the first `vicidial_live_agents` row of `:agent_user`
+    (the named columns, or all, labelled `AHEAD` + name; its id tells whether there is one): one statement where
+    three would do (built once per set of columns)."""
     chosen = vicidial_live_agents.c if columns is None else [vicidial_live_agents.c[name] for name in columns]
     agent = [VLA.live_agent_id.label(AHEAD), *(c.label(AHEAD + c.name) for c in chosen)]
-    return (sa.select(*USER_COLUMNS, *agent)
-            .select_from(vicidial_users.outerjoin(vicidial_live_agents, VLA.user == sa.bindparam("agent_user")))
-            .where(vicidial_users.c.user == sa.bindparam("user")).limit(1))
+    return (select_user_with_source().outerjoin(vicidial_live_agents, VLA.user == sa.bindparam("agent_user"))
+            .add_columns(*agent))
 
 
-async def load_user_and_agent(conn: AsyncConnection, user: str, agent_user: str, columns: tuple[str, ...] | None
-                              ) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
-    """`credentials.load_user`'s row and `Call.live_agent`'s row of `agent_user`, read together."""
-    row = await executor.fetch_one(conn, select_user_and_agent(columns), {"user": user, "agent_user": agent_user})
-    if row is None:
-        return None, None
-    caller = {k: v for k, v in row.items() if not k.startswith(AHEAD)}
-    agent = (None if row[AHEAD] is None
-             else {k[len(AHEAD):]: v for k, v in row.items() if k.startswith(AHEAD) and k != AHEAD})
-    return caller, agent
-
-
-async def read_caller(conn: AsyncConnection, p: Params
+async def read_caller(conn: AsyncConnection, p: Params, client_ip: str
                       ) -> tuple[Mapping[str, Any] | None, tuple[str, Mapping[str, Any] | None] | None]:
-    """The caller's `vicidial_users` row and, when the function will look up `agent_user`'s row at step D (and
-    no alt_user will replace it), that row too, read in the same statement: (caller, (agent_user, row) or None)."""
+    """The caller's `vicidial_users` row (`credentials.load_user`'s, with `client_ip`) and, when the function will
+    look up `agent_user`'s row at step D (and no alt_user will replace it), that row too, read in the same
+    statement: (caller, (agent_user, row) or None)."""
     if not p.user:
         return None, None
     spec = REGISTRY.get(p.function)
     if (spec is None or not spec.logged_in or not p.agent_user
             or (spec.alt_user and len(p.alt_user.encode()) >= 2)):
-        return await load_user(conn, p.user), None
-    caller, agent = await load_user_and_agent(conn, p.user, p.agent_user, spec.agent_columns)
+        return await load_user(conn, p.user, client_ip), None
+    row = await executor.fetch_one(conn, select_user_and_agent(spec.agent_columns),
+                                   {"user": p.user, "source": source_of(client_ip), "agent_user": p.agent_user})
+    if row is None:
+        return None, None
+    agent = (None if row[AHEAD] is None
+             else {k[len(AHEAD):]: v for k, v in row.items() if k.startswith(AHEAD) and k != AHEAD})
+    caller = caller_row({k: v for k, v in row.items() if not k.startswith(AHEAD)})
     return caller, (p.agent_user, agent)
 
 
