@@ -39,8 +39,12 @@ CallLine = Callable[["Call"], Line]
 def select_agent(columns: tuple[str, ...] | None = None) -> sa.Select:
     """The first `vicidial_live_agents` row of `:user`: the named columns, or all (built once per set, so the
     executor compiles it once)."""
-    chosen = vicidial_live_agents.c if columns is None else [vicidial_live_agents.c[name] for name in columns]
-    return sa.select(*chosen).where(VLA.user == sa.bindparam("user")).limit(1)
+    return sa.select(*_agent_columns(columns)).where(VLA.user == sa.bindparam("user")).limit(1)
+
+
+def _agent_columns(columns: tuple[str, ...] | None) -> list[sa.Column[Any]]:
+    """The named columns of `vicidial_live_agents`, or all."""
+    return list(vicidial_live_agents.c) if columns is None else [vicidial_live_agents.c[name] for name in columns]
 
 
 AHEAD = "agent__"  # the label prefix of the agent's columns read beside the caller's row
@@ -51,8 +55,7 @@ def select_user_and_agent(columns: tuple[str, ...] | None = None) -> sa.Select:
     """`credentials.select_user_with_source` and beside it the first `vicidial_live_agents` row of `:agent_user`
     (the named columns, or all, labelled `AHEAD` + name; its id tells whether there is one): one statement where
     three would do (built once per set of columns)."""
-    chosen = vicidial_live_agents.c if columns is None else [vicidial_live_agents.c[name] for name in columns]
-    agent = [VLA.live_agent_id.label(AHEAD), *(c.label(AHEAD + c.name) for c in chosen)]
+    agent = [VLA.live_agent_id.label(AHEAD), *(c.label(AHEAD + c.name) for c in _agent_columns(columns))]
     return (select_user_with_source().outerjoin(vicidial_live_agents, VLA.user == sa.bindparam("agent_user"))
             .add_columns(*agent))
 

@@ -85,8 +85,8 @@ READ_ONLY = "openagc_read_only"  # execution option of `Database.connect()`'s co
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:
-    """WAL and BEGIN IMMEDIATE so concurrent writers queue instead of deadlocking (the busy timeout is the driver's
-    `timeout` parameter, `SQLITE_BUSY_SECONDS`).
+    """WAL and immediate transactions so concurrent writers queue instead of deadlocking (the busy timeout is the
+    driver's `timeout` parameter, `SQLITE_BUSY_SECONDS`).
 
     A connection marked `READ_ONLY` begins DEFERRED instead: in WAL mode its reads take no lock at all, so a
     read never waits for a writer, never makes one wait, and a reader that is slow to finish (or is cancelled

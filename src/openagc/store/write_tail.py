@@ -6,15 +6,15 @@ the request's last log row), and the record's supersession of older queued comma
 Written request by request that is four statements or more. A `Tail` collects them for every request of one
 transaction (a group commit's batch) and writes them just before the commit, whatever the number of requests:
 
-* one INSERT of the log rows, returning their ids;
-* one INSERT of their URL rows;
-* one INSERT of the records, returning their ids (the answers' `command_id`s);
-* one UPDATE superseding what the new records supersede, each older command naming the record that superseded
+* one insert of the log rows, returning their ids;
+* one insert of their URL rows;
+* one insert of the records, returning their ids (the answers' `command_id`s);
+* one update superseding what the new records supersede, each older command naming the record that superseded
   it, exactly as the records written one after another would.
 
-The ids come back through RETURNING (MariaDB 10.5+, SQLite 3.35+) and are matched to the rows in ascending
-order, which is the order of insertion whatever InnoDB's auto-increment lock mode (Galera's interleaved mode
-included). A database without RETURNING gets the rows one by one. Nothing is read between the collection and
+The ids come back through `Insert.returning` (MariaDB 10.5+, SQLite 3.35+) and are matched to the rows in
+ascending order, which is the order of insertion whatever InnoDB's auto-increment lock mode (Galera's interleaved
+mode included). A database that cannot return them gets the rows one by one. Nothing is read between the collection and
 the flush: no request of api.php reads these tables in its transaction.
 """
 
@@ -41,6 +41,9 @@ class Tail:
     """The closing rows of the requests of one transaction, written together by `flush`."""
 
     def __init__(self) -> None:
+        self._empty()
+
+    def _empty(self) -> None:
         self._logs: list[Row] = []
         self._urls: list[Row] = []  # the log rows' twins, `api_id` filled in by the flush
         self._records: list[Row] = []  # queued records, `api_log_id` filled in by the flush
@@ -76,7 +79,7 @@ class Tail:
         for ids_into, command_id in zip(self._ids_into, command_ids, strict=True):
             ids_into.append(command_id)
         await _supersede(conn, self._records, command_ids)
-        self.__init__()  # type: ignore[misc]
+        self._empty()
 
 
 def _chunks(rows: Sequence[Row]) -> list[Sequence[Row]]:
@@ -84,8 +87,14 @@ def _chunks(rows: Sequence[Row]) -> list[Sequence[Row]]:
 
 
 @cache
+def _single_insert(table: sa.Table) -> sa.Insert:
+    """One row of `table` (built once: the executor compiles each statement object once)."""
+    return sa.insert(table)
+
+
+@cache
 def _insert_statement(table: sa.Table, columns: tuple[str, ...], count: int, returning: str | None) -> sa.Insert:
-    """INSERT of `count` rows of `columns` (parameters `<column>_<k>`), returning the id column if asked."""
+    """An insert of `count` rows of `columns` (parameters `<column>_<k>`), returning the id column if asked."""
     statement = sa.insert(table).values([
         {name: sa.bindparam(f"{name}_{k}", type_=table.c[name].type) for name in columns} for k in range(count)
     ])
@@ -98,7 +107,7 @@ async def _insert(conn: AsyncConnection, table: sa.Table, rows: Sequence[Row], r
         return []
     dialect = conn.sync_connection.dialect if conn.sync_connection is not None else None
     if dialect is None or not dialect.insert_returning:
-        single = sa.insert(table)
+        single = _single_insert(table)
         return [int((await executor.execute(conn, single, row)).lastrowid or 0) for row in rows]
     columns = tuple(rows[0])
     ids: list[int] = []
@@ -118,7 +127,7 @@ async def _insert(conn: AsyncConnection, table: sa.Table, rows: Sequence[Row], r
 @cache
 def _supersede_statement(count: int) -> sa.Update:
     """The supersession of `count` new records at once: an older queued command of a record's agent and column
-    is ended by the first new record after it (the CASE takes the records in order of their ids)."""
+    is ended by the first new record after it (the `case` takes the records in order of their ids)."""
     matches = [sa.and_(CMD.user == sa.bindparam(f"s_user_{k}"), CMD.command == sa.bindparam(f"s_command_{k}"),
                        CMD.command_id < sa.bindparam(f"s_id_{k}")) for k in range(count)]
 
