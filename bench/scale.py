@@ -56,9 +56,11 @@ import httpx
 import sqlalchemy as sa
 from common import cpu_seconds, free_port, fresh_database, machine, parse_wrk, percentile, serve, stop, tree
 
+from openagc.store import command_records
 from openagc.store.database import make_sync_engine
 from openagc.store.demo import SERVER_IP
 from openagc.store.schema import (
+    openagc_commands,
     phones,
     vicidial_api_log,
     vicidial_conferences,
@@ -127,6 +129,24 @@ def bench_log_rows(url: str) -> list[tuple[str, str]]:
         rows = c.execute(sa.select(L.result, L.result_reason).where(L.source == "bench")).all()
     engine.dispose()
     return [tuple(r) for r in rows]
+
+
+def queued_commands(url: str) -> int:
+    """Command records not yet carried out: the engine's backlog."""
+    engine = make_sync_engine(url)
+    with engine.connect() as c:
+        n = c.execute(sa.select(sa.func.count()).select_from(openagc_commands)
+                      .where(openagc_commands.c.state == command_records.QUEUED)).scalar()
+    engine.dispose()
+    return int(n or 0)
+
+
+def drained(url: str, limit: float = 300.0) -> tuple[int, float]:
+    """The engine's backlog now, and the seconds until it is carried out (`limit` if it never is)."""
+    backlog, t0 = queued_commands(url), time.monotonic()
+    while queued_commands(url) and time.monotonic() - t0 < limit:
+        time.sleep(0.25)
+    return backlog, time.monotonic() - t0
 
 
 def clear_logs(url: str) -> None:
@@ -387,12 +407,14 @@ def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
         )
         traffic.halt.set()
         traffic.join(30)
+        backlog, drain_s = drained(url)
         stats = parse_wrk(wrk.stdout)
         time.sleep(0.5)
         rows = bench_log_rows(url)
         correct = all(r == EXPECTED for r in rows)
         counted = stats["requests"] <= len(rows) <= stats["requests"] + args.connections
         ok = correct and counted and stats["non2xx"] == 0 and logins.failures == 0 and idle == agents
+        ok = ok and queued_commands(url) == 0
         kb = (rss_after - rss_before) * 1024 / agents
         marginal = (rss_after - rss_mid) * 1024 / max(1, agents - half)
         row = (
@@ -402,7 +424,8 @@ def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
             f"| {empty_cpu:.1f} "
             f"| {traffic.sent} ({traffic.success} ok, {traffic.refused} refused, {traffic.failed} failed) "
             f"| {steady_p50:.2f} | {steady_p99:.2f} "
-            f"| {args.engines or 'in-process'}: shards {held}, idle CPU % each {[round(c, 1) for c in sweep_each]} |"
+            f"| {args.engines or 'in-process'}: shards {held}, idle CPU % each {[round(c, 1) for c in sweep_each]} "
+            f"| {backlog} | {drain_s:.1f} |"
         )
         if not ok:
             print(
@@ -447,9 +470,9 @@ def main() -> None:
     print(
         "| N | db | RSS before MB | RSS after MB | KB per idle session | idle sweep CPU % | API p50 ms | p99 ms "
         "| req/s | all correct | KB per session, 2nd half | login + ready s | CPU % no agents | background requests "
-        "| steady-rate p50 ms | steady-rate p99 ms | engines |"
+        "| steady-rate p50 ms | steady-rate p99 ms | engines | commands queued at wrk's end | carried out within s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     failed = False
     for agents in (int(a) for a in args.agents.split(",")):
         row, ok = run_one(args, agents)

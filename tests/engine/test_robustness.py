@@ -1,9 +1,11 @@
 """Commands by plain SQL, a pause racing a delivered call, a restart mid-call, two engines on one database,
-and RATIO auto-dial."""
+RATIO auto-dial, concurrent logins and the bound on transitions at once."""
 
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 
 from tests.engine.conftest import wait_for
 from tests.engine.test_session_commands import start_inbound_call, vla
@@ -128,12 +130,7 @@ def test_concurrent_logins_each_get_their_own_conference(eng, db):
     from concurrent.futures import ThreadPoolExecutor
 
     users = [str(n) for n in range(4000, 4012)]
-    template = db.row("vicidial_users", user="1000")
-    phone = db.row("phones", extension="1000")
-    template.pop("user_id", None)
-    for user in users:
-        db.insert("vicidial_users", **(template | {"user": user, "custom_three": ""}))
-        db.insert("phones", **(phone | {"extension": user, "login": user}))
+    _more_agents(db, users)
 
     def login(user: str) -> int:
         body = {"user": user, "pass": "1234", "phone_login": user, "phone_pass": "test", "campaign": "TESTCAMP"}
@@ -146,3 +143,50 @@ def test_concurrent_logins_each_get_their_own_conference(eng, db):
     assert len(set(confs)) == len(users)
     for user, conf in zip(users, confs, strict=True):
         assert db.row("vicidial_conferences", conf_exten=conf)["extension"] == f"SIP/{user}"
+
+
+def _more_agents(db, users: list[str]) -> None:
+    """Agents `users`: copies of user 1000 with a phone each."""
+    template = db.row("vicidial_users", user="1000")
+    phone = db.row("phones", extension="1000")
+    template.pop("user_id", None)
+    for user in users:
+        db.insert("vicidial_users", **(template | {"user": user, "custom_three": ""}))
+        db.insert("phones", **(phone | {"extension": user, "login": user}))
+
+
+@pytest.mark.parametrize("bound", [1, 3])
+def test_the_engine_runs_at_most_its_bound_of_transitions_at_once(eng, db, agent_api, monkeypatch, bound):
+    """Commands for many agents at once: at most `engine_transactions` of their transitions hold a connection
+    at a time (unbounded, they would take the whole pool and starve the API in the same process), and every
+    command is still carried out. On MariaDB the bound is reached; SQLite runs one writer at a time anyway."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from openagc.engine import context
+
+    monkeypatch.setattr(eng.services.settings, "engine_transactions", bound)
+    eng.restart(new_switch=False)
+    users = [str(n) for n in range(4100, 4106)]
+    _more_agents(db, users)
+    for user in users:
+        eng.login(user=user, phone_login=user)
+    load, inside, peak = context.load, 0, 0
+
+    async def slow_load(*args, **kwargs):
+        nonlocal inside, peak
+        inside += 1
+        peak = max(peak, inside)
+        try:
+            found = await load(*args, **kwargs)
+            await asyncio.sleep(0.3)  # the transition holds its transaction a while
+            return found
+        finally:
+            inside -= 1
+
+    monkeypatch.setattr(context, "load", slow_load)
+    with ThreadPoolExecutor(max_workers=len(users)) as pool:
+        answers = list(pool.map(lambda u: agent_api("external_pause", agent_user=u, value="RESUME"), users))
+    assert all(a.startswith("SUCCESS") for a in answers), answers
+    wait_for(lambda: all(db.row("vicidial_live_agents", user=u)["status"] in ("READY", "CLOSER") for u in users),
+             what="every agent resumed")
+    assert peak == (1 if eng.backend.kind == "sqlite" else bound)

@@ -131,6 +131,9 @@ class Engine:
         self.watcher = Watcher(self)
         self.command_validity = command_records.parse_validity(services.settings.command_validity)
         self._deliver_lock = asyncio.Lock()
+        # agents' transitions in flight at once: they queue on the event log's sequence row anyway, and unbounded
+        # they would hold every pooled connection while they wait, starving the API in the same process
+        self._transitions = asyncio.Semaphore(max(1, services.settings.engine_transactions))
         self._release_events: Callable[[], Awaitable[None]] | None = None
         self.shards = Shards(services, self.server_ip, self._shards_moved)
         self._sessions_read = 0.0  # time.monotonic() of the last full read of this engine's sessions
@@ -304,7 +307,8 @@ class Engine:
                 return ctx, result
 
             try:
-                ctx, result = await self.services.db.transaction(attempt)
+                async with self._transitions:
+                    ctx, result = await self.services.db.transaction(attempt)
             except routing._Retry:
                 return False
             if ctx is None:
@@ -392,7 +396,8 @@ class Engine:
                 await events.append(ctx)
                 return ctx, token
 
-            ctx, token = await self.services.db.transaction(body)
+            async with self._transitions:
+                ctx, token = await self.services.db.transaction(body)
             self.set_phone(req.user, PhoneState.CONNECTING, None)
             await self.after_commit(ctx)
         return token, ctx.conf
