@@ -6,6 +6,7 @@ import asyncio
 import random
 
 import pytest
+import sqlalchemy as sa
 
 from openagc.store import event_log
 from openagc.store.database import Database
@@ -151,3 +152,28 @@ def test_a_reader_never_skips_an_event_while_writers_commit_out_of_order(backend
 
     seen = _run(backend, body)
     assert seen == list(range(1, writers * per_writer + 1))
+
+
+def test_the_sequence_row_answers_its_bump_with_the_new_value(backend, db):
+    """The bump hands back the row's new value itself (RETURNING on SQLite, `last_insert_id(expr)` on MariaDB):
+    the row, locked until the commit, is held for one statement less than a bump and a read."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement.lower())
+
+    async def body(database: Database):
+        async with database.begin() as conn:  # the first append makes the sequence row
+            await event_log.append(conn, [NewEvent("agent.state", "1000")], now_ms=T0)
+        sa.event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+        async with database.begin() as conn:
+            ids = await event_log.append(conn, [NewEvent("agent.state", "1000"), NewEvent("agent.state", "1001")],
+                                         now_ms=T0 + 1)
+            more = await event_log.append(conn, [NewEvent("agent.state", "1002")], now_ms=T0 + 2)
+        sa.event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+        async with database.connect() as conn:
+            return ids, more, await event_log.last_id(conn)
+
+    ids, more, last = _run(backend, body)
+    assert (ids, more, last) == ([2, 3], [4], 4)
+    assert [s.split()[0] for s in seen if "openagc_event_sequence" in s] == ["update", "update"]

@@ -85,14 +85,28 @@ class EventFilter:
         return all(values is None or value in values for value, values in pairs)
 
 
-_BUMP = sa.update(openagc_event_sequence).where(S.name == SEQUENCE).values(last_id=S.last_id + sa.bindparam("count"))
-_LAST = sa.select(S.last_id).where(S.name == SEQUENCE)
+_BUMP = sa.update(openagc_event_sequence).where(S.name == SEQUENCE)
+_BUMPED = S.last_id + sa.bindparam("count")
+# The bumped value comes back with the update's own answer, so the sequence row is held one statement less: by
+# RETURNING where the database has it for an update (SQLite), else (MariaDB) as the id the update reports after
+# setting `last_insert_id(expr)`.
+_BUMP_RETURNING = _BUMP.values(last_id=_BUMPED).returning(S.last_id)
+_BUMP_REPORTING = _BUMP.values(last_id=sa.func.last_insert_id(_BUMPED))
+
+
+async def _bump(conn: AsyncConnection, count: int) -> int | None:
+    """Add `count` to the sequence row (locking it until commit); its new value, or None if there is no row."""
+    if conn.dialect.update_returning:
+        found = await executor.fetch_one(conn, _BUMP_RETURNING, {"count": count})
+        return None if found is None else int(found["last_id"])
+    bumped = await executor.execute(conn, _BUMP_REPORTING, {"count": count})
+    return int(bumped.lastrowid or 0) if bumped.rowcount else None
 
 
 async def _take_ids(conn: AsyncConnection, count: int) -> int:
     """Reserve `count` ids (locking the sequence row until commit); returns the last of them."""
-    bumped = await executor.execute(conn, _BUMP, {"count": count})
-    if bumped.rowcount == 0:  # a new (or emptied) database: start after what the log holds
+    last = await _bump(conn, count)
+    if last is None:  # a new (or emptied) database: start after what the log holds
         highest = (await conn.execute(sa.select(sa.func.max(E.event_id)))).scalar() or 0
         try:
             async with conn.begin_nested():
@@ -100,9 +114,7 @@ async def _take_ids(conn: AsyncConnection, count: int) -> int:
         except IntegrityError:  # another writer created it first
             return await _take_ids(conn, count)
         return highest + count
-    found = await executor.fetch_one(conn, _LAST)
-    assert found is not None, "the sequence row was bumped in this transaction"
-    return int(found["last_id"])
+    return last
 
 
 _COLUMNS = ("event_id", "created_ms", "kind", "user", "campaign_id", "user_group", "data")

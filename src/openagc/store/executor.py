@@ -30,7 +30,8 @@ Processor = Callable[[Any], Any] | None
 @dataclass(frozen=True)
 class Done:
     """What a write did: rows matched (MariaDB counts matched rows, as SQLAlchemy's dialect asks it to) and the
-    new row's id for an INSERT."""
+    new row's id for an INSERT, or on MariaDB the value an UPDATE gave `last_insert_id(expr)` (None if it gave
+    none)."""
 
     rowcount: int
     lastrowid: int | None
@@ -138,7 +139,7 @@ async def _run(conn: AsyncConnection, statement: sa.Executable, params: Mapping[
             await conn.invalidate(exc)
         raise sa.exc.DBAPIError.instance(c.sql, args, exc, dbapi.Error, connection_invalidated=lost,
                                          dialect=dialect) from exc
-    return c, row, Done(count, last if c.insert else None)
+    return c, row, Done(count, last if c.insert or (last and dialect.name != "sqlite") else None)
 
 
 async def fetch_one(conn: AsyncConnection, statement: sa.Executable, params: Mapping[str, Any] | None = None
@@ -156,6 +157,6 @@ async def fetch_all(conn: AsyncConnection, statement: sa.Executable, params: Map
 
 
 async def execute(conn: AsyncConnection, statement: sa.Executable, params: Mapping[str, Any] | None = None) -> Done:
-    """An INSERT, UPDATE or DELETE: rows matched and, for an INSERT, the new row's id."""
+    """An INSERT, UPDATE or DELETE: rows matched and, for an INSERT, the new row's id (`Done`)."""
     _, _, done = await _run(conn, statement, params or {}, NOTHING)
     return done
