@@ -140,6 +140,25 @@ _VAL_UPDATE = sa.update(vicidial_agent_log).where(VAL.agent_log_id == sa.bindpar
 _VAL_INSERT = sa.insert(vicidial_agent_log)
 
 
+def _segment_closed(epoch_column: sa.Column, sec_column: sa.Column) -> sa.ColumnElement[int]:
+    """`sec + (now − epoch)` clamped to a SMALLINT UNSIGNED, as `_sec` does, computed by the database (signed,
+    so a clock that stepped back gives 0 rather than an unsigned overflow); a missing or zero epoch counts as now."""
+    now = sa.bindparam("epoch", type_=sa.BigInteger)
+    began = sa.func.coalesce(sa.func.nullif(sa.cast(epoch_column, sa.BigInteger), 0), now)
+    total = now - began + sa.func.coalesce(sa.cast(sec_column, sa.BigInteger), 0)
+    return sa.case((total < 0, 0), (total > 65535, 65535), else_=total)
+
+
+# Closing a segment before a dispo in one statement (no read of the row first): pause → wait, or wait → pause.
+# The seconds are assigned before the epoch: MariaDB evaluates a SET list left to right, each on the new values.
+_BEFORE_DISPO = sa.update(vicidial_agent_log).where(
+    VAL.agent_log_id == sa.bindparam("where_id"), VAL.dispo_epoch.is_(None))
+_VAL_READY = _BEFORE_DISPO.ordered_values(
+    (VAL.pause_sec, _segment_closed(VAL.pause_epoch, VAL.pause_sec)), (VAL.wait_epoch, sa.bindparam("epoch")))
+_VAL_CLOSE_WAIT = _BEFORE_DISPO.ordered_values(
+    (VAL.wait_sec, _segment_closed(VAL.wait_epoch, VAL.wait_sec)), (VAL.wait_epoch, sa.bindparam("epoch")))
+
+
 async def val_row(conn: AsyncConnection, agent_log_id: int) -> dict[str, Any] | None:
     if not agent_log_id:
         return None
@@ -190,28 +209,14 @@ async def val_open(
 
 async def val_ready(conn: AsyncConnection, at: Moment, agent_log_id: int) -> None:
     """VDADready: close the pause segment, open the wait segment (only before a dispo)."""
-    row = await val_row(conn, agent_log_id)
-    if row is None or row["dispo_epoch"] is not None:
-        return
-    await _val_update(
-        conn,
-        agent_log_id,
-        pause_sec=_sec(at.epoch - (row["pause_epoch"] or at.epoch) + (row["pause_sec"] or 0)),
-        wait_epoch=at.epoch,
-    )
+    if agent_log_id:
+        await executor.execute(conn, _VAL_READY, {"where_id": agent_log_id, "epoch": at.epoch})
 
 
 async def val_close_wait(conn: AsyncConnection, at: Moment, agent_log_id: int) -> None:
     """VDADpause: close the wait segment (only before a dispo)."""
-    row = await val_row(conn, agent_log_id)
-    if row is None or row["dispo_epoch"] is not None:
-        return
-    await _val_update(
-        conn,
-        agent_log_id,
-        wait_sec=_sec(at.epoch - (row["wait_epoch"] or at.epoch) + (row["wait_sec"] or 0)),
-        wait_epoch=at.epoch,
-    )
+    if agent_log_id:
+        await executor.execute(conn, _VAL_CLOSE_WAIT, {"where_id": agent_log_id, "epoch": at.epoch})
 
 
 async def val_manual_dial(
