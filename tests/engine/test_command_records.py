@@ -4,8 +4,11 @@ the order written, never left in its column to fire later, bounded by a validity
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import sqlalchemy as sa
 
 from openagc.switch.port import ChannelKind
 from tests.engine.conftest import wait_for
@@ -109,14 +112,28 @@ def test_resume_then_dial_rejects_the_dial_and_nothing_fires_later(eng, db, agen
 
 
 def test_a_newer_command_supersedes_a_queued_one(eng, db):
+    """…and the integrators' events report both outcomes, the superseded one first; the engine read what the
+    queued command superseded in the statement that read the queue, not in one of its own."""
     eng.login()
+    statements: list[str] = []
+    engine = eng.services.db.engine.sync_engine
+    note = lambda _c, _cur, statement, *_a: statements.append(statement)  # noqa: E731
     with engine_held(eng):
         first = json_call(eng, "external_pause", agent_user="1000", value="RESUME")
         eng.services.clock.advance(1)
         second = json_call(eng, "external_pause", agent_user="1000", value="RESUME")
-    wait_for(lambda: record(db, second["command_id"])["state"] == "applied")
+        sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        wait_for(lambda: record(db, second["command_id"])["state"] == "applied")
+        eng.settle()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
     old = record(db, first["command_id"])
     assert (old["state"], old["ended_by"]) == ("superseded", f"command {second['command_id']}")
+    outcomes = [json.loads(e["data"]) for e in db.rows("openagc_events") if e["kind"] == "command.outcome"]
+    assert [(o["command_id"], o["state"]) for o in outcomes] == [
+        (first["command_id"], "superseded"), (second["command_id"], "applied")]
+    assert [s for s in statements if "ended_by = ?" in s or "ended_by = %s" in s] == []  # no read of its own
 
 
 def test_a_command_written_by_plain_sql_gets_a_record(eng, db):

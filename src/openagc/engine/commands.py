@@ -51,7 +51,7 @@ class Timer:
 async def process(ctx: Ctx) -> None:
     """Expire what waited too long, apply the queued commands in the order they were written, then every
     column in a fixed order, until nothing more happens."""
-    queue = await command_records.pending(ctx.conn, ctx.user)
+    queue, ctx.superseded = await command_records.pending_and_superseded(ctx.conn, ctx.user)
     queue = await command_outcomes.expire(ctx, await command_outcomes.adopt(ctx, queue))
     ctx.queue = queue  # what `command_outcomes.flush` ends (read once per transaction)
     written = [BY_COLUMN[r["command"]] for r in queue if r["command"] in BY_COLUMN]

@@ -109,6 +109,8 @@ class Ctx:
     # The agent's queued command records as `commands.process` read them in this transaction (adopted and expired
     # ones accounted for); None when not read. Nothing else in a transition opens or ends a record before `flush`.
     queue: list[dict[str, Any]] | None = None
+    # What each record of that queue superseded, read with it (for the events of its outcome).
+    superseded: dict[int, list[dict[str, Any]]] | None = None
     journal: Any = None  # integrators' events of this transition (engine/events.py)
 
     @property

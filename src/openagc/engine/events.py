@@ -104,7 +104,7 @@ async def append(ctx: Ctx) -> None:
         facts.recordings_stopped = [rows[i] for i in stopped if i in rows]
     facts.extra = _engine_only(ctx.events, who)
     events = derive(journal.before, after, facts)
-    events += await outcome_events(conn, ctx.finished, who.campaign_id, who.user_group)
+    events += await outcome_events(conn, ctx.finished, who.campaign_id, who.user_group, ctx.superseded)
     if events:
         now_ms = int(ctx.engine.services.clock.now().timestamp() * 1000)
         journal.ids = await event_log.append(conn, events, now_ms)

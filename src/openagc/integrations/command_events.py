@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.integrations.agent_events import command_event
 from openagc.store import executor
-from openagc.store.command_records import CMD, SUPERSEDED, openagc_commands
+from openagc.store.command_records import CMD, ENDED_BY_COMMAND, SUPERSEDED, openagc_commands
 from openagc.store.event_log import NewEvent
 
 #: The records one record superseded ((user, command, state) is the records' index).
@@ -26,13 +26,17 @@ _SUPERSEDED_BY = (sa.select(openagc_commands)
 
 
 async def outcome_events(conn: AsyncConnection, ended: Iterable[Mapping[str, Any]], campaign_id: str,
-                         user_group: str) -> list[NewEvent]:
-    """For each ended record: the records it superseded, then itself."""
+                         user_group: str, superseded: Mapping[int, list[dict[str, Any]]] | None = None
+                         ) -> list[NewEvent]:
+    """For each ended record: the records it superseded, then itself. `superseded`: what records read in this
+    transaction superseded (`command_records.pending_and_superseded`); the others' are read here."""
     out = []
-    for record in {int(r["command_id"]): r for r in ended}.values():
-        by = f"command {int(record['command_id'])}"
-        params = {"user": record["user"], "command": record["command"], "ended_by": by}
-        out.extend(command_event(old, campaign_id, user_group)
-                   for old in await executor.fetch_all(conn, _SUPERSEDED_BY, params))
+    for command_id, record in {int(r["command_id"]): r for r in ended}.items():
+        known = None if superseded is None else superseded.get(command_id)
+        if known is None:
+            params = {"user": record["user"], "command": record["command"],
+                      "ended_by": f"{ENDED_BY_COMMAND}{command_id}"}
+            known = await executor.fetch_all(conn, _SUPERSEDED_BY, params)
+        out.extend(command_event(old, campaign_id, user_group) for old in known)
         out.append(command_event(record, campaign_id, user_group))
     return out

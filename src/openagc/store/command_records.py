@@ -111,6 +111,7 @@ def _ms(at: datetime) -> int:
 
 
 INSERT_RECORD = sa.insert(openagc_commands)
+ENDED_BY_COMMAND = "command "  # a superseded record's `ended_by`: this and the id of the record that superseded it
 SUPERSEDE = sa.update(openagc_commands).where(
     CMD.user == sa.bindparam("s_user"), CMD.command == sa.bindparam("s_command"), CMD.state == QUEUED,
     CMD.command_id < sa.bindparam("s_id"),
@@ -134,7 +135,7 @@ def record_row(*, user: str, command: str, value: str, function: str, source: st
 def supersede_params(user: str, command: str, command_id: int, ended: datetime, ended_ms: int) -> dict[str, Any]:
     """What record `command_id` writes on the older queued commands of its agent and column (`SUPERSEDE`)."""
     return dict(s_user=user, s_command=command, s_id=command_id, s_ended=ended, s_ms=ended_ms,
-                s_by=f"command {command_id}")
+                s_by=f"{ENDED_BY_COMMAND}{command_id}")
 
 
 async def open_record(conn: AsyncConnection, *, user: str, command: str, value: str, function: str, source: str,
@@ -189,6 +190,16 @@ def record_rows(*, user: str, values: Mapping[str, Any], function: str, source: 
 
 _PENDING = (sa.select(openagc_commands).where(CMD.user == sa.bindparam("user"), CMD.state == QUEUED)
             .order_by(CMD.command_id))
+_BY = openagc_commands.alias("superseding")
+#: The agent's queued records and, in the same statement, the records each of them superseded (`ended_by` names
+#: it), which its outcome's events report.
+_PENDING_AND_SUPERSEDED = sa.union_all(
+    sa.select(openagc_commands).where(CMD.user == sa.bindparam("user"), CMD.state == QUEUED),
+    sa.select(openagc_commands).join(_BY, sa.and_(
+        _BY.c.user == CMD.user, _BY.c.command == CMD.command,
+        CMD.ended_by == sa.literal(ENDED_BY_COMMAND, sa.String) + sa.cast(_BY.c.command_id, sa.String),
+    )).where(_BY.c.user == sa.bindparam("user"), _BY.c.state == QUEUED, CMD.state == SUPERSEDED),
+).order_by(sa.literal_column("command_id"))
 _GET = sa.select(openagc_commands).where(CMD.command_id == sa.bindparam("command_id"))
 _CLOSE = sa.update(openagc_commands).where(CMD.command_id == sa.bindparam("where_id"), CMD.state == QUEUED)
 
@@ -196,6 +207,20 @@ _CLOSE = sa.update(openagc_commands).where(CMD.command_id == sa.bindparam("where
 async def pending(conn: AsyncConnection, user: str) -> list[dict[str, Any]]:
     """The agent's queued commands in the order they were written."""
     return await executor.fetch_all(conn, _PENDING, {"user": user})
+
+
+async def pending_and_superseded(conn: AsyncConnection, user: str
+                                 ) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+    """`pending`, and for each queued record (by id) the records it superseded, oldest first: one statement."""
+    queue: list[dict[str, Any]] = []
+    superseded: dict[int, list[dict[str, Any]]] = {}
+    for row in await executor.fetch_all(conn, _PENDING_AND_SUPERSEDED, {"user": user}):
+        if row["state"] == QUEUED:
+            queue.append(row)
+            superseded.setdefault(int(row["command_id"]), [])
+        else:
+            superseded.setdefault(int(row["ended_by"].removeprefix(ENDED_BY_COMMAND)), []).append(row)
+    return queue, superseded
 
 
 async def close(conn: AsyncConnection, *, user: str, command: str, value: str, state: str, reason: str, by: str,
