@@ -22,10 +22,13 @@ class Node:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
-    """Whatever a test freezes goes back to the collections (the rest of the suite is not a server)."""
+    """Whatever a test freezes goes back to the collections, and the thresholds back to what they were (the rest
+    of the suite is not a server)."""
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def traced() -> set[int]:
@@ -39,6 +42,12 @@ def test_settle_takes_the_survivors_out_of_later_collections(unfrozen: None) -> 
     assert not traced() & {id(n) for n in built}
     later = Node()
     assert id(later) in traced()
+
+
+def test_settling_makes_full_collections_rarer_and_keeps_the_young_generations(unfrozen: None) -> None:
+    gc.set_threshold(700, 10, 10)  # CPython's defaults
+    heap.settle()
+    assert gc.get_threshold() == (700, 10, heap.FULL_COLLECTION_EVERY) and heap.FULL_COLLECTION_EVERY > 10
 
 
 def test_a_cycle_made_after_settling_is_still_collected(unfrozen: None) -> None:
