@@ -141,12 +141,14 @@ def queued_commands(url: str) -> int:
     return int(n or 0)
 
 
-def drained(url: str, limit: float = 300.0) -> tuple[int, float]:
-    """The engine's backlog now, and the seconds until it is carried out (`limit` if it never is)."""
+def drained(url: str, limit: float = 300.0) -> tuple[int, float, int]:
+    """The engine's backlog now, the seconds until it is carried out, and what is still left after `limit`."""
     backlog, t0 = queued_commands(url), time.monotonic()
-    while queued_commands(url) and time.monotonic() - t0 < limit:
+    left = backlog
+    while left and time.monotonic() - t0 < limit:
         time.sleep(0.25)
-    return backlog, time.monotonic() - t0
+        left = queued_commands(url)
+    return backlog, time.monotonic() - t0, left
 
 
 def clear_logs(url: str) -> None:
@@ -407,14 +409,14 @@ def run_one(args: argparse.Namespace, agents: int) -> tuple[str, bool]:
         )
         traffic.halt.set()
         traffic.join(30)
-        backlog, drain_s = drained(url)
+        backlog, drain_s, left = drained(url)
         stats = parse_wrk(wrk.stdout)
         time.sleep(0.5)
         rows = bench_log_rows(url)
         correct = all(r == EXPECTED for r in rows)
         counted = stats["requests"] <= len(rows) <= stats["requests"] + args.connections
         ok = correct and counted and stats["non2xx"] == 0 and logins.failures == 0 and idle == agents
-        ok = ok and queued_commands(url) == 0
+        ok = ok and left == 0
         kb = (rss_after - rss_before) * 1024 / agents
         marginal = (rss_after - rss_mid) * 1024 / max(1, agents - half)
         row = (

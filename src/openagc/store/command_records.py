@@ -188,18 +188,19 @@ def record_rows(*, user: str, values: Mapping[str, Any], function: str, source: 
                        at=at) for written in commands_in(values)]
 
 
-_PENDING = (sa.select(openagc_commands).where(CMD.user == sa.bindparam("user"), CMD.state == QUEUED)
-            .order_by(CMD.command_id))
+_QUEUED = sa.select(openagc_commands).where(CMD.user == sa.bindparam("user"), CMD.state == QUEUED)
+_PENDING = _QUEUED.order_by(CMD.command_id)
 _BY = openagc_commands.alias("superseding")
 #: The agent's queued records and, in the same statement, the records each of them superseded (`ended_by` names
 #: it), which its outcome's events report.
-_PENDING_AND_SUPERSEDED = sa.union_all(
-    sa.select(openagc_commands).where(CMD.user == sa.bindparam("user"), CMD.state == QUEUED),
+_QUEUED_AND_SUPERSEDED = sa.union_all(
+    _QUEUED,
     sa.select(openagc_commands).join(_BY, sa.and_(
         _BY.c.user == CMD.user, _BY.c.command == CMD.command,
         CMD.ended_by == sa.literal(ENDED_BY_COMMAND, sa.String) + sa.cast(_BY.c.command_id, sa.String),
     )).where(_BY.c.user == sa.bindparam("user"), _BY.c.state == QUEUED, CMD.state == SUPERSEDED),
-).order_by(sa.literal_column("command_id"))
+)
+_PENDING_AND_SUPERSEDED = _QUEUED_AND_SUPERSEDED.order_by(_QUEUED_AND_SUPERSEDED.selected_columns.command_id)
 _GET = sa.select(openagc_commands).where(CMD.command_id == sa.bindparam("command_id"))
 _CLOSE = sa.update(openagc_commands).where(CMD.command_id == sa.bindparam("where_id"), CMD.state == QUEUED)
 
