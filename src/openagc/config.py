@@ -62,9 +62,11 @@ class Settings:
     engine_shards: int = field(default_factory=lambda: _int("ENGINE_SHARDS", 64))
     engine_lease_seconds: float = field(default_factory=lambda: _float("ENGINE_LEASE_SECONDS", 6.0))
     engine_renew_seconds: float = field(default_factory=lambda: _float("ENGINE_RENEW_SECONDS", 1.0))
-    # Agents' transitions one engine runs in the database at once (each holds a pooled connection; they commit
-    # one after another on the event log's sequence row, so more only queue there).
+    # An engine's agents' transitions in the database at once: at most `engine_transactions` transactions (each
+    # holds a pooled connection; they commit one after another on the event log's sequence row, so more only queue
+    # there), each committing up to `engine_group_commit` agents' transitions that queued together (1: each its own).
     engine_transactions: int = field(default_factory=lambda: _int("ENGINE_TRANSACTIONS", 4))
+    engine_group_commit: int = field(default_factory=lambda: _int("ENGINE_GROUP_COMMIT", 8))
     # The switch the engine drives: "simulated" (default) or "asterisk" (AMI at `ami_url`,
     # e.g. ami://cron:1234@127.0.0.1:5038).
     switch: str = field(default_factory=lambda: _env("SWITCH", "simulated"))

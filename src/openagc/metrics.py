@@ -44,6 +44,10 @@ GROUP_COMMIT = Histogram(
     "openagc_group_commit_bodies", "Requests' transaction bodies committed together in one transaction "
     "(store/group_commit.py)", buckets=(1, 2, 4, 8, 16, 32, 64),
 )
+ENGINE_GROUP_COMMIT = Histogram(
+    "openagc_engine_group_commit_transitions", "Agents' transitions an engine committed together in one transaction "
+    "(engine/runtime.py, store/group_commit.py)", buckets=(1, 2, 4, 8, 16),
+)
 COMMAND_SECONDS = Histogram(
     "openagc_command_duration_seconds", "Time from a command's writing to its final state, by final state",
     ["state"], buckets=BUCKETS + (60.0, 300.0, 3600.0),

@@ -190,3 +190,90 @@ def test_the_engine_runs_at_most_its_bound_of_transitions_at_once(eng, db, agent
     wait_for(lambda: all(db.row("vicidial_live_agents", user=u)["status"] in ("READY", "CLOSER") for u in users),
              what="every agent resumed")
     assert peak == (1 if eng.backend.kind == "sqlite" else bound)
+
+
+def _batches() -> tuple[float, float]:
+    """(transactions, of them with more than one transition) the engine's group commit has observed so far."""
+    from prometheus_client import REGISTRY
+
+    name = "openagc_engine_group_commit_transitions"
+    count = REGISTRY.get_sample_value(f"{name}_count") or 0.0
+    alone = REGISTRY.get_sample_value(f"{name}_bucket", {"le": "1.0"}) or 0.0
+    return count, count - alone
+
+
+def _slowed_loads(monkeypatch, seconds: float, fail: int = 0) -> list[str]:
+    """Each transition holds its transaction `seconds` longer; the `fail`th to load (from 1; 0: none) raises. The
+    users whose transition raised, filled in as it happens."""
+    from openagc.engine import context
+
+    load, loads, failed = context.load, [], []
+
+    async def slow_load(engine, conn, user, at):
+        found = await load(engine, conn, user, at)
+        await asyncio.sleep(seconds)
+        loads.append(user)
+        if len(loads) == fail:
+            failed.append(user)
+            raise RuntimeError("a transition that fails")
+        return found
+
+    monkeypatch.setattr(context, "load", slow_load)
+    return failed
+
+
+def _resume_all(eng, db, agent_api, users: list[str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(users)) as pool:
+        answers = list(pool.map(lambda u: agent_api("external_pause", agent_user=u, value="RESUME"), users))
+    assert all(a.startswith("SUCCESS") for a in answers), answers
+    wait_for(lambda: all(db.row("vicidial_live_agents", user=u)["status"] in ("READY", "CLOSER") for u in users),
+             what="every agent resumed", timeout=10)
+
+
+def _assert_applied_once_with_their_events(db, users: list[str], events_before: int) -> None:
+    """Each agent's RESUME applied once (its one record applied) and its outcome's event appended once; the
+    log's ids have no gap or duplicate."""
+    for user in users:
+        records = db.rows("openagc_commands", user=user, command="external_pause")
+        assert [(r["value"].split("!")[0], r["state"]) for r in records] == [("RESUME", "applied")], (user, records)
+        assert [e["kind"] for e in db.rows("openagc_events", user=user, order_by="event_id")
+                if e["event_id"] > events_before].count("command.outcome") == 1
+    ids = [e["event_id"] for e in db.rows("openagc_events", order_by="event_id")]
+    assert ids == list(range(ids[0], ids[0] + len(ids)))
+
+
+def test_transitions_that_queue_together_commit_together(eng, db, agent_api, monkeypatch):
+    """One transaction at a time: the commands that arrive while the first agent's transition holds it are carried
+    out together in the next (one commit), each applied once with its events, the event ids without a gap."""
+    monkeypatch.setattr(eng.services.settings, "engine_transactions", 1)
+    eng.restart(new_switch=False)
+    users = [str(n) for n in range(4200, 4206)]
+    _more_agents(db, users)
+    for user in users:
+        eng.login(user=user, phone_login=user)
+    events_before = max(e["event_id"] for e in db.rows("openagc_events"))
+    batches_before = _batches()
+    _slowed_loads(monkeypatch, 0.2)
+    _resume_all(eng, db, agent_api, users)
+    assert _batches()[1] > batches_before[1]  # a transaction carried several agents' transitions
+    _assert_applied_once_with_their_events(db, users, events_before)
+
+
+def test_a_failing_transition_leaves_the_others_of_its_batch_applied_once(eng, db, agent_api, monkeypatch):
+    """A transition that raises rolls its batch back; the batch runs again without it, so the others are applied
+    once (no event twice), and the failed one's command stays queued for the sweep, which carries it out."""
+    monkeypatch.setattr(eng.services.settings, "engine_transactions", 1)
+    eng.restart(new_switch=False)
+    users = [str(n) for n in range(4300, 4306)]
+    _more_agents(db, users)
+    for user in users:
+        eng.login(user=user, phone_login=user)
+    events_before = max(e["event_id"] for e in db.rows("openagc_events"))
+    batches_before = _batches()
+    failed = _slowed_loads(monkeypatch, 0.2, fail=2)  # the second: the first of a batch the others queued for
+    _resume_all(eng, db, agent_api, users)
+    assert len(failed) == 1
+    assert _batches()[1] > batches_before[1]  # the others went on together without it
+    _assert_applied_once_with_their_events(db, users, events_before)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from openagc.engine.context import Ctx, Host
+    from openagc.store.write_tail import Tail
 
 
 @dataclass
@@ -82,8 +83,9 @@ def _engine_only(events: list[dict[str, Any]], who: AgentView) -> list[NewEvent]
     return out
 
 
-async def append(ctx: Ctx) -> None:
-    """Derive and append the transaction's events; call it last (the event log's sequence row stays locked)."""
+async def append(ctx: Ctx, tail: Tail) -> None:
+    """Derive the transaction's events and hand them to `tail`, which appends them with the other transitions'
+    committed together (the event log's sequence row is locked from then until the commit)."""
     journal = ctx.journal
     if journal is None:
         return
@@ -106,8 +108,7 @@ async def append(ctx: Ctx) -> None:
     events = derive(journal.before, after, facts)
     events += await outcome_events(conn, ctx.finished, who.campaign_id, who.user_group, ctx.superseded)
     if events:
-        now_ms = int(ctx.engine.services.clock.now().timestamp() * 1000)
-        journal.ids = await event_log.append(conn, events, now_ms)
+        tail.add_events(events, int(ctx.engine.services.clock.now().timestamp() * 1000), journal.ids)
 
 
 def publish(ctx: Ctx) -> None:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.routing import BaseRoute
 
+from openagc import metrics
 from openagc.bus import AGENT_COMMAND
 from openagc.engine import (
     agent_phone,
@@ -46,6 +47,7 @@ from openagc.engine.topics import STATE_EVENT, agent_topic
 from openagc.engine.watcher import Watcher
 from openagc.integrations import stock_watcher
 from openagc.store import command_records, executor
+from openagc.store.group_commit import GroupCommit
 from openagc.store.schema import (
     live_channels,
     live_sip_channels,
@@ -64,6 +66,7 @@ from openagc.store.schema import (
     vicidial_user_groups,
     vicidial_users,
 )
+from openagc.store.write_tail import Tail
 from openagc.switch.port import Channel, ChannelKind, EventKind, SwitchEvent, SwitchPort
 
 if TYPE_CHECKING:
@@ -131,9 +134,12 @@ class Engine:
         self.watcher = Watcher(self)
         self.command_validity = command_records.parse_validity(services.settings.command_validity)
         self._deliver_lock = asyncio.Lock()
-        # agents' transitions in flight at once: they queue on the event log's sequence row anyway, and unbounded
-        # they would hold every pooled connection while they wait, starving the API in the same process
-        self._transitions = asyncio.Semaphore(max(1, services.settings.engine_transactions))
+        # agents' transitions, committed together when they queue: at most `engine_transactions` transactions at
+        # once (they queue on the event log's sequence row anyway, and unbounded they would hold every pooled
+        # connection while they wait, starving the API in the same process)
+        settings = services.settings
+        self.commits = GroupCommit(services.db, lanes=settings.engine_transactions, most=settings.engine_group_commit,
+                                   sizes=metrics.ENGINE_GROUP_COMMIT)
         self._release_events: Callable[[], Awaitable[None]] | None = None
         self.shards = Shards(services, self.server_ip, self._shards_moved)
         self._sessions_read = 0.0  # time.monotonic() of the last full read of this engine's sessions
@@ -282,15 +288,17 @@ class Engine:
     async def transact(self, user: str, action: Callable[[Ctx], Awaitable[Any]]) -> Any:
         """Run `action` on the agent's context in one transaction, then the switch ops and push events.
 
-        A retryable conflict runs the transaction again from `context.load` (a fresh context: the switch ops and
-        events of a rolled-back attempt are dropped, and the agent's in-memory timer and transfer are put back as
-        they were), so a command is applied once, after the final commit.
+        Transitions that queue together commit together (`self.commits`: a group commit, its events appended once
+        for the batch by its tail). A retryable conflict, or another transition of the batch failing, runs the
+        transition again from `context.load` (a fresh context: the switch ops and events of a rolled-back attempt
+        are dropped, and the agent's in-memory timer and transfer are put back as they were), so a command is
+        applied once, after the final commit.
         """
         async with self.locks[user]:
             memory = self._memory(user)
             attempts = 0
 
-            async def attempt(conn: AsyncConnection) -> tuple[Ctx | None, Any]:
+            async def attempt(conn: AsyncConnection, tail: Tail) -> tuple[Ctx | None, Any]:
                 nonlocal attempts
                 attempts += 1
                 if attempts > 1:
@@ -303,12 +311,11 @@ class Engine:
                 await events.begin(ctx)
                 result = await action(ctx)
                 await command_outcomes.flush(ctx)  # what became of each command, in the same transaction
-                await events.append(ctx)  # integrators' events: last, the event log's sequence stays locked
+                await events.append(ctx, tail)  # integrators' events: appended by the batch's tail, last
                 return ctx, result
 
             try:
-                async with self._transitions:
-                    ctx, result = await self.services.db.transaction(attempt)
+                ctx, result = await self.commits.run(attempt)
             except routing._Retry:
                 return False
             if ctx is None:
@@ -390,14 +397,13 @@ class Engine:
     async def login(self, req: session.LoginRequest) -> tuple[str, str]:
         at = self.moment()
         async with self.locks[req.user]:
-            async def body(conn: AsyncConnection) -> tuple[Ctx, str]:
+            async def body(conn: AsyncConnection, tail: Tail) -> tuple[Ctx, str]:
                 ctx, token = await session.login(self, conn, at, req)
                 events.begin_login(ctx)
-                await events.append(ctx)
+                await events.append(ctx, tail)
                 return ctx, token
 
-            async with self._transitions:
-                ctx, token = await self.services.db.transaction(body)
+            ctx, token = await self.commits.run(body)
             self.set_phone(req.user, PhoneState.CONNECTING, None)
             await self.after_commit(ctx)
         return token, ctx.conf

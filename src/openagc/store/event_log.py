@@ -118,8 +118,8 @@ async def _take_ids(conn: AsyncConnection, count: int) -> int:
 
 
 _COLUMNS = ("event_id", "created_ms", "kind", "user", "campaign_id", "user_group", "data")
-#: Events appended in one multi-row statement on the executor; a larger batch (rare) takes SQLAlchemy's executemany.
-_ROWS_AT_ONCE = 8
+#: Events appended in one multi-row statement on the executor; more take one such statement per sixteen.
+_ROWS_AT_ONCE = 16
 
 
 @functools.cache
@@ -130,19 +130,24 @@ def _insert_rows(count: int) -> sa.Insert:
 
 async def append(conn: AsyncConnection, events: Sequence[NewEvent], now_ms: int) -> list[int]:
     """Append `events` within the caller's transaction; returns their ids. Call it last before the commit."""
+    return await append_timed(conn, [(event, now_ms) for event in events])
+
+
+async def append_timed(conn: AsyncConnection, events: Sequence[tuple[NewEvent, int]]) -> list[int]:
+    """`append` of events each with its own time (ms since the epoch): the events of several transitions
+    committed together (`store.write_tail.Tail`). Their ids are consecutive, in the given order."""
     if not events:
         return []
     last = await _take_ids(conn, len(events))
     ids = list(range(last - len(events) + 1, last + 1))
-    rows = [{"event_id": event_id, "created_ms": now_ms, "kind": e.kind[:40], "user": e.user[:20],
+    rows = [{"event_id": event_id, "created_ms": created_ms, "kind": e.kind[:40], "user": e.user[:20],
              "campaign_id": e.campaign_id[:8], "user_group": e.user_group[:20],
              "data": json.dumps(e.data, default=str, separators=(",", ":"))}
-            for event_id, e in zip(ids, events, strict=True)]
-    if len(rows) > _ROWS_AT_ONCE:
-        await conn.execute(sa.insert(openagc_events), rows)
-    else:
-        await executor.execute(conn, _insert_rows(len(rows)),
-                               {f"{column}_{n}": value for n, row in enumerate(rows) for column, value in row.items()})
+            for event_id, (e, created_ms) in zip(ids, events, strict=True)]
+    for start in range(0, len(rows), _ROWS_AT_ONCE):
+        chunk = rows[start:start + _ROWS_AT_ONCE]
+        await executor.execute(conn, _insert_rows(len(chunk)),
+                               {f"{column}_{n}": value for n, row in enumerate(chunk) for column, value in row.items()})
     return ids
 
 

@@ -33,6 +33,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc import metrics
@@ -68,8 +69,9 @@ class _Failed(Exception):
 class GroupCommit:
     """Bodies of many callers in shared transactions (see the module's docstring)."""
 
-    def __init__(self, db: Database, *, lanes: int, most: int) -> None:
+    def __init__(self, db: Database, *, lanes: int, most: int, sizes: Histogram = metrics.GROUP_COMMIT) -> None:
         self.db = db
+        self.sizes = sizes  # observes each batch's number of bodies
         self.lanes = 1 if db.sqlite else max(1, lanes)  # SQLite: one writer at a time anyway
         self.most = max(1, most)
         self._queue: deque[_Member[Any]] = deque()
@@ -127,7 +129,7 @@ class GroupCommit:
                 for member in batch:
                     _settle(member, False, exc)
                 return
-            metrics.GROUP_COMMIT.observe(len(batch))
+            self.sizes.observe(len(batch))
             for member, (ok, value) in zip(batch, results, strict=True):
                 _settle(member, ok, value)
             return

@@ -12,6 +12,10 @@ transaction (a group commit's batch) and writes them just before the commit, wha
 * one update superseding what the new records supersede, each older command naming the record that superseded
   it, exactly as the records written one after another would.
 
+The engine's transitions, committed together the same way, hand it their integrators' events instead
+(`add_events`): they are appended last of all, one bump of the event log's sequence row and one insert for the
+whole batch, so that row is locked for the flush's end and the commit only (`store.event_log`).
+
 The ids come back through `Insert.returning` (MariaDB 10.5+, SQLite 3.35+) and are matched to the rows in
 ascending order, which is the order of insertion whatever InnoDB's auto-increment lock mode (Galera's interleaved
 mode included). A database that cannot return them gets the rows one by one. Nothing is read between the collection and
@@ -27,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from openagc.store import executor
+from openagc.store import event_log, executor
 from openagc.store.command_records import QUEUED, SUPERSEDED, supersede_params
 from openagc.store.schema import openagc_commands, vicidial_api_log, vicidial_api_urls
 
@@ -49,9 +53,11 @@ class Tail:
         self._records: list[Row] = []  # queued records, `api_log_id` filled in by the flush
         self._linked: list[int | None] = []  # each record's log row (an index into _logs), if any
         self._ids_into: list[list[int]] = []  # where each record's id goes (its request's `commands`)
+        self._events: list[tuple[event_log.NewEvent, int]] = []  # with each one's time (ms since the epoch)
+        self._event_ids_into: list[list[int]] = []  # where each event's id goes (its transition's)
 
     def __bool__(self) -> bool:
-        return bool(self._logs or self._records)
+        return bool(self._logs or self._records or self._events)
 
     def add(self, logs: Sequence[tuple[Row, Row]], records: Sequence[Row], ids_into: list[int]) -> None:
         """One request's rows: its log rows with their URL rows, and its queued records, linked to its last log
@@ -67,8 +73,15 @@ class Tail:
             self._linked.append(last)
             self._ids_into.append(ids_into)
 
+    def add_events(self, events: Sequence[event_log.NewEvent], now_ms: int, ids_into: list[int]) -> None:
+        """One transition's integrators' events, appended at `now_ms`; their ids are appended to `ids_into` at the
+        flush, in order."""
+        for event in events:
+            self._events.append((event, now_ms))
+            self._event_ids_into.append(ids_into)
+
     async def flush(self, conn: AsyncConnection) -> None:
-        """Write every row gathered, in the caller's transaction (then the tail is empty)."""
+        """Write every row gathered, in the caller's transaction (then the tail is empty); the events last."""
         log_ids = await _insert(conn, vicidial_api_log, self._logs, "api_id")
         for url, api_id in zip(self._urls, log_ids, strict=True):
             url["api_id"] = api_id
@@ -79,6 +92,9 @@ class Tail:
         for ids_into, command_id in zip(self._ids_into, command_ids, strict=True):
             ids_into.append(command_id)
         await _supersede(conn, self._records, command_ids)
+        event_ids = await event_log.append_timed(conn, self._events)  # last: the sequence row stays locked
+        for ids_into, event_id in zip(self._event_ids_into, event_ids, strict=True):
+            ids_into.append(event_id)
         self._empty()
 
 
