@@ -57,6 +57,39 @@ def test_redis_bridge_carries_agent_commands_between_buses():
     assert echoed == ["1000"]  # delivered locally once, not again from Redis
 
 
+@pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379 (make test starts it)")
+def test_a_burst_of_wake_ups_crosses_in_order_in_fewer_round_trips():
+    """Wake-ups published faster than Redis answers go out together (pipelined): every one arrives, in order."""
+    async def scenario() -> tuple[list, int]:
+        api_bus, engine_bus = Bus(), Bus()
+        api_side, engine_side = RedisBridge(api_bus, REDIS), RedisBridge(engine_bus, REDIS)
+        await api_side.start()
+        await engine_side.start()
+        sends = 0
+        publish, pipeline = api_side._redis.publish, api_side._redis.pipeline
+
+        def counted(send: Any) -> Any:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                nonlocal sends
+                sends += 1
+                return send(*args, **kwargs)
+            return call
+
+        api_side._redis.publish, api_side._redis.pipeline = counted(publish), counted(pipeline)
+        got: asyncio.Queue = asyncio.Queue()
+        engine_bus.subscribe(AGENT_COMMAND, lambda _t, user: got.put_nowait(user))
+        for n in range(300):
+            api_bus.publish(AGENT_COMMAND, str(n))
+        received = [await asyncio.wait_for(got.get(), timeout=5) for _ in range(300)]
+        await api_side.stop()
+        await engine_side.stop()
+        return received, sends
+
+    received, sends = asyncio.run(scenario())
+    assert received == [str(n) for n in range(300)]
+    assert sends < 300 / 10  # at most 64 a round trip
+
+
 def kill_client(name: str) -> int:
     """`CLIENT KILL ID` the Redis connections named `name` (through a second client, as an outage would)."""
     import redis

@@ -89,6 +89,7 @@ class RedisBridge:
     """
 
     CHANNEL = "openagc:bus"
+    SEND_AT_ONCE = 64  # messages in one pipeline at most
     OFF, CONNECTED, RECONNECTING = "off", "connected", "reconnecting"
 
     def __init__(
@@ -170,10 +171,20 @@ class RedisBridge:
             self._outbox.put_nowait(json.dumps({"origin": self.origin, "topic": topic, "message": message}))
 
     async def _send(self) -> None:
+        """Publish the outbox in order: one message alone, or what queued while the last send was in flight in
+        one pipeline (one round trip; a burst of wake-ups no longer waits one round trip a message)."""
         while True:
-            payload = await self._outbox.get()
+            payloads = [await self._outbox.get()]
+            while len(payloads) < self.SEND_AT_ONCE and not self._outbox.empty():
+                payloads.append(self._outbox.get_nowait())
             try:
-                await self._redis.publish(self.CHANNEL, payload)
+                if len(payloads) == 1:
+                    await self._redis.publish(self.CHANNEL, payloads[0])
+                else:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for payload in payloads:
+                            pipe.publish(self.CHANNEL, payload)
+                        await pipe.execute()
             except Exception as exc:  # a lost wake-up only delays the command until the next sweep
                 if not self._publish_failing:
                     log.warning("could not forward notifications through Redis (%s)", exc.__class__.__name__)

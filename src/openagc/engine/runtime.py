@@ -140,6 +140,8 @@ class Engine:
         settings = services.settings
         self.commits = GroupCommit(services.db, lanes=settings.engine_transactions, most=settings.engine_group_commit,
                                    sizes=metrics.ENGINE_GROUP_COMMIT)
+        # logins commit one by one, as many at once as those transactions (batched, 2,500 logins took 37 % longer)
+        self._logins = asyncio.Semaphore(max(1, settings.engine_transactions))
         self._release_events: Callable[[], Awaitable[None]] | None = None
         self.shards = Shards(services, self.server_ip, self._shards_moved)
         self._sessions_read = 0.0  # time.monotonic() of the last full read of this engine's sessions
@@ -403,7 +405,8 @@ class Engine:
                 await events.append(ctx, tail)
                 return ctx, token
 
-            ctx, token = await self.commits.run(body)
+            async with self._logins:
+                ctx, token = await self.commits.run(body, alone=True)
             self.set_phone(req.user, PhoneState.CONNECTING, None)
             await self.after_commit(ctx)
         return token, ctx.conf
