@@ -1,5 +1,8 @@
 """Group commit: the transaction bodies of many requests run one after another in one transaction, one commit.
 
+Two kinds of caller use it: api.php's requests (`Services.commits`) and an engine's agents' transitions
+(`Engine.commits`), each with its own queue and lanes.
+
 A request hands its body (what `Database.transaction` would run) to `GroupCommit.run` and waits. Up to `lanes`
 batches are open at once; while they run, new bodies queue, and a lane that comes free takes up to `most` of them
 as its next batch. Under a light load every body is a batch of one, started at once; under load the transaction's
