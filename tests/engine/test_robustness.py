@@ -244,16 +244,22 @@ def _assert_applied_once_with_their_events(db, users: list[str], events_before: 
     assert ids == list(range(ids[0], ids[0] + len(ids)))
 
 
-def test_transitions_that_queue_together_commit_together(eng, db, agent_api, monkeypatch):
-    """One transaction at a time: the commands that arrive while the first agent's transition holds it are carried
-    out together in the next (one commit), each applied once with its events, the event ids without a gap."""
+def _six_agents_in_one_lane(eng, db, monkeypatch, first: int) -> tuple[list[str], int]:
+    """Six logged-in agents `first`…, the engine running one transaction at a time; (their users, the last event
+    id so far)."""
     monkeypatch.setattr(eng.services.settings, "engine_transactions", 1)
     eng.restart(new_switch=False)
-    users = [str(n) for n in range(4200, 4206)]
+    users = [str(n) for n in range(first, first + 6)]
     _more_agents(db, users)
     for user in users:
         eng.login(user=user, phone_login=user)
-    events_before = max(e["event_id"] for e in db.rows("openagc_events"))
+    return users, max(e["event_id"] for e in db.rows("openagc_events"))
+
+
+def test_transitions_that_queue_together_commit_together(eng, db, agent_api, monkeypatch):
+    """One transaction at a time: the commands that arrive while the first agent's transition holds it are carried
+    out together in the next (one commit), each applied once with its events, the event ids without a gap."""
+    users, events_before = _six_agents_in_one_lane(eng, db, monkeypatch, 4200)
     batches_before = _batches()
     _slowed_loads(monkeypatch, 0.2)
     _resume_all(eng, db, agent_api, users)
@@ -264,13 +270,7 @@ def test_transitions_that_queue_together_commit_together(eng, db, agent_api, mon
 def test_a_failing_transition_leaves_the_others_of_its_batch_applied_once(eng, db, agent_api, monkeypatch):
     """A transition that raises rolls its batch back; the batch runs again without it, so the others are applied
     once (no event twice), and the failed one's command stays queued for the sweep, which carries it out."""
-    monkeypatch.setattr(eng.services.settings, "engine_transactions", 1)
-    eng.restart(new_switch=False)
-    users = [str(n) for n in range(4300, 4306)]
-    _more_agents(db, users)
-    for user in users:
-        eng.login(user=user, phone_login=user)
-    events_before = max(e["event_id"] for e in db.rows("openagc_events"))
+    users, events_before = _six_agents_in_one_lane(eng, db, monkeypatch, 4300)
     batches_before = _batches()
     failed = _slowed_loads(monkeypatch, 0.2, fail=2)  # the second: the first of a batch the others queued for
     _resume_all(eng, db, agent_api, users)
