@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.passhash import verify_pass_hash
 from openagc.store import executor
+from openagc.store.group_commit import note_written
 from openagc.store.schema import (
     openagc_login_failures,
     servers,
@@ -237,6 +238,7 @@ async def record_failure(conn: AsyncConnection, row: sa.RowMapping, now: datetim
     BAD one also adds to `failed_login_count_today` and writes the client's address to `failed_last_ip_today`
     (a LOCK, ERRSERVERS or IPBLOCK refusal leaves the last failing address as it was).
     """
+    note_written(row["user"])  # the bodies after this one in its batch read this user's rows for themselves
     if code == BAD and not await _count_failure(conn, row["user"], source_of(client_ip), now, rule):
         code = LOCK
     kind = {BAD: "01cBAD", LOCK: "03cLOCK"}.get(code, f"04c{code}")
@@ -264,6 +266,7 @@ async def _clear_source(conn: AsyncConnection, row: sa.RowMapping, source: str, 
     if not row["failed_login_count"]:  # no failure counted for this user anywhere (every failure adds one)
         return True
     if on_record is not None:
+        note_written(row["user"])
         await executor.execute(conn, CLEAR_SOURCE, {"where_user": row["user"], "where_source": source,
                                                     "below": rule.failures,
                                                     "cutoff": now - timedelta(seconds=rule.seconds)})

@@ -20,6 +20,8 @@ from openagc.store.schema import system_settings
 from openagc.store.url_ids import Ids
 from openagc.web.streams import StreamSlots
 
+API_BATCHES = "api.php batch"  # the task name of api.php's group-commit lanes
+
 
 @dataclass
 class Services:
@@ -45,7 +47,8 @@ class Services:
     @cached_property
     def commits(self) -> GroupCommit:
         """Group commit for api.php requests' transactions, as the settings have it when first used."""
-        return GroupCommit(self.db, lanes=self.settings.group_commit_lanes, most=self.settings.group_commit)
+        return GroupCommit(self.db, lanes=self.settings.group_commit_lanes, most=self.settings.group_commit,
+                           name=API_BATCHES)
 
     def clear_caches(self) -> None:
         self.ids.clear()

@@ -7,6 +7,7 @@ queued ones are committed in shared transactions. Every answer, command and log 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY as METRICS
 
 from openagc.api import pipeline
+from openagc.services import API_BATCHES
 from openagc.store.schema import vicidial_live_agents
 from tests.support import AUTH, Backend, Db, wait_for
 
@@ -117,3 +119,51 @@ def test_functions_that_call_a_remote_cluster_run_in_their_own_transaction(api, 
     assert _batches() == before and db.last_log()["function"] == function[:20]  # upstream's column is 20 wide
     api("external_pause", agent_user="1000", value="PAUSE")
     assert _batches() == before + 1
+
+
+@contextmanager
+def caller_reads(backend: Backend) -> Iterator[list[str]]:
+    """The reads of callers' rows api.php's batches send inside the block: "shared" (several requests' in one
+    statement) or "alone"."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, sql: str, *_rest) -> None:
+        task = asyncio.current_task()
+        if task is not None and task.get_name() == API_BATCHES and "FROM vicidial_users" in sql:
+            seen.append("shared" if "UNION ALL" in sql else "alone")
+
+    engine = backend.services.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+
+
+def test_queued_requests_of_one_api_user_read_their_callers_and_agents_together(api, db, login, backend):
+    for agent in AGENTS:
+        login(agent, status="PAUSED" if agent == AGENTS[4] else "READY")
+    requests = [pause(a) for a in AGENTS]
+    requests[4] = pause(AGENTS[4], "RESUME")  # read ahead: the agent's row says it is paused
+    with caller_reads(backend) as seen, queued(backend, db, requests) as responses:
+        texts = [r.text for r in responses]
+    for i, agent in enumerate(AGENTS):
+        value = "RESUME" if i == 4 else "PAUSE"
+        assert texts[i] == f"SUCCESS: external_pause function set - {value}|{EPOCH}|{agent}\n"
+    assert "shared" in seen and len(seen) < len(requests)  # some requests' reads were one statement
+
+
+def test_after_a_bad_password_in_a_batch_the_callers_rows_are_read_again(api, db, login, backend):
+    """A refused password counts a failure on the caller's rows: the requests after it in its batch read them
+    themselves (twelve wrong passwords: ten counted, then locked)."""
+    for agent in AGENTS:
+        login(agent)
+    requests = [pause(a) | {"pass": "wrong"} for a in AGENTS]
+    with caller_reads(backend) as seen, queued(backend, db, requests) as responses:
+        texts = [r.text for r in responses]
+    assert texts == ["ERROR: Invalid Username/Password: |6666|\n"] * len(AGENTS)
+    assert db.row("openagc_login_failures", user="6666")["failures"] == 10
+    codes = [row["data"].split("|")[1] for row in db.logs() if row["function"] == "external_pause"]
+    assert sorted(codes) == ["BAD"] * 10 + ["LOCK"] * 2
+    # all but the first of each batch (two batches at most behind the first requests) read for themselves
+    assert seen.count("alone") >= len(AGENTS) - 2

@@ -7,10 +7,13 @@ when a listener is there). On SQLite and MariaDB.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+
+from openagc.services import API_BATCHES
 
 EPOCH = 1768473000  # the frozen clock's (tests/support.py FROZEN_AT)
 
@@ -18,11 +21,15 @@ EPOCH = 1768473000  # the frozen clock's (tests/support.py FROZEN_AT)
 @contextmanager
 def statements(backend) -> Iterator[list[str]]:
     """Every statement the server runs inside the block, as its verb and table ("SELECT users+agent" for the
-    caller's row read with the agent's). Left out: BEGIN, COMMIT, ROLLBACK, and the reads of `system_settings` and
-    `servers`, which a server caches for `cache_seconds` (the tests set 0, so they are read on every request)."""
+    caller's row read with the agent's). Left out: BEGIN, COMMIT, ROLLBACK, the reads of `system_settings` and
+    `servers`, which a server caches for `cache_seconds` (the tests set 0, so they are read on every request), and
+    whatever runs outside api.php's batches (the engine's transitions, the event log's watchers)."""
     seen: list[str] = []
 
     def note(_conn, _cursor, sql: str, *_rest) -> None:
+        task = asyncio.current_task()
+        if task is None or task.get_name() != API_BATCHES:
+            return
         words = sql.split()
         verb = words[0]
         if verb == "SELECT":

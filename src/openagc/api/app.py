@@ -24,8 +24,8 @@ from openagc.api import functions  # noqa: F401  (registers every function)
 from openagc.api.audit import log_rows
 from openagc.api.language import translator
 from openagc.api.outcomes import wanted_wait_ms
-from openagc.api.params import filter_params, logging_query_string, pick
-from openagc.api.pipeline import REGISTRY, Call, read_caller, run
+from openagc.api.params import filter_params, identity_params, logging_query_string, pick
+from openagc.api.pipeline import REGISTRY, Call, read_ahead, read_caller, run
 from openagc.api.reply import Line, Reply, bare, verbatim
 from openagc.bus import AGENT_COMMAND
 from openagc.config import Settings
@@ -304,6 +304,8 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
     webserver_id = await services.ids.webserver(server_name, settings.hostname)
     url_id = await services.ids.url(page)
     now = clock.now().replace(microsecond=0)
+    # the caller's read, which its batch may make with its neighbours' (a key's user is known only inside)
+    ahead = read_ahead(identity_params(raw), client_ip) if keyed is None else None
 
     async def transaction(conn: AsyncConnection, tail: Tail) -> tuple[Call, Any, Reply]:
         """The request's one transaction: on a retryable conflict it runs again as a whole (never half). Its log
@@ -315,7 +317,7 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
         p = filter_params(raw, non_latin=str(system.get("use_non_latin") or "0") == "1")
         if keyed is not None:  # the key's user, whatever `user` says (`pass` is not looked at)
             p.user = keyed.key.user if keyed.key is not None else ""
-        user_row, agent_ahead = await read_caller(conn, p, client_ip)
+        user_row, agent_ahead = await read_caller(conn, p, client_ip, ahead)
         call = Call(
             function=p.function,
             p=p,
@@ -366,7 +368,8 @@ async def _api_php(request: Request, started: float, seen: _Seen) -> Response:
     try:
         try:
             spec = REGISTRY.get(raw.get("function", ""))
-            call, t, reply = await services.commits.run(transaction, alone=spec is not None and spec.alone)
+            call, t, reply = await services.commits.run(transaction, alone=spec is not None and spec.alone,
+                                                        ahead=ahead)
         except RateLimited as refused:
             seen.result = "ERROR"
             return _rate_limited(refused.decision, raw.get("format") == "json")

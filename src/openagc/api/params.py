@@ -196,6 +196,15 @@ def filter_params(raw: Mapping[str, str], *, non_latin: bool) -> Params:
     return Params(values)
 
 
+IDENTITY = ("function", "user", "agent_user", "alt_user")
+
+
+def identity_params(raw: Mapping[str, str]) -> Params:
+    """Only the parameters that say what a request does and for whom (`IDENTITY`), filtered as `filter_params`
+    filters them when `use_non_latin` is off: what a request will read can be known before its transaction."""
+    return Params({name: PARAMETERS[name].apply(raw[name]) if name in raw else "" for name in IDENTITY})
+
+
 LOG_STRIP = str.maketrans({c: None for c in QUOTES})
 MASK = "XXXXXXXX"
 

@@ -24,8 +24,9 @@ from openagc.api.params import Params
 from openagc.api.reply import Line, error
 from openagc.clock import fmt_cid, fmt_datetime, fmt_entry
 from openagc.config import Settings
-from openagc.credentials import ApiUser, caller_row, load_user, select_user_with_source, source_of
+from openagc.credentials import ApiUser, caller_row, select_user_with_source, source_of
 from openagc.store import command_records, executor
+from openagc.store.group_commit import ReadAhead
 from openagc.store.schema import vicidial_live_agents, vicidial_manager, vicidial_users
 
 VLA = vicidial_live_agents.c
@@ -60,21 +61,50 @@ def select_user_and_agent(columns: tuple[str, ...] | None = None) -> sa.Select:
             .add_columns(*agent))
 
 
-async def read_caller(conn: AsyncConnection, p: Params, client_ip: str
-                      ) -> tuple[Mapping[str, Any] | None, tuple[str, Mapping[str, Any] | None] | None]:
-    """The caller's `vicidial_users` row (`credentials.load_user`'s, with `client_ip`) and, when the function will
-    look up `agent_user`'s row at step D (and no alt_user will replace it), that row too, read in the same
-    statement: (caller, (agent_user, row) or None)."""
+def caller_read(p: Params, client_ip: str) -> tuple[sa.Select, dict[str, Any], bool] | None:
+    """The read `read_caller` makes for `p`: (statement, parameters, whether it reads the agent's row too), or None
+    when there is no caller to read."""
     if not p.user:
-        return None, None
+        return None
     spec = REGISTRY.get(p.function)
     if (spec is None or not spec.logged_in or not p.agent_user
             or (spec.alt_user and len(p.alt_user.encode()) >= 2)):
-        return await load_user(conn, p.user, client_ip), None
-    row = await executor.fetch_one(conn, select_user_and_agent(spec.agent_columns),
-                                   {"user": p.user, "source": source_of(client_ip), "agent_user": p.agent_user})
+        return select_user_with_source(), {"user": p.user, "source": source_of(client_ip)}, False
+    return (select_user_and_agent(spec.agent_columns),
+            {"user": p.user, "source": source_of(client_ip), "agent_user": p.agent_user}, True)
+
+
+def read_ahead(p: Params, client_ip: str) -> ReadAhead | None:
+    """`read_caller`'s read for `p` as a `ReadAhead` its batch may make (None: no caller to read). Confined: of
+    `vicidial_users`, `openagc_login_failures` and `vicidial_live_agents`, the function writes only agent_user's
+    rows (FunctionSpec.confined; `version` none) and, through the credential check, which notes it, the caller's;
+    and no alt_user can name another agent."""
+    read = caller_read(p, client_ip)
+    if read is None:
+        return None
+    statement, params, with_agent = read
+    spec = REGISTRY.get(p.function)
+    confined = p.function == "version" or (spec is not None and spec.confined and with_agent)
+    agent = p.agent_user.lower()  # MariaDB compares users without case: owners that differ only so are one
+    return ReadAhead(statement, params, reads=frozenset({p.user.lower(), agent}),
+                     writes=frozenset({agent}) if with_agent else frozenset(), confined=confined)
+
+
+async def read_caller(conn: AsyncConnection, p: Params, client_ip: str, ahead: ReadAhead | None = None
+                      ) -> tuple[Mapping[str, Any] | None, tuple[str, Mapping[str, Any] | None] | None]:
+    """The caller's `vicidial_users` row (`credentials.load_user`'s, with `client_ip`) and, when the function will
+    look up `agent_user`'s row at step D (and no alt_user will replace it), that row too, read in the same
+    statement: (caller, (agent_user, row) or None). With `ahead`, the row its batch read ahead, if it did."""
+    read = caller_read(p, client_ip)
+    if read is None:
+        return None, None
+    statement, params, with_agent = read
+    row = (await ahead.take(conn, statement, params) if ahead is not None
+           else await executor.fetch_one(conn, statement, params))
     if row is None:
         return None, None
+    if not with_agent:
+        return caller_row(row), None
     agent = (None if row[AHEAD] is None
              else {k[len(AHEAD):]: v for k, v in row.items() if k.startswith(AHEAD) and k != AHEAD})
     caller = caller_row({k: v for k, v in row.items() if not k.startswith(AHEAD)})
@@ -244,6 +274,9 @@ class FunctionSpec:
     log_identity: Callable[[Call], tuple[str, str]] | None = None  # (agent_user, value) of log rows
     after: Callable[[Call], Awaitable[None]] | None = None  # runs after the function unless a line EXITed
     alone: bool = False  # waits on something besides the database (a remote call): its own transaction, no group
+    # writes no vicidial_users, openagc_login_failures or vicidial_live_agents row but agent_user's (and the
+    # caller's, through the credential check): its batch may read its caller ahead (`read_ahead`)
+    confined: bool = False
 
 
 REGISTRY: dict[str, FunctionSpec] = {}

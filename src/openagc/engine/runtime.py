@@ -139,7 +139,7 @@ class Engine:
         # connection while they wait, starving the API in the same process)
         settings = services.settings
         self.commits = GroupCommit(services.db, lanes=settings.engine_transactions, most=settings.engine_group_commit,
-                                   sizes=metrics.ENGINE_GROUP_COMMIT)
+                                   sizes=metrics.ENGINE_GROUP_COMMIT, name="engine batch")
         # logins commit one by one, as many at once as those transactions (batched, 2,500 logins took 37 % longer)
         self._logins = asyncio.Semaphore(max(1, settings.engine_transactions))
         self._release_events: Callable[[], Awaitable[None]] | None = None

@@ -15,6 +15,7 @@ statement object. Expanding parameters (`IN` over a list) are not supported; use
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import BindParameter
 
 Processor = Callable[[Any], Any] | None
 
@@ -160,3 +163,44 @@ async def execute(conn: AsyncConnection, statement: sa.Executable, params: Mappi
     """An INSERT, UPDATE or DELETE: rows matched and, for an INSERT, the new row's id (`Done`)."""
     _, _, done = await _run(conn, statement, params or {}, NOTHING)
     return done
+
+
+MEMBER = "executor_member"  # the column that tells which copy of a statement a row of `fetch_first_each` is from
+
+
+def _numbered(statement: sa.Select, i: int) -> sa.Select:
+    """`statement` with each of its parameters renamed `{name}__{i}` (its carried values, LIMIT's, kept)."""
+    def rename(element: Any) -> Any:
+        if isinstance(element, BindParameter) and element.required:
+            return sa.bindparam(f"{element.key}__{i}", type_=element.type, required=True)
+        return None
+    return visitors.replacement_traverse(statement, {}, rename)
+
+
+@functools.cache
+def first_of_each(statement: sa.Select, copies: int, dialect: str) -> sa.Executable:
+    """One statement for `copies` executions of `statement` (a SELECT of at most one row): a UNION ALL of its
+    copies, each with its parameters numbered and a `MEMBER` column. MariaDB takes each copy parenthesised with its
+    LIMIT; SQLite, which refuses that, reads each from a subquery."""
+    if dialect == "sqlite":
+        parts = [sa.select(sa.literal(i).label(MEMBER), *_numbered(statement, i).subquery().c) for i in range(copies)]
+    else:
+        parts = [_numbered(statement, i).add_columns(sa.literal(i).label(MEMBER)) for i in range(copies)]
+    return sa.union_all(*parts)
+
+
+async def fetch_first_each(conn: AsyncConnection, statement: sa.Select, each: Sequence[Mapping[str, Any]]
+                           ) -> list[dict[str, Any] | None]:
+    """What `fetch_one(conn, statement, params)` gives for each of `each`, in one round trip (`first_of_each`)."""
+    if len(each) == 1:
+        return [await fetch_one(conn, statement, each[0])]
+    sync = conn.sync_connection
+    assert sync is not None, "the connection has not started"
+    union = first_of_each(statement, len(each), sync.dialect.name)
+    numbered = {f"{name}__{i}": value for i, params in enumerate(each) for name, value in params.items()}
+    found: list[dict[str, Any] | None] = [None] * len(each)
+    for row in await fetch_all(conn, union, numbered):
+        member = int(row.pop(MEMBER))
+        if found[member] is None:
+            found[member] = row
+    return found

@@ -213,7 +213,7 @@ async def _dial_lead(call: Call) -> None:
 
 
 @api_function("external_dial", valid=_external_dial_valid, invalid=_external_dial_not_valid,
-              agent_columns=("campaign_id",))
+              agent_columns=("campaign_id",), confined=True)
 async def external_dial(call: Call) -> Line:
     """Queue a manual dial: into the agent's `external_dial` (STANDARD) or its manual dial queue."""
     p = call.p

@@ -23,7 +23,7 @@ CALLBACK_COMMENTS_MAX = 200
 
 
 @api_function("external_hangup", valid=lambda c: len(c.p.value) >= 1 and c.identifies_agent(),
-              agent_columns=("user",))
+              agent_columns=("user",), confined=True)
 async def external_hangup(call: Call) -> Line:
     """Queue a hang-up of the agent's live call (the column holds one character, as upstream's)."""
     await call.update_agent(external_hangup=call.p.value[:1])
@@ -61,7 +61,7 @@ async def _compose_status(call: Call) -> str:
 
 
 @api_function("external_status", valid=lambda c: len(c.p.value) >= 1 and c.identifies_agent(),
-              agent_columns=("campaign_id",))
+              agent_columns=("campaign_id",), confined=True)
 async def external_status(call: Call) -> Line:
     """Queue a disposition; a callback status carries its date, type and comments, QM its code."""
     call.p.value = await _compose_status(call)
@@ -76,7 +76,7 @@ def _exact_value(*allowed: str):
     return lambda c: c.p.value in allowed and c.identifies_agent(agent_min=1, alt_min=1)
 
 
-@api_function("external_pause", valid=_exact_value("PAUSE", "RESUME"), agent_columns=("user",))
+@api_function("external_pause", valid=_exact_value("PAUSE", "RESUME"), agent_columns=("user",), confined=True)
 async def external_pause(call: Call) -> Line:
     """Queue PAUSE or RESUME as `{value}!{epoch}` (the epoch de-duplicates); RESUME needs a paused agent."""
     if call.p.value == "RESUME":
@@ -89,7 +89,7 @@ async def external_pause(call: Call) -> Line:
                    data=str(call.epoch))
 
 
-@api_function("logout", valid=_exact_value("LOGOUT"), agent_columns=("user",))
+@api_function("logout", valid=_exact_value("LOGOUT"), agent_columns=("user",), confined=True)
 async def logout(call: Call) -> Line:
     """Queue a logout (after any live call is dispositioned); shares the external_pause column."""
     await call.update_agent(external_pause=call.p.value)
@@ -98,7 +98,8 @@ async def logout(call: Call) -> Line:
 
 # --- pause_code -----------------------------------------------------------------------------------
 @api_function("pause_code",
-              valid=lambda c: 1 <= len(c.p.value.encode()) <= 6 and c.identifies_agent(), agent_columns=("user",))
+              valid=lambda c: 1 <= len(c.p.value.encode()) <= 6 and c.identifies_agent(), agent_columns=("user",),
+              confined=True)
 async def pause_code(call: Call) -> Line:
     """Queue a pause code for a paused agent (not checked against the campaign's codes, as upstream)."""
     paused = await call.scalar(sa.select(sa.func.count()).where(
