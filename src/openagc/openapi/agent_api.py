@@ -47,8 +47,9 @@ HTML = "text/html; charset=utf-8"  # what api.php answers in text (upstream's ty
 FORM = "application/x-www-form-urlencoded"
 # The common layer (every request runs it); pipeline.run and the list restriction belong to the function called.
 COMMON_LAYER = (api_app._api_php, api_app._dispatch, api_app._trailer, outcomes.wanted_wait_ms)
-# read_caller reads agent_user and alt_user only to read ahead what step D of a function that reads them needs
-NOT_COMMON = (pipeline.run, pipeline.read_caller, api_app._inert_list_restriction)
+# read_caller and read_ahead read agent_user and alt_user only to read ahead what step D of a function that reads
+# them needs
+NOT_COMMON = (pipeline.run, pipeline.read_caller, pipeline.read_ahead, api_app._inert_list_restriction)
 COMMON_NOTES = {
     "user": "The API user (also the security scheme `apiUser`; with an API key, the key's user instead).",
     "pass": "Its password (also the security scheme `apiPass`; not read with an API key).",
