@@ -29,6 +29,7 @@ from openagc.api.app import Services
 from openagc.config import Settings
 from openagc.server import server_config
 from openagc.service import create_app
+from openagc.services import API_BATCHES
 from openagc.store import schema
 from openagc.store.database import Database, make_sync_engine
 from openagc.store.demo import seed_demo
@@ -398,3 +399,22 @@ class Events:
                 self._socket.shutdown(socket.SHUT_RDWR)
         self._thread.join(5)
         self._client.close()
+
+
+@contextlib.contextmanager
+def api_batch_statements(backend: Backend) -> Iterator[list[str]]:
+    """The SQL of every statement api.php's group-commit batches send inside the block, in order (what the engine's
+    transitions and the event log's watchers send meanwhile is left out)."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        task = asyncio.current_task()
+        if task is not None and task.get_name() == API_BATCHES:
+            seen.append(sql)
+
+    engine = backend.services.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)

@@ -7,47 +7,36 @@ when a listener is there). On SQLite and MariaDB.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import sqlalchemy as sa
-
-from openagc.services import API_BATCHES
+from tests.support import api_batch_statements
 
 EPOCH = 1768473000  # the frozen clock's (tests/support.py FROZEN_AT)
 
 
+def _kind(sql: str) -> str:
+    """A statement as its verb and table ("SELECT users+agent" for the caller's row read with the agent's)."""
+    words = sql.split()
+    verb = words[0]
+    if verb == "SELECT":
+        table = words[words.index("FROM") + 1]
+        return "SELECT users+agent" if "LEFT OUTER JOIN vicidial_live_agents" in sql else f"SELECT {table}"
+    if verb == "INSERT":
+        return f"INSERT {words[2]}"
+    return f"{verb} {words[1] if len(words) > 1 else ''}".strip()
+
+
 @contextmanager
 def statements(backend) -> Iterator[list[str]]:
-    """Every statement the server runs inside the block, as its verb and table ("SELECT users+agent" for the
-    caller's row read with the agent's). Left out: BEGIN, COMMIT, ROLLBACK, the reads of `system_settings` and
-    `servers`, which a server caches for `cache_seconds` (the tests set 0, so they are read on every request), and
-    whatever runs outside api.php's batches (the engine's transitions, the event log's watchers)."""
-    seen: list[str] = []
-
-    def note(_conn, _cursor, sql: str, *_rest) -> None:
-        task = asyncio.current_task()
-        if task is None or task.get_name() != API_BATCHES:
-            return
-        words = sql.split()
-        verb = words[0]
-        if verb == "SELECT":
-            table = words[words.index("FROM") + 1]
-            kind = "SELECT users+agent" if "LEFT OUTER JOIN vicidial_live_agents" in sql else f"SELECT {table}"
-        elif verb == "INSERT":
-            kind = f"INSERT {words[2]}"
-        else:
-            kind = f"{verb} {words[1] if len(words) > 1 else ''}".strip()
-        if verb not in ("BEGIN", "COMMIT", "ROLLBACK") and kind not in ("SELECT system_settings", "SELECT servers"):
-            seen.append(kind)
-
-    engine = backend.services.db.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
+    """Every statement api.php's batches run inside the block, as its verb and table (`_kind`), once the block
+    ends. Left out: BEGIN, COMMIT, ROLLBACK, and the reads of `system_settings` and `servers`, which a server caches
+    for `cache_seconds` (the tests set 0, so they are read on every request)."""
+    kinds: list[str] = []
+    with api_batch_statements(backend) as sent:
+        yield kinds
+    kinds.extend(k for k in map(_kind, sent) if k.split()[0] not in ("BEGIN", "COMMIT", "ROLLBACK")
+                 and k not in ("SELECT system_settings", "SELECT servers"))
 
 
 def test_a_command_reads_the_caller_and_the_agent_in_one_statement_and_writes_its_rows_in_four_more(
