@@ -716,8 +716,8 @@ async def free_agent(conn: Any, call: dict[str, Any], phoneless: Collection[str]
             .where(
                 *base,
                 LIA.group_id == call["campaign_id"],
-                # the group as a whole word of the list, its own % and _ matched as themselves
-                VLA.closer_campaigns.contains(f" {call['campaign_id']} ", autoescape=True),
+                # the group as a whole word of the list (no pattern: its own % and _ are plain characters)
+                sa.func.instr(VLA.closer_campaigns, sa.literal(" ") + LIA.group_id + sa.literal(" ")) > 0,
             )
             .order_by(sa.func.coalesce(LIA.last_call_finish, VLA.last_call_finish), VLA.last_state_change)
         )
