@@ -73,19 +73,34 @@ def _callerid_number_ok(text: str | None) -> bool:
 
 
 U = vicidial_users.c
-#: The checks every manual dial makes, built once for the executor (parameters `user`, `campaign_id`).
-MAY_DIAL_MANUALLY = sa.select(U.user).where(U.user == sa.bindparam("user"), U.agentcall_manual == "1").limit(1)
-PAUSED_ROW = sa.select(VLA.live_agent_id).where(VLA.user == sa.bindparam("user"), VLA.status == "PAUSED").limit(1)
-PAUSED_WITHOUT_LEAD = sa.select(VLA.live_agent_id).where(
-    VLA.user == sa.bindparam("user"), VLA.status == "PAUSED", VLA.lead_id < 1).limit(1)
-CAMPAIGN_API_MANUAL_DIAL = sa.select(VC.api_manual_dial).where(VC.campaign_id == sa.bindparam("campaign_id"))
-CAMPAIGN_PREVIEW = sa.select(VC.manual_preview_dial, VC.alt_number_dialing).where(
-    VC.campaign_id == sa.bindparam("campaign_id"))
 
 
-async def _may_dial_manually(call: Call) -> bool:
-    """The agent's `vicidial_users.agentcall_manual` is exactly '1' (2–5 do not count)."""
-    return await executor.fetch_one(call.db, MAY_DIAL_MANUALLY, {"user": call.p.agent_user}) is not None
+def _dial_checks(*campaign_columns: sa.Column, paused: sa.ColumnElement[bool]) -> sa.Select:
+    """The checks a manual dial makes, read in one statement (parameters `user`, `campaign_id`): the agent's
+    campaign's `campaign_columns` (None when the campaign does not exist), `paused`: whether one of the agent's
+    `vicidial_live_agents` rows is one the condition selects, and `may_dial`: whether the agent's
+    `vicidial_users.agentcall_manual` is exactly '1' (2–5 do not count). Each is a read with no effect, so reading
+    them together answers as reading each at its step would."""
+    campaign = VC.campaign_id == sa.bindparam("campaign_id")
+    return sa.select(
+        *(sa.select(c).where(campaign).limit(1).scalar_subquery().label(c.key) for c in campaign_columns),
+        sa.exists().where(VLA.user == sa.bindparam("user"), paused).label("paused"),
+        sa.exists().where(U.user == sa.bindparam("user"), U.agentcall_manual == "1").label("may_dial"),
+    )
+
+
+#: external_dial's checks: its campaign's API dial mode; a paused row without a lead (what STANDARD needs).
+EXTERNAL_DIAL_CHECKS = _dial_checks(VC.api_manual_dial, paused=sa.and_(VLA.status == "PAUSED", VLA.lead_id < 1))
+#: preview_dial_action's checks: its campaign's preview settings; a paused row.
+PREVIEW_CHECKS = _dial_checks(VC.manual_preview_dial, VC.alt_number_dialing, paused=VLA.status == "PAUSED")
+
+
+async def _checks(call: Call, which: sa.Select) -> dict:
+    """`which` (`EXTERNAL_DIAL_CHECKS` …) for the request's agent and the campaign of its live row."""
+    row = await executor.fetch_one(call.db, which, {"user": call.p.agent_user,
+                                                    "campaign_id": call.agent["campaign_id"] or ""})
+    assert row is not None  # a SELECT without FROM gives one row
+    return row
 
 
 def _manual_dial_denied(call: Call) -> Line:
@@ -94,17 +109,6 @@ def _manual_dial_denied(call: Call) -> Line:
 
 def _not_paused(call: Call) -> Line:
     return error("agent_user is not paused", call.p.agent_user)
-
-
-async def _has_live_row(call: Call, which: sa.Select) -> bool:
-    """Whether any of the agent's `vicidial_live_agents` rows is one `which` (`PAUSED_ROW` …) selects."""
-    return await executor.fetch_one(call.db, which, {"user": call.p.agent_user}) is not None
-
-
-async def _agent_campaign(call: Call, which: sa.Select) -> dict | None:
-    """The agent's campaign row as `which` (`CAMPAIGN_PREVIEW` …) reads it (None when the campaign does not
-    exist)."""
-    return await executor.fetch_one(call.db, which, {"campaign_id": call.agent["campaign_id"] or ""})
 
 
 # --- external_dial --------------------------------------------------------------------------------
@@ -218,9 +222,9 @@ async def external_dial(call: Call) -> Line:
     """Queue a manual dial: into the agent's `external_dial` (STANDARD) or its manual dial queue."""
     p = call.p
     p.vendor_id = p.vendor_id.replace("!", "")  # `!` separates the dial-string fields
-    campaign = await _agent_campaign(call, CAMPAIGN_API_MANUAL_DIAL)
-    standard = campaign is not None and campaign["api_manual_dial"] == "STANDARD"
-    ready = not standard or await _has_live_row(call, PAUSED_WITHOUT_LEAD)
+    checks = await _checks(call, EXTERNAL_DIAL_CHECKS)
+    standard = checks["api_manual_dial"] == "STANDARD"
+    ready = not standard or checks["paused"]
     if p.dial_ingroup:
         IG = vicidial_inbound_groups.c
         if await call.scalar(sa.select(IG.group_id).where(IG.group_id == p.dial_ingroup).limit(1)) is None:
@@ -228,7 +232,7 @@ async def external_dial(call: Call) -> Line:
             p.dial_ingroup = ""
     if not (ready or p.dial_ingroup):  # a valid dial in-group bypasses the paused requirement
         return _not_paused(call)
-    if not await _may_dial_manually(call):
+    if not checks["may_dial"]:
         return _manual_dial_denied(call)
     caller_id_number = await _caller_id(call)
     vtiger_callback_id = _vtiger_callback(call)
@@ -276,22 +280,20 @@ async def preview_dial_action(call: Call) -> Line:
     """Tell the agent screen to skip/dial/finish the lead being previewed (or in alt-number dialing)."""
     p = call.p
     campaign_id = call.agent["campaign_id"] or ""
-    campaign = await _agent_campaign(call, CAMPAIGN_PREVIEW)
-    if campaign is not None:
-        refusal = None
-        if campaign["manual_preview_dial"] == "DISABLED":
-            refusal = ("preview dialing not allowed on this campaign", "DISABLED")
-        elif campaign["manual_preview_dial"] == "PREVIEW_ONLY" and p.value == "SKIP":
-            refusal = ("preview dial skipping not allowed on this campaign", "PREVIEW_ONLY")
-        elif campaign["alt_number_dialing"] == "N" and p.value in ALT_NUMBER_ACTIONS:
-            refusal = ("alt number dialing not allowed on this campaign", "N")
-        if refusal is not None:
-            reason, setting = refusal
-            raise call.stop(error(reason, p.agent_user, campaign_id, setting,
-                                  data=f"{campaign_id}|{setting}").ends())
-    if not await _has_live_row(call, PAUSED_ROW):
+    checks = await _checks(call, PREVIEW_CHECKS)  # a campaign that does not exist refuses nothing (NULLs)
+    refusal = None
+    if checks["manual_preview_dial"] == "DISABLED":
+        refusal = ("preview dialing not allowed on this campaign", "DISABLED")
+    elif checks["manual_preview_dial"] == "PREVIEW_ONLY" and p.value == "SKIP":
+        refusal = ("preview dial skipping not allowed on this campaign", "PREVIEW_ONLY")
+    elif checks["alt_number_dialing"] == "N" and p.value in ALT_NUMBER_ACTIONS:
+        refusal = ("alt number dialing not allowed on this campaign", "N")
+    if refusal is not None:
+        reason, setting = refusal
+        raise call.stop(error(reason, p.agent_user, campaign_id, setting, data=f"{campaign_id}|{setting}").ends())
+    if not checks["paused"]:
         return _not_paused(call)
-    if not await _may_dial_manually(call):
+    if not checks["may_dial"]:
         return _manual_dial_denied(call)
     await call.update_agent(external_dial=p.value)
     return success("preview_dial_action function set", p.value, p.agent_user, p.value, data=p.value)
