@@ -73,3 +73,15 @@ def test_with_an_alt_user_the_agent_is_read_after_it_is_resolved(api, login, bac
     assert seen == ["SELECT vicidial_users", "SELECT vicidial_users", "SELECT vicidial_live_agents",
                     "UPDATE vicidial_live_agents", "INSERT vicidial_api_log", "INSERT vicidial_api_urls",
                     "INSERT openagc_commands", "UPDATE openagc_commands"]
+
+
+def test_a_manual_dial_makes_its_campaign_paused_and_permission_checks_in_one_read(api, login, backend):
+    login("1000")
+    api("version")
+    with statements(backend) as seen:
+        assert api("external_dial", agent_user="1000", value="7275551212", search="YES", preview="NO",
+                   focus="YES") == f"SUCCESS: external_dial function set - 7275551212|1000||YES|NO|YES||{EPOCH}||||\n"
+    # the campaign's api_manual_dial, a paused row without a lead and agentcall_manual: one SELECT (dial._checks)
+    assert seen == ["SELECT users+agent", "SELECT vicidial_campaigns", "UPDATE vicidial_live_agents",
+                    "INSERT vicidial_api_log", "INSERT vicidial_api_urls", "INSERT openagc_commands",
+                    "UPDATE openagc_commands"]
