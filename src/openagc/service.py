@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 from collections.abc import AsyncIterator
 
+import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -24,12 +26,15 @@ from openagc.services import Services
 from openagc.store.command_records import OUTCOME_TOPIC
 from openagc.store.database import Database
 from openagc.store.event_log import EVENTS_TOPIC
+from openagc.store.schema import metadata
 from openagc.web.csrf import CsrfGuard
 from openagc.web.headers import SecurityHeaders
 from openagc.web.limits import BodyLimits
 from openagc.web.metrics import HttpMetrics
 from openagc.web.metrics import routes as metrics_routes
 from openagc.web.paths import MergeSlashes
+
+log = logging.getLogger(__name__)
 
 # Optional parts of the service, each a module exposing `routes(services)`, `start(services)` (run when the engine
 # is on) and/or `always(services)` (run in every process, engine on or off); `start` and `always` return their
@@ -44,6 +49,20 @@ def _part(name: str):
         if exc.name and name.startswith(exc.name):
             return None
         raise
+
+
+async def _read_table_engines(db: Database) -> None:
+    """Learn which tables cannot roll back (`Database.read_table_engines`, before the first request) and say so:
+    a drop-in on upstream's MyISAM tables keeps a rolled-back attempt's writes there (docs/compatibility.md)."""
+    try:
+        found = await db.read_table_engines()
+    except (sa.exc.DBAPIError, OSError) as exc:  # the database is down: requests will say so, each in its turn
+        log.warning("could not read the database's table engines: %s", exc)
+        return
+    ours = sorted(name for name in found if name in metadata.tables)
+    if ours:
+        log.warning("%d tables cannot roll back (%s%s): a request run again after a database conflict writes "
+                    "its rows in them again", len(ours), ", ".join(ours[:5]), " …" if len(ours) > 5 else "")
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -66,6 +85,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await _read_table_engines(services.db)
         stoppers = []
         stop_counting = metrics.watch_outcomes(services.bus, OUTCOME_TOPIC)
 

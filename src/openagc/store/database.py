@@ -120,6 +120,15 @@ def make_sync_engine(url: str, **kwargs) -> sa.Engine:
     return sa.create_engine(u, pool_pre_ping=True, pool_recycle=3600, **kwargs)
 
 
+# The tables of the connection's database whose engine cannot roll back (MariaDB's MyISAM, MEMORY …).
+_TABLES = sa.table("tables", sa.column("table_name"), sa.column("table_schema"), sa.column("engine"),
+                   schema="information_schema")
+_ENGINES = sa.table("engines", sa.column("engine"), sa.column("transactions"), schema="information_schema")
+NON_TRANSACTIONAL = (sa.select(_TABLES.c.table_name)
+                     .join(_ENGINES, _ENGINES.c.engine == _TABLES.c.engine)
+                     .where(_TABLES.c.table_schema == sa.func.database(), _ENGINES.c.transactions == "NO"))
+
+
 class Database:
     """The async engine plus the one way to open a transaction."""
 
@@ -133,6 +142,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.retries = 0  # transactions run again after a conflict (for tests and health)
+        self.non_transactional: frozenset[str] = frozenset()  # tables that cannot roll back (`read_table_engines`)
         u = async_url(url)
         self.sqlite = u.get_backend_name() == "sqlite"
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.sqlite else None
@@ -215,6 +225,15 @@ class Database:
             if self.sqlite:
                 await conn.execution_options(**{READ_ONLY: True})
             yield conn
+
+    async def read_table_engines(self) -> frozenset[str]:
+        """Which of the database's tables cannot roll back, kept in `non_transactional`: on MariaDB, those of an
+        engine without transactions, such as the MyISAM in which upstream creates its own tables; none on SQLite.
+        A transaction's writes to them stay when it rolls back."""
+        if not self.sqlite:
+            async with self.connect() as conn:
+                self.non_transactional = frozenset((await conn.execute(NON_TRANSACTIONAL)).scalars())
+        return self.non_transactional
 
     async def dispose(self) -> None:
         await self.engine.dispose()

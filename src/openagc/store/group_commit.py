@@ -59,7 +59,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from openagc import metrics
 from openagc.store import executor
 from openagc.store.database import Database, retryable
-from openagc.store.write_tail import Tail
+from openagc.store.write_tail import Tail, locks_queued
 
 T = TypeVar("T")
 Body = Callable[[AsyncConnection, Tail], Awaitable[T]]
@@ -180,7 +180,7 @@ class GroupCommit:
         transaction of its own; `ahead`: the read it starts with (a batch may read it for it)."""
         if alone or self.most == 1:
             self.received += 1
-            return await self.db.transaction(lambda conn: _with_tail(conn, body))
+            return await self.db.transaction(lambda conn: _with_tail(conn, body, self._tail()))
         member: _Member[T] = _Member(body, ahead)
         self._queue.append(member)
         if self._open < self.lanes:
@@ -190,6 +190,10 @@ class GroupCommit:
             lane.add_done_callback(self._tasks.discard)
         self.received += 1
         return await member.answer
+
+    def _tail(self) -> Tail:
+        """A new tail for one attempt at a transaction, locking as the database's tables require."""
+        return Tail(lock_queued=locks_queued(self.db.non_transactional))
 
     async def _lane(self) -> None:
         """Take batches off the queue until it is empty (the lane closes in the same step as it finds it so)."""
@@ -213,7 +217,7 @@ class GroupCommit:
         while batch:
             try:
                 results = await self.db.transaction(
-                    lambda conn, members=batch, shared=shared: self._bodies(conn, members, shared))
+                    lambda conn, members=batch, shared=shared: self._bodies(conn, members, shared, self._tail()))
             except _Failed as failed:
                 _settle(failed.member, False, failed.error)
                 batch = [m for m in batch if m is not failed.member]
@@ -231,10 +235,11 @@ class GroupCommit:
             return
 
     @staticmethod
-    async def _bodies(conn: AsyncConnection, batch: list[_Member[Any]], shared: bool) -> list[tuple[bool, Any]]:
-        """Each body in turn; the tail written once after them all (`shared`) or after each."""
+    async def _bodies(conn: AsyncConnection, batch: list[_Member[Any]], shared: bool, tail: Tail
+                      ) -> list[tuple[bool, Any]]:
+        """Each body in turn; `tail` (a new one each attempt) written once after them all (`shared`) or after
+        each."""
         results: list[tuple[bool, Any]] = []
-        tail = Tail()
         await _read_ahead(conn, batch)
         strayed = False  # a body did not keep to the read it declared: what it wrote is unknown
         noted: set[str] = set()  # owners whose rows the bodies so far noted they wrote
@@ -266,9 +271,8 @@ class GroupCommit:
         return results
 
 
-async def _with_tail(conn: AsyncConnection, body: Body[T]) -> T:
-    """`body` alone, its tail written after it."""
-    tail = Tail()
+async def _with_tail(conn: AsyncConnection, body: Body[T], tail: Tail) -> T:
+    """`body` alone, its `tail` (a new one each attempt) written after it."""
     result = await body(conn, tail)
     await tail.flush(conn)
     return result

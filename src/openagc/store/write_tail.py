@@ -12,6 +12,12 @@ transaction (a group commit's batch) and writes them just before the commit, wha
 * one update superseding what the new records supersede, each older command naming the record that superseded
   it, exactly as the records written one after another would.
 
+Where `vicidial_live_agents` cannot roll back (a drop-in on upstream's MyISAM tables, `locks_queued`), its row lock
+no longer keeps two requests' commands of one agent and one column apart until their commit. Each request's
+supersession would then lock the older queued record and wait for the other's new one, and the two would deadlock.
+Such a tail first locks the queued records of its agents' columns, in the index's order, before it inserts any
+(one more statement): whoever comes second waits for the first to commit.
+
 The engine's transitions, committed together the same way, hand it their integrators' events instead
 (`add_events`): they are appended last of all, one bump of the event log's sequence row and one insert for the
 whole batch, so that row is locked for the flush's end and the commit only (`store.event_log`).
@@ -24,7 +30,7 @@ the flush: no request of api.php reads these tables in its transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -33,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.store import event_log, executor
 from openagc.store.command_records import QUEUED, SUPERSEDED, supersede_params
-from openagc.store.schema import openagc_commands, vicidial_api_log, vicidial_api_urls
+from openagc.store.schema import openagc_commands, vicidial_api_log, vicidial_api_urls, vicidial_live_agents
 
 CMD = openagc_commands.c
 ROWS_PER_STATEMENT = 32  # bounds the statements compiled (one per table and row count up to this)
@@ -41,10 +47,17 @@ ROWS_PER_STATEMENT = 32  # bounds the statements compiled (one per table and row
 Row = dict[str, Any]
 
 
+def locks_queued(non_transactional: Collection[str]) -> bool:
+    """Whether tails must lock the queued records their new ones supersede before inserting them (the module's
+    docstring): when `vicidial_live_agents` is among the database's tables that cannot roll back."""
+    return vicidial_live_agents.name in non_transactional
+
+
 class Tail:
     """The closing rows of the requests of one transaction, written together by `flush`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, lock_queued: bool = False) -> None:
+        self.lock_queued = lock_queued  # lock the queued records to supersede before inserting (`locks_queued`)
         self._empty()
 
     def _empty(self) -> None:
@@ -88,6 +101,8 @@ class Tail:
         await _insert(conn, vicidial_api_urls, self._urls, None)
         for record, linked in zip(self._records, self._linked, strict=True):
             record["api_log_id"] = None if linked is None else log_ids[linked]
+        if self.lock_queued and self._records:
+            await _lock_queued(conn, self._records)
         command_ids = await _insert(conn, openagc_commands, self._records, "command_id")
         for ids_into, command_id in zip(self._ids_into, command_ids, strict=True):
             ids_into.append(command_id)
@@ -138,6 +153,27 @@ async def _insert(conn: AsyncConnection, table: sa.Table, rows: Sequence[Row], r
                 raise RuntimeError(f"{table.name}: {len(chunk)} rows inserted, {len(found)} ids returned")
             ids.extend(found)
     return ids
+
+
+@cache
+def _lock_statement(count: int) -> sa.Select:
+    """The queued records of `count` agents' columns, locked in the order of the index that finds them
+    (`openagc_commands_pending`: agent, column, state)."""
+    pairs = [sa.and_(CMD.user == sa.bindparam(f"l_user_{k}"), CMD.command == sa.bindparam(f"l_command_{k}"))
+             for k in range(count)]
+    return (sa.select(CMD.command_id).where(CMD.state == QUEUED, sa.or_(*pairs))
+            .order_by(CMD.user, CMD.command, CMD.command_id).with_for_update())
+
+
+async def _lock_queued(conn: AsyncConnection, records: Sequence[Mapping[str, Any]]) -> None:
+    """Lock the queued records of the agents' columns `records` write, before any new one exists. Pairs past one
+    statement go in several, in the same order (users and columns compare without case, as the schema's)."""
+    pairs = sorted({(r["user"], r["command"]) for r in records}, key=lambda p: (p[0].lower(), p[1].lower(), p))
+    for start in range(0, len(pairs), ROWS_PER_STATEMENT):
+        chunk = pairs[start:start + ROWS_PER_STATEMENT]
+        params = {name: value for k, (user, command) in enumerate(chunk)
+                  for name, value in ((f"l_user_{k}", user), (f"l_command_{k}", command))}
+        await executor.fetch_all(conn, _lock_statement(len(chunk)), params)
 
 
 @cache
