@@ -136,7 +136,8 @@ def test_a_tail_that_locks_the_queued_records_first_writes_the_same_rows(url):
 
 
 def test_locks_past_one_statement_go_in_several(url):
-    many = [([f"v{n}"], [(f"{1000 + n}", "external_pause", f"P{n}")]) for n in range(write_tail.ROWS_PER_STATEMENT + 8)]
+    many = [([f"v{n}"], [(f"{1000 + n}", "external_pause", f"P{n}")])
+            for n in range(command_records.LOCKS_PER_STATEMENT + 8)]
     statements = _compare(url, many, lock_queued=True)
     assert statements.count("SELECT openagc_commands.command_id FROM") == 2
 

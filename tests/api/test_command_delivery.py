@@ -53,10 +53,8 @@ def test_the_watcher_runs_only_where_no_engine_serves_the_database():
     assert not watching(Settings(command_watch="off"))
 
 
-def test_a_pass_reads_all_queued_records_in_two_statements_and_writes_nothing_when_none_is_due(api, db, login,
-                                                                                              backend):
-    """The watcher's cost per pass does not grow with the queued records: one read of the records, one of their
-    agents' columns; no write transaction while every command still waits in its column."""
+def _one_pass(backend) -> tuple[list[dict], list[str]]:
+    """One watcher pass on a server of its own (drop-in settings): the records it ended and its statements."""
     import asyncio
 
     import sqlalchemy as sa
@@ -67,10 +65,6 @@ def test_a_pass_reads_all_queued_records_in_two_statements_and_writes_nothing_wh
     from openagc.store import command_records as records
     from openagc.store.database import Database
 
-    for user in ("1000", "1001", "1028"):
-        login(user)
-        json_call(api, "external_pause", agent_user=user, value="PAUSE")
-        json_call(api, "external_status", agent_user=user, value="A")
     services = Services(settings=Settings(database=backend.url, engine=False), db=Database(backend.url))
     services.clock.freeze(FROZEN_AT)
     statements: list[str] = []
@@ -83,9 +77,35 @@ def test_a_pass_reads_all_queued_records_in_two_statements_and_writes_nothing_wh
         finally:
             await services.db.dispose()
 
-    assert asyncio.run(one_pass()) == []
-    statements = [s for s in statements if s != "BEGIN"]  # SQLite's deferred BEGIN of a read takes no lock
+    ended = asyncio.run(one_pass())
+    return ended, [s for s in statements if not s.startswith("BEGIN")]  # SQLite's BEGIN, deferred or immediate
+
+
+def test_a_pass_reads_all_queued_records_in_two_statements_and_writes_nothing_when_none_is_due(api, db, login,
+                                                                                              backend):
+    """The watcher's cost per pass does not grow with the queued records: one read of the records, one of their
+    agents' columns; no write transaction while every command still waits in its column."""
+    for user in ("1000", "1001", "1028"):
+        login(user)
+        json_call(api, "external_pause", agent_user=user, value="PAUSE")
+        json_call(api, "external_status", agent_user=user, value="A")
+    ended, statements = _one_pass(backend)
+    assert ended == []
     assert len(statements) == 2, statements
     assert statements[0].startswith("SELECT") and "FROM OPENAGC_COMMANDS" in statements[0]
     assert statements[1].startswith("SELECT") and "FROM VICIDIAL_LIVE_AGENTS" in statements[1]
     assert db.count("openagc_commands", state="queued") == 6
+
+
+def test_a_pass_that_ends_records_first_locks_them_as_api_php_does(api, db, login, backend):
+    """Before ending a due record, the pass locks the queued records of its agent's column through their index,
+    as api.php's tails do where `vicidial_live_agents` cannot roll back (tests/test_non_transactional.py)."""
+    login("1000")
+    doc = json_call(api, "external_pause", agent_user="1000", value="PAUSE")
+    db.update("vicidial_live_agents", {"user": "1000"}, external_pause="")  # the screen took it
+    ended, statements = _one_pass(backend)
+    assert [e["command_id"] for e in ended] == [doc["command_id"]]
+    writing = statements[2:]  # after the pass's two reads
+    assert writing[0].startswith("SELECT OPENAGC_COMMANDS.COMMAND_ID FROM OPENAGC_COMMANDS"), writing
+    assert writing[0].endswith("FOR UPDATE") == (backend.kind == "mariadb")
+    assert any(s.startswith("UPDATE OPENAGC_COMMANDS") for s in writing[1:])

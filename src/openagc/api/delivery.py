@@ -48,6 +48,7 @@ async def settle_once(services: Services, validity: dict[str, int]) -> list[dict
         return []
     ended = []
     async with services.db.begin() as conn:
+        await records.lock_queued(conn, {(r["user"], r["command"]) for r in due})  # as api.php's tails lock them
         held = await records.columns_of(conn, due)
         for record in due:
             if not records.holds(held, record):

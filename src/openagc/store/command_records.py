@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -186,6 +187,35 @@ def record_rows(*, user: str, values: Mapping[str, Any], function: str, source: 
     them one by one, `store.write_tail` many requests' at once."""
     return [record_row(user=user, command=written.command, value=written.value, function=function, source=source,
                        at=at) for written in commands_in(values)]
+
+
+LOCKS_PER_STATEMENT = 32  # agents' columns a `lock_queued` statement takes (bounds the statements compiled)
+
+
+@functools.cache
+def _lock_statement(count: int) -> sa.Select:
+    """The queued records of `count` agents' columns, locked in the order of the index that finds them
+    (`openagc_commands_pending`: agent, column, state)."""
+    pairs = [sa.and_(CMD.user == sa.bindparam(f"l_user_{k}"), CMD.command == sa.bindparam(f"l_command_{k}"))
+             for k in range(count)]
+    return (sa.select(CMD.command_id).where(CMD.state == QUEUED, sa.or_(*pairs))
+            .order_by(CMD.user, CMD.command, CMD.command_id).with_for_update())
+
+
+async def lock_queued(conn: AsyncConnection, pairs: Iterable[tuple[str, str]]) -> None:
+    """Lock the queued records of these (agent, column) pairs through that index, in its order, until the commit.
+
+    Where `vicidial_live_agents` cannot roll back (upstream's MyISAM), its row lock no longer keeps two writers of
+    one agent's column apart. Writers that take this lock before inserting, superseding or ending a record of those
+    columns wait for one another instead of passing over each other's uncommitted records or deadlocking
+    (`store.write_tail`, `api.delivery`). Pairs past one statement go in several, in the same order (agents and
+    columns compare without case, as the schema's)."""
+    ordered = sorted(set(pairs), key=lambda p: (p[0].lower(), p[1].lower(), p))
+    for start in range(0, len(ordered), LOCKS_PER_STATEMENT):
+        chunk = ordered[start:start + LOCKS_PER_STATEMENT]
+        params = {name: value for k, (user, command) in enumerate(chunk)
+                  for name, value in ((f"l_user_{k}", user), (f"l_command_{k}", command))}
+        await executor.fetch_all(conn, _lock_statement(len(chunk)), params)
 
 
 _QUEUED = sa.select(openagc_commands).where(CMD.user == sa.bindparam("user"), CMD.state == QUEUED)

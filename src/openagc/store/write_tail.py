@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openagc.store import event_log, executor
-from openagc.store.command_records import QUEUED, SUPERSEDED, supersede_params
+from openagc.store.command_records import QUEUED, SUPERSEDED, lock_queued, supersede_params
 from openagc.store.schema import openagc_commands, vicidial_api_log, vicidial_api_urls, vicidial_live_agents
 
 CMD = openagc_commands.c
@@ -102,7 +102,7 @@ class Tail:
         for record, linked in zip(self._records, self._linked, strict=True):
             record["api_log_id"] = None if linked is None else log_ids[linked]
         if self.lock_queued and self._records:
-            await _lock_queued(conn, self._records)
+            await lock_queued(conn, {(r["user"], r["command"]) for r in self._records})
         command_ids = await _insert(conn, openagc_commands, self._records, "command_id")
         for ids_into, command_id in zip(self._ids_into, command_ids, strict=True):
             ids_into.append(command_id)
@@ -153,27 +153,6 @@ async def _insert(conn: AsyncConnection, table: sa.Table, rows: Sequence[Row], r
                 raise RuntimeError(f"{table.name}: {len(chunk)} rows inserted, {len(found)} ids returned")
             ids.extend(found)
     return ids
-
-
-@cache
-def _lock_statement(count: int) -> sa.Select:
-    """The queued records of `count` agents' columns, locked in the order of the index that finds them
-    (`openagc_commands_pending`: agent, column, state)."""
-    pairs = [sa.and_(CMD.user == sa.bindparam(f"l_user_{k}"), CMD.command == sa.bindparam(f"l_command_{k}"))
-             for k in range(count)]
-    return (sa.select(CMD.command_id).where(CMD.state == QUEUED, sa.or_(*pairs))
-            .order_by(CMD.user, CMD.command, CMD.command_id).with_for_update())
-
-
-async def _lock_queued(conn: AsyncConnection, records: Sequence[Mapping[str, Any]]) -> None:
-    """Lock the queued records of the agents' columns `records` write, before any new one exists. Pairs past one
-    statement go in several, in the same order (users and columns compare without case, as the schema's)."""
-    pairs = sorted({(r["user"], r["command"]) for r in records}, key=lambda p: (p[0].lower(), p[1].lower(), p))
-    for start in range(0, len(pairs), ROWS_PER_STATEMENT):
-        chunk = pairs[start:start + ROWS_PER_STATEMENT]
-        params = {name: value for k, (user, command) in enumerate(chunk)
-                  for name, value in ((f"l_user_{k}", user), (f"l_command_{k}", command))}
-        await executor.fetch_all(conn, _lock_statement(len(chunk)), params)
 
 
 @cache
