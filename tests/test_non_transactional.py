@@ -77,7 +77,7 @@ def test_the_server_learns_them_at_its_start(url, backend: Backend):
     services = Services(settings=Settings(database=url, engine=False), db=Database(url))
     with TestClient(create_app(services.settings, services)):
         assert "vicidial_live_agents" in services.db.non_transactional
-        assert services.commits._tail().lock_queued
+        assert services.commits._tail().lock_first
 
 
 def _lock_waits(admin: sa.Connection, database: str) -> int:
@@ -95,9 +95,9 @@ def _until_waiting(admin: sa.Connection, database: str, count: int, timeout: flo
         time.sleep(0.15)  # InnoDB refreshes innodb_trx only when it was not read for 0.1 s
 
 
-@pytest.mark.parametrize("lock_queued", [False, True], ids=["without the lock", "with the lock"])
+@pytest.mark.parametrize("lock_first", [False, True], ids=["without the lock", "with the lock"])
 def test_two_batches_writing_one_agents_column_supersede_each_other_only_with_the_lock(url, backend: Backend,
-                                                                                      lock_queued: bool):
+                                                                                      lock_first: bool):
     """Batch B writes pauses of agents 1000 and 1001, batch A one of 1001; each agent has an older queued pause.
     Held back by the test's locks on the older records, B inserts its records and waits for 1000's; A inserts its
     own and waits for 1001's. Freed one after the other, A supersedes 1001's older record but passes over B's new
@@ -119,7 +119,7 @@ def test_two_batches_writing_one_agents_column_supersede_each_other_only_with_th
 
     async def flush(db: Database, users: tuple[str, ...]) -> list[int]:
         got: list[int] = []
-        tail = Tail(lock_queued=lock_queued)
+        tail = Tail(lock_first=lock_first)
         tail.add([], [command_records.record_row(user=u, command=PAUSE, value=f"NEW {u}", function=PAUSE,
                                                  source="api", at=AT) for u in users], got)
         async with db.begin() as conn:
@@ -159,7 +159,7 @@ def test_two_batches_writing_one_agents_column_supersede_each_other_only_with_th
     assert [r for r in (a, b) if isinstance(r, BaseException)] == []
     state = {i: (rows[i].state, rows[i].ended_by) for i in rows}
     [a_new], [b_1000, b_1001] = a, b
-    if not lock_queued:
+    if not lock_first:
         assert b_1000 < b_1001 < a_new  # B inserted first, then A
         assert state == {
             ids["1000"]: ("superseded", f"command {b_1000}"),

@@ -67,10 +67,10 @@ async def _one_by_one(db: Database, requests: list[Request]) -> list[list[int]]:
     return ids
 
 
-async def _tail(db: Database, requests: list[Request], statements: list[str], lock_queued: bool
+async def _tail(db: Database, requests: list[Request], statements: list[str], lock_first: bool
                 ) -> list[list[int]]:
     ids: list[list[int]] = [[] for _ in requests]
-    tail = Tail(lock_queued=lock_queued)
+    tail = Tail(lock_first=lock_first)
     for n, (logs, records) in enumerate(requests):
         tail.add([log_rows(**_log(value, n)) for value in logs], [command_records.record_row(**_command(u, c, v, n))
                                                           for u, c, v in records], ids[n])
@@ -89,7 +89,7 @@ async def _rows(db: Database) -> dict[str, list[tuple[Any, ...]]]:
                 for t in TABLES}
 
 
-def _compare(url: str, requests: list[Request], *, returning: bool = True, lock_queued: bool = False) -> list[str]:
+def _compare(url: str, requests: list[Request], *, returning: bool = True, lock_first: bool = False) -> list[str]:
     """Both ways, the rows compared; the statements the tail ran."""
     statements: list[str] = []
 
@@ -102,7 +102,7 @@ def _compare(url: str, requests: list[Request], *, returning: bool = True, lock_
             await _fresh(db)
             async with db.connect() as conn:  # the dialect, as the flush will find it
                 conn.sync_connection.dialect.insert_returning = returning
-            got_ids = await _tail(db, requests, statements, lock_queued)
+            got_ids = await _tail(db, requests, statements, lock_first)
             assert got_ids == expected_ids
             assert await _rows(db) == expected
         finally:
@@ -129,7 +129,7 @@ def test_a_tail_writes_what_the_requests_one_by_one_would_in_four_statements(url
 
 def test_a_tail_that_locks_the_queued_records_first_writes_the_same_rows(url):
     """Where `vicidial_live_agents` cannot roll back (tests/test_non_transactional.py): one statement more."""
-    statements = _compare(url, REQUESTS, lock_queued=True)
+    statements = _compare(url, REQUESTS, lock_first=True)
     assert statements == ["INSERT INTO vicidial_api_log", "INSERT INTO vicidial_api_urls",
                           "SELECT openagc_commands.command_id FROM", "INSERT INTO openagc_commands",
                           "UPDATE openagc_commands SET"]
@@ -138,7 +138,7 @@ def test_a_tail_that_locks_the_queued_records_first_writes_the_same_rows(url):
 def test_locks_past_one_statement_go_in_several(url):
     many = [([f"v{n}"], [(f"{1000 + n}", "external_pause", f"P{n}")])
             for n in range(command_records.LOCKS_PER_STATEMENT + 8)]
-    statements = _compare(url, many, lock_queued=True)
+    statements = _compare(url, many, lock_first=True)
     assert statements.count("SELECT openagc_commands.command_id FROM") == 2
 
 

@@ -193,7 +193,7 @@ class GroupCommit:
 
     def _tail(self) -> Tail:
         """A new tail for one attempt at a transaction, locking as the database's tables require."""
-        return Tail(lock_queued=locks_queued(self.db.non_transactional))
+        return Tail(lock_first=locks_queued(self.db.non_transactional))
 
     async def _lane(self) -> None:
         """Take batches off the queue until it is empty (the lane closes in the same step as it finds it so)."""

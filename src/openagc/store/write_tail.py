@@ -13,10 +13,11 @@ transaction (a group commit's batch) and writes them just before the commit, wha
   it, exactly as the records written one after another would.
 
 Where `vicidial_live_agents` cannot roll back (a drop-in on upstream's MyISAM tables, `locks_queued`), its row lock
-no longer keeps two requests' commands of one agent and one column apart until their commit. Each request's
-supersession would then lock the older queued record and wait for the other's new one, and the two would deadlock.
-Such a tail first locks the queued records of its agents' columns, in the index's order, before it inserts any
-(one more statement): whoever comes second waits for the first to commit.
+no longer keeps two requests' commands of one agent and one column apart until their commit. One request's
+supersession could then pass over the other's new record, not committed yet, and leave two queued records of the
+column; or each could lock what the other's waits for, and deadlock. Such a tail first locks the queued records of
+its agents' columns (`command_records.lock_queued`), in the index's order, before it inserts any (one more
+statement): whoever comes second waits for the first to commit.
 
 The engine's transitions, committed together the same way, hand it their integrators' events instead
 (`add_events`): they are appended last of all, one bump of the event log's sequence row and one insert for the
@@ -56,8 +57,8 @@ def locks_queued(non_transactional: Collection[str]) -> bool:
 class Tail:
     """The closing rows of the requests of one transaction, written together by `flush`."""
 
-    def __init__(self, *, lock_queued: bool = False) -> None:
-        self.lock_queued = lock_queued  # lock the queued records to supersede before inserting (`locks_queued`)
+    def __init__(self, *, lock_first: bool = False) -> None:
+        self.lock_first = lock_first  # lock the queued records to supersede before inserting (`locks_queued`)
         self._empty()
 
     def _empty(self) -> None:
@@ -101,7 +102,7 @@ class Tail:
         await _insert(conn, vicidial_api_urls, self._urls, None)
         for record, linked in zip(self._records, self._linked, strict=True):
             record["api_log_id"] = None if linked is None else log_ids[linked]
-        if self.lock_queued and self._records:
+        if self.lock_first and self._records:
             await lock_queued(conn, {(r["user"], r["command"]) for r in self._records})
         command_ids = await _insert(conn, openagc_commands, self._records, "command_id")
         for ids_into, command_id in zip(self._ids_into, command_ids, strict=True):
