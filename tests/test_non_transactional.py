@@ -14,7 +14,6 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from starlette.testclient import TestClient
 
 from openagc.config import Settings
 from openagc.service import create_app
@@ -75,9 +74,14 @@ def test_the_server_learns_them_at_its_start(url, backend: Backend):
         pytest.skip("SQLite has no table engines")
     _create(url, myisam=("vicidial_live_agents",))
     services = Services(settings=Settings(database=url, engine=False), db=Database(url))
-    with TestClient(create_app(services.settings, services)):
-        assert "vicidial_live_agents" in services.db.non_transactional
-        assert services.commits._tail().lock_first
+    app = create_app(services.settings, services)
+
+    async def start_and_stop() -> tuple[frozenset[str], bool]:
+        async with app.router.lifespan_context(app):  # what the ASGI server runs before the first request
+            return services.db.non_transactional, services.commits._tail().lock_first
+
+    found, lock_first = asyncio.run(start_and_stop())
+    assert "vicidial_live_agents" in found and lock_first
 
 
 def _lock_waits(admin: sa.Connection, database: str) -> int:
