@@ -418,3 +418,20 @@ def api_batch_statements(backend: Backend) -> Iterator[list[str]]:
         yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", note)
+
+
+def wait_for_lock_waits(admin: sa.Connection, count: int = 1, statement: str = "", timeout: float = 10.0) -> None:
+    """Until `count` transactions of `admin`'s database wait for a row lock (in a statement starting with
+    `statement`, when given): a test's transactions, blocked by the locks it holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        waiting = admin.execute(sa.text(
+            "SELECT COUNT(*) FROM information_schema.innodb_trx t"
+            " JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id"
+            " WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE() AND t.trx_query LIKE :statement"
+        ), {"statement": f"{statement}%"}).scalar()
+        if waiting >= count:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{count} transactions never waited for a row lock in {statement or 'any statement'}")
+        time.sleep(0.15)  # InnoDB refreshes innodb_trx only when it was not read for 0.1 s

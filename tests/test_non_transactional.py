@@ -9,7 +9,6 @@ agent's column, or deadlock; with it, each supersedes what the other wrote.
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime
 
 import pytest
@@ -21,7 +20,7 @@ from openagc.services import Services
 from openagc.store import command_records, schema
 from openagc.store.database import Database, sync_url
 from openagc.store.write_tail import Tail, locks_queued
-from tests.support import Backend, scratch_database
+from tests.support import Backend, scratch_database, wait_for_lock_waits
 
 CMD = schema.openagc_commands.c
 PAUSE = "external_pause"
@@ -84,21 +83,6 @@ def test_the_server_learns_them_at_its_start(url, backend: Backend):
     assert "vicidial_live_agents" in found and lock_first
 
 
-def _lock_waits(admin: sa.Connection, database: str) -> int:
-    return admin.execute(sa.text(
-        "SELECT COUNT(*) FROM information_schema.innodb_trx t"
-        " JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id"
-        " WHERE t.trx_state = 'LOCK WAIT' AND p.db = :db"), {"db": database}).scalar()
-
-
-def _until_waiting(admin: sa.Connection, database: str, count: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while _lock_waits(admin, database) < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{count} transactions never waited for a lock")
-        time.sleep(0.15)  # InnoDB refreshes innodb_trx only when it was not read for 0.1 s
-
-
 @pytest.mark.parametrize("lock_first", [False, True], ids=["without the lock", "with the lock"])
 def test_two_batches_writing_one_agents_column_supersede_each_other_only_with_the_lock(url, backend: Backend,
                                                                                       lock_first: bool):
@@ -112,7 +96,6 @@ def test_two_batches_writing_one_agents_column_supersede_each_other_only_with_th
     if backend.kind != "mariadb":
         pytest.skip("row locks: SQLite has one writer at a time")
     _create(url, myisam=("vicidial_live_agents",))
-    database = url.rsplit("/", 1)[1]
     sync = _sync(url)
     with sync.begin() as conn:
         old = {user: command_records.record_row(user=user, command=PAUSE, value=f"OLD {user}", function=PAUSE,
@@ -143,9 +126,9 @@ def test_two_batches_writing_one_agents_column_supersede_each_other_only_with_th
                 admin.exec_driver_sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 held_1000, held_1001 = hold("1000"), hold("1001")
                 b = asyncio.create_task(flush(db, ("1000", "1001")))
-                await asyncio.to_thread(_until_waiting, admin, database, 1)
+                await asyncio.to_thread(wait_for_lock_waits, admin, 1)
                 a = asyncio.create_task(flush(db, ("1001",)))
-                await asyncio.to_thread(_until_waiting, admin, database, 2)
+                await asyncio.to_thread(wait_for_lock_waits, admin, 2)
                 held_1001.rollback()
                 held_1001.close()
                 await asyncio.sleep(0.3)

@@ -6,7 +6,6 @@ is applied once and the api log has one row. Past the bound the answer is 503 an
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 
 from openagc.api.app import BUSY
 from openagc.store.database import Database, retryable
-from tests.support import Backend, last_log_of
+from tests.support import Backend, last_log_of, wait_for_lock_waits
 
 LEAD = 87498
 
@@ -88,21 +87,6 @@ def test_conflicts_past_the_bound_answer_503_and_write_nothing(api, db, backend:
     assert db.rows("vicidial_agent_notifications") == [] and db.logs() == []
 
 
-def _wait_for_lock_wait(admin: sa.Connection, statement: str, timeout: float = 10.0) -> None:
-    """Until a transaction of this database waits for a row lock in `statement` (the request, blocked by the test)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = admin.execute(sa.text(
-            "SELECT COUNT(*) FROM information_schema.innodb_trx t"
-            " JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id"
-            " WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE() AND t.trx_query LIKE :statement"
-        ), {"statement": f"{statement}%"}).scalar()
-        if waiting:
-            return
-        time.sleep(0.15)  # InnoDB refreshes innodb_trx only when it was not read for 0.1 s
-    raise AssertionError(f"the request never waited for the test's row lock in {statement}")
-
-
 def test_a_real_deadlock_with_another_transaction_is_retried(api, db, login, backend: Backend):
     """L2: update_fields locks the lead, then the agent's row; another transaction (the engine's, here the test's)
     holds the agent's row and then asks for the lead. InnoDB kills the lighter one, the request, which runs again."""
@@ -117,7 +101,7 @@ def test_a_real_deadlock_with_another_transaction_is_retried(api, db, login, bac
                       [{"n": f"99900{i:05d}"} for i in range(200)])
         other.exec_driver_sql("UPDATE vicidial_live_agents SET comments = 'OTHER' WHERE user = '1000'")
         answer = pool.submit(api.get, "update_fields", agent_user="1000", first_name="Ann")
-        _wait_for_lock_wait(admin, "UPDATE vicidial_live_agents")
+        wait_for_lock_waits(admin, statement="UPDATE vicidial_live_agents")
         other.exec_driver_sql(f"UPDATE vicidial_list SET comments = 'other' WHERE lead_id = {LEAD}")  # the cycle
         other.rollback()
         r = answer.result(timeout=30)

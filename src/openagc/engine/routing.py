@@ -710,17 +710,14 @@ async def free_agent(conn: Any, call: dict[str, Any], phoneless: Collection[str]
         stmt = sa.select(VLA.user).where(*base, VLA.user == call["agent_only"])
     elif call["call_type"] == "IN":
         LIA = vicidial_live_inbound_agents.c
-        stmt = (
-            sa.select(VLA.user)
+        candidates = await conn.execute(
+            sa.select(VLA.user, VLA.closer_campaigns)
             .join(vicidial_live_inbound_agents, LIA.user == VLA.user)
-            .where(
-                *base,
-                LIA.group_id == call["campaign_id"],
-                # the group as a whole word of the list (no pattern: its own % and _ are plain characters)
-                sa.func.instr(VLA.closer_campaigns, sa.literal(" ") + LIA.group_id + sa.literal(" ")) > 0,
-            )
+            .where(*base, LIA.group_id == call["campaign_id"])
             .order_by(sa.func.coalesce(LIA.last_call_finish, VLA.last_call_finish), VLA.last_state_change)
         )
+        # the group must also be one of the agent's selected in-groups (`closer_campaigns`), as upstream checks both
+        return next((user for user, groups in candidates if call["campaign_id"] in session.groups_of(groups)), None)
     else:
         stmt = (
             sa.select(VLA.user)
